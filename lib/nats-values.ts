@@ -1,0 +1,90 @@
+import type { Config, Identity, NatsConfig } from './config';
+
+/**
+ * Typed values for the official NATS Helm chart (nats-io/k8s, chart 1.x/2.x). The chart ships no
+ * values schema and silently ignores unknown keys, so these types are the only guard against a
+ * typo that would leave the server running without TLS.
+ */
+
+/** Keys of the TLS Secret; the chart reads tls.crt/tls.key by default and ca.crt through tlsCA. */
+export const TLS_SECRET_KEYS = { ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } as const;
+
+const CLUSTER_DOMAIN = 'cluster.local';
+
+/** The container port name the chart gives the NATS client port. */
+export const NATS_CLIENT_PORT_NAME = 'nats';
+
+/** Settings merged into the server's client `tls {}` block: map the client certificate to a user. */
+export interface NatsTlsSettings {
+  /** Requires a client certificate signed by the CA and uses its email/DNS SAN or DN as the user. */
+  readonly verify_and_map: true;
+}
+
+export interface NatsAuthorization {
+  readonly users: ReadonlyArray<{ readonly user: string }>;
+}
+
+export interface NatsChartValues {
+  /** Makes the rendered manifests carry their namespace, so `kubectl apply` needs no `-n`. */
+  readonly namespaceOverride: string;
+  readonly config: {
+    readonly nats: {
+      readonly port: number;
+      readonly tls: {
+        readonly enabled: true;
+        readonly secretName: string;
+        readonly merge: NatsTlsSettings;
+      };
+    };
+    readonly merge: { readonly authorization: NatsAuthorization };
+  };
+  readonly tlsCA: { readonly enabled: true; readonly secretName: string; readonly key: string };
+  /**
+   * nats-box would connect to nats://<release> without a client certificate and be refused under
+   * verify_and_map; giving it one means a client private key inside the cluster. The proof runs
+   * from the host with our own identities, so the box is off.
+   */
+  readonly natsBox: { readonly enabled: false };
+}
+
+export const NATS_TLS_SETTINGS: NatsTlsSettings = { verify_and_map: true };
+
+/** The server's users: one per authorized identity, named by the email verify_and_map reads. */
+export function natsAuthorization(identities: readonly Identity[]): NatsAuthorization {
+  return {
+    users: identities
+      .filter((identity): identity is Identity & { email: string } => identity.authorized && identity.email !== undefined)
+      .map((identity) => ({ user: identity.email })),
+  };
+}
+
+/** Names under which in-cluster clients reach the chart's client Service (named after the release). */
+export function natsServiceHostnames(nats: NatsConfig): string[] {
+  const service = nats.release;
+  return [service, `${service}.${nats.namespace}`, `${service}.${nats.namespace}.svc`, `${service}.${nats.namespace}.svc.${CLUSTER_DOMAIN}`];
+}
+
+/** Labels of the chart's NATS server pods; without `component` the selector would also match nats-box. */
+export function natsPodSelector(nats: NatsConfig): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': nats.chart.name,
+    'app.kubernetes.io/instance': nats.release,
+    'app.kubernetes.io/component': 'nats',
+  };
+}
+
+export function natsHelmValues(config: Config): NatsChartValues {
+  const { nats } = config;
+  return {
+    namespaceOverride: nats.namespace,
+    config: {
+      nats: {
+        port: nats.clientPort,
+        tls: { enabled: true, secretName: nats.tlsSecretName, merge: NATS_TLS_SETTINGS },
+      },
+      merge: { authorization: natsAuthorization(config.pki.identities) },
+    },
+    tlsCA: { enabled: true, secretName: nats.tlsSecretName, key: TLS_SECRET_KEYS.ca },
+    natsBox: { enabled: false },
+  };
+}
