@@ -1,4 +1,4 @@
-import { Chart, ChartProps, Cpu, Size } from 'cdk8s';
+import { Chart, ChartProps, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import type { EchoConfig } from '../lib/config';
@@ -11,11 +11,13 @@ export interface EchoChartProps extends ChartProps {
 export class EchoChart extends Chart {
   constructor(scope: Construct, id: string, props: EchoChartProps) {
     const { echo } = props;
-    super(scope, id, { ...props, namespace: echo.namespace, labels: { 'app.kubernetes.io/name': echo.name, ...props.labels } });
+    const labels = { 'app.kubernetes.io/name': echo.name, ...props.labels };
+    super(scope, id, { ...props, namespace: echo.namespace, labels });
 
     const deployment = new kplus.Deployment(this, 'deployment', {
       metadata: { name: echo.name },
       replicas: 1,
+      podMetadata: { labels },
       securityContext: { user: echo.runAsUser, group: echo.runAsUser, ensureNonRoot: true },
       containers: [{
         name: 'http-echo',
@@ -33,7 +35,7 @@ export class EchoChart extends Chart {
         },
         // Sized for a laptop cluster; the cdk8s-plus defaults reserve a whole CPU and 512Mi.
         resources: {
-          cpu: { request: Cpu.millis(10), limit: Cpu.millis(100) },
+          cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) },
           memory: { request: Size.mebibytes(16), limit: Size.mebibytes(32) },
         },
         readiness: kplus.Probe.fromHttpGet('/', { port: echo.containerPort }),

@@ -1,0 +1,129 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CONFIG_ENV, ConfigError, echoUrl, k3dContext, loadConfig, natsUrl, parseConfig } from '../lib/config';
+
+/** The problems ConfigError reports for `raw`; fails the test when `raw` is accepted. */
+function problems(raw: unknown): string[] {
+  try {
+    parseConfig(raw);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error(`accepted: ${JSON.stringify(raw)}`);
+}
+
+describe('configuration defaults', () => {
+  test('reproduce the recipe', () => {
+    // GIVEN no overrides WHEN loaded THEN the recipe's values come back
+    const config = parseConfig({});
+    expect(config.cluster).toEqual({
+      name: 'dev',
+      image: 'rancher/k3s:v1.31.5-k3s1',
+      ports: { http: { host: 8080, container: 80 }, https: { host: 8443, container: 443 }, nats: { host: 4222, nodePort: 31400 } },
+    });
+    expect(config.echo.text).toBe('Hello from echo');
+    expect(config.nats).toEqual({
+      namespace: 'nats', release: 'nats', tlsSecretName: 'nats-server-tls', nodePortServiceName: 'nats-np', clientPort: 4222,
+      chart: { name: 'nats', version: '2.14.2', repo: 'https://nats-io.github.io/k8s/helm/charts/' },
+    });
+    expect(config.pki).toMatchObject({ dir: 'keys', validityDays: 1000, keyBits: 2048 });
+    expect(config.pki.identities).toEqual([
+      { name: 'client1', email: 'client1@example.com', authorized: true },
+      { name: 'client2', authorized: false },
+    ]);
+  });
+
+  test('derive the context and URLs the scripts use', () => {
+    const { cluster } = parseConfig({ cluster: { name: 'lab', ports: { http: { host: 9080, container: 80 }, nats: { host: 14222 } } } });
+    expect(k3dContext(cluster)).toBe('k3d-lab');
+    expect(echoUrl(cluster)).toBe('http://localhost:9080');
+    expect(natsUrl(cluster)).toBe('tls://localhost:14222');
+  });
+
+  test('a partial override keeps every other default', () => {
+    const config = parseConfig({ cluster: { ports: { nats: { nodePort: 30000 } } } });
+    expect(config.cluster.ports.nats).toEqual({ host: 4222, nodePort: 30000 });
+    expect(config.cluster.ports.http).toEqual({ host: 8080, container: 80 });
+  });
+});
+
+describe('configuration validation names the field and the allowed values', () => {
+  test.each([
+    ['a nodePort outside 30000–32767', { cluster: { ports: { nats: { nodePort: 8080 } } } },
+      /^cluster\.ports\.nats\.nodePort: must be a NodePort within 30000–32767 \(got 8080\)$/],
+    ['a port that is not a port', { cluster: { ports: { http: { host: 70000, container: 80 } } } },
+      /^cluster\.ports\.http\.host: must be a port number 1–65535/],
+    ['a host-port collision', { cluster: { ports: { nats: { host: 8080 } } } },
+      /^cluster\.ports\.nats\.host: host port 8080 is already used by cluster\.ports\.http\.host/],
+    ['an empty echo text', { echo: { text: '   ' } }, /^echo\.text: must not be empty/],
+    ['a privileged echo port', { echo: { containerPort: 80 } }, /^echo\.containerPort: must be ≥ 1024/],
+    ['an invalid cluster name', { cluster: { name: 'Dev_1' } }, /^cluster\.name: must be a k3d cluster name: lower-case letters/],
+    ['an unpinned image', { echo: { image: 'hashicorp/http-echo:latest' } }, /^echo\.image: must pin a version tag/],
+    ['an invalid DNS name', { pki: { server: { extraDnsNames: ['nats..local'] } } }, /^pki\.server\.extraDnsNames\[0\]: must be a DNS name/],
+    ['an invalid IP', { pki: { server: { extraIps: ['300.1.1.1'] } } }, /^pki\.server\.extraIps\[0\]: must be an IPv4 or IPv6 address/],
+    ['an invalid email', { pki: { identities: [{ name: 'c1', email: 'c1-at-example.com', authorized: true }] } },
+      /^pki\.identities\[0\]\.email: must be an email address/],
+    ['a duplicate identity', { pki: { identities: [{ name: 'c1', email: 'a@example.com', authorized: true }, { name: 'c1' }] } },
+      /^pki\.identities\[1\]\.name: duplicate identity 'c1'/],
+    ['a duplicate email', { pki: { identities: [{ name: 'a', email: 'x@example.com', authorized: true }, { name: 'b', email: 'x@example.com' }] } },
+      /^pki\.identities\[1\]\.email: duplicate email 'x@example.com'/],
+    ['an identity named like the CA file', { pki: { identities: [{ name: 'ca', email: 'ca@example.com', authorized: true }] } },
+      /^pki\.identities\[0\]\.name: 'ca' is reserved/],
+    ['an authorized identity without email', { pki: { identities: [{ name: 'c1', authorized: true }] } },
+      /^pki\.identities\[0\]\.authorized: an authorized identity needs an email/],
+    ['no authorized identity', { pki: { identities: [{ name: 'c2' }] } }, /^pki\.identities: no identity is authorized/],
+    ['a renewal window as long as the validity', { pki: { validityDays: 30, renewWithinDays: 30 } },
+      /^pki\.renewWithinDays: must be less than pki\.validityDays \(30\)/],
+    ['an unsupported key size', { pki: { keyBits: 1024 } }, /^pki\.keyBits: must be 2048, 3072 or 4096/],
+    ['a chart version outside the typed schema', { nats: { chart: { version: '0.19.17' } } }, /^nats\.chart\.version: must be an exact 1\.x or 2\.x chart version/],
+    ['a misspelt key', { nats: { tlsSecret: 'x' } }, /^nats: unknown key\(s\) 'tlsSecret'/],
+    ['a wrong type', { echo: { servicePort: '80' } }, /^echo\.servicePort: /],
+  ])('rejects %s', (_what, raw, expected) => {
+    // GIVEN a bad setting WHEN parsed THEN exactly one problem names it
+    const found = problems(raw);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(expected);
+  });
+
+  test('reports every problem at once, with the source in the message', () => {
+    try {
+      parseConfig({ echo: { text: '' }, cluster: { ports: { nats: { nodePort: 1 } } } }, 'my.yaml');
+      throw new Error('accepted');
+    } catch (error) {
+      expect((error as ConfigError).problems).toHaveLength(2);
+      expect((error as Error).message).toMatch(/^Invalid configuration in my\.yaml:\n {2}- /);
+    }
+  });
+});
+
+describe('loadConfig', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'config-'));
+
+  test('uses the defaults when there is no k3s-nats-tls.yaml', () => {
+    expect(loadConfig(dir, {})).toEqual(parseConfig({}));
+  });
+
+  test('reads overrides from k3s-nats-tls.yaml', () => {
+    const project = mkdtempSync(join(tmpdir(), 'config-'));
+    writeFileSync(join(project, 'k3s-nats-tls.yaml'), 'echo:\n  text: Hi from YAML\n');
+    expect(loadConfig(project, {}).echo.text).toBe('Hi from YAML');
+  });
+
+  test(`reads the file ${CONFIG_ENV} names, and names the file in errors`, () => {
+    const file = join(dir, 'custom.yaml');
+    writeFileSync(file, 'cluster:\n  ports:\n    nats:\n      nodePort: 99\n');
+    expect(() => loadConfig(dir, { [CONFIG_ENV]: file })).toThrow(`Invalid configuration in ${file}:\n  - cluster.ports.nats.nodePort`);
+  });
+
+  test(`fails when ${CONFIG_ENV} names a missing file`, () => {
+    expect(() => loadConfig(dir, { [CONFIG_ENV]: 'nope.yaml' })).toThrow(/names a file that does not exist/);
+  });
+
+  test('reports invalid YAML as a configuration error', () => {
+    const file = join(dir, 'broken.yaml');
+    writeFileSync(file, 'echo: [unclosed\n');
+    expect(() => loadConfig(dir, { [CONFIG_ENV]: file })).toThrow(/not valid YAML/);
+  });
+});

@@ -1,0 +1,72 @@
+import { Testing } from 'cdk8s';
+import { NatsAccessChart } from '../charts/nats-access';
+import { NatsTlsChart } from '../charts/nats-tls';
+import { parseConfig } from '../lib/config';
+import { natsAuthorization, natsHelmValues, natsPodSelector, natsServiceHostnames } from '../lib/nats-values';
+import { defaults, FAKE_TLS, objectOf, synth } from './support/fixtures';
+
+describe('natsHelmValues', () => {
+  test('configures TLS from the Secret, the CA, verify_and_map and the authorized users (chart 2.x keys)', () => {
+    // GIVEN the recipe WHEN values are built THEN they are exactly the current chart's keys
+    expect(natsHelmValues(defaults())).toEqual({
+      namespaceOverride: 'nats',
+      config: {
+        nats: { port: 4222, tls: { enabled: true, secretName: 'nats-server-tls', merge: { verify_and_map: true } } },
+        merge: { authorization: { users: [{ user: 'client1@example.com' }] } },
+      },
+      tlsCA: { enabled: true, secretName: 'nats-server-tls', key: 'ca.crt' },
+      natsBox: { enabled: false },
+    });
+  });
+
+  test('uses none of the 0.x chart keys the recipe passed (silently ignored by the current chart)', () => {
+    const values = natsHelmValues(defaults()) as unknown as Record<string, unknown>;
+    expect(values).not.toHaveProperty('nats');
+    expect(values).not.toHaveProperty('auth');
+  });
+
+  test('authorizes exactly the identities marked authorized, by email', () => {
+    // GIVEN three identities, one with an email but not authorized
+    const config = parseConfig({
+      pki: {
+        identities: [
+          { name: 'alice', email: 'alice@example.com', authorized: true },
+          { name: 'bob', email: 'bob@example.com' },
+          { name: 'carol', email: 'carol@example.com', authorized: true },
+        ],
+      },
+    });
+    // THEN only alice and carol become users
+    expect(natsAuthorization(config.pki.identities)).toEqual({ users: [{ user: 'alice@example.com' }, { user: 'carol@example.com' }] });
+  });
+});
+
+describe('consistency between the values, the Secret and the NodePort', () => {
+  // GIVEN a non-default release, namespace and secret name, so coincidences cannot pass
+  const config = parseConfig({ nats: { release: 'bus', namespace: 'messaging', tlsSecretName: 'bus-tls' } });
+  const values = natsHelmValues(config);
+  const secret = objectOf(synth(new NatsTlsChart(Testing.app(), 'nats-tls', { nats: config.nats, tls: FAKE_TLS })), 'Secret', 'bus-tls');
+  const nodePort = objectOf(synth(new NatsAccessChart(Testing.app(), 'nats-access', { nats: config.nats, cluster: config.cluster })), 'Service', 'nats-np');
+
+  test('the chart mounts the Secret cdk8s synthesizes, with keys it holds', () => {
+    expect(values.config.nats.tls.secretName).toBe(secret.metadata.name);
+    expect(values.tlsCA.secretName).toBe(secret.metadata.name);
+    expect(Object.keys(secret.data)).toEqual(expect.arrayContaining([values.tlsCA.key, 'tls.crt', 'tls.key']));
+  });
+
+  test('the Secret, the NodePort and the rendered chart share one namespace', () => {
+    expect(secret.metadata.namespace).toBe('messaging');
+    expect(nodePort.metadata.namespace).toBe('messaging');
+    expect(values.namespaceOverride).toBe('messaging');
+  });
+
+  test('the NodePort selects the pods of this release and forwards to the chart\'s client port', () => {
+    expect(nodePort.spec.selector).toEqual(natsPodSelector(config.nats));
+    expect(nodePort.spec.selector['app.kubernetes.io/instance']).toBe('bus');
+    expect(nodePort.spec.ports[0].port).toBe(values.config.nats.port);
+  });
+
+  test('in-cluster names follow the release (the chart names its client Service after it)', () => {
+    expect(natsServiceHostnames(config.nats)).toEqual(['bus', 'bus.messaging', 'bus.messaging.svc', 'bus.messaging.svc.cluster.local']);
+  });
+});

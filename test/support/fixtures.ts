@@ -1,0 +1,31 @@
+import { Testing } from 'cdk8s';
+import type { ServerTlsMaterial } from '../../charts/nats-tls';
+import { Config, parseConfig } from '../../lib/config';
+
+/** The recipe's configuration: every default of lib/config.ts. */
+export const defaults = (): Config => parseConfig({});
+
+/** Stand-in PEM text: chart tests check wiring, not cryptography (the PKI tests use real certificates). */
+export const FAKE_TLS: ServerTlsMaterial = {
+  caCert: '-----BEGIN CERTIFICATE-----\nY2E=\n-----END CERTIFICATE-----\n',
+  serverCert: '-----BEGIN CERTIFICATE-----\nc2VydmVy\n-----END CERTIFICATE-----\n',
+  serverKey: '-----BEGIN RSA PRIVATE KEY-----\na2V5\n-----END RSA PRIVATE KEY-----\n',
+};
+
+export interface ApiObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [field: string]: any;
+}
+
+/** Synthesizes a chart and returns the single object of `kind` named `name`. */
+export function objectOf(manifests: ApiObject[], kind: string, name: string): ApiObject {
+  const matches = manifests.filter((o) => o.kind === kind && o.metadata.name === name);
+  if (matches.length !== 1) {
+    throw new Error(`expected one ${kind} '${name}', found ${matches.length} among ${manifests.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  }
+  return matches[0];
+}
+
+export const synth = (chart: Parameters<typeof Testing.synth>[0]): ApiObject[] => Testing.synth(chart) as ApiObject[];
