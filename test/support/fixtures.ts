@@ -15,7 +15,7 @@ export const FAKE_TLS: ServerTlsMaterial = {
 export interface ApiObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   [field: string]: any;
 }
 
