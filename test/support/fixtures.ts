@@ -9,7 +9,7 @@ export const defaults = (): Config => parseConfig({});
 export const FAKE_TLS: ServerTlsMaterial = {
   caCert: '-----BEGIN CERTIFICATE-----\nY2E=\n-----END CERTIFICATE-----\n',
   serverCert: '-----BEGIN CERTIFICATE-----\nc2VydmVy\n-----END CERTIFICATE-----\n',
-  serverKey: '-----BEGIN RSA PRIVATE KEY-----\na2V5\n-----END RSA PRIVATE KEY-----\n',
+  serverKey: '-----BEGIN EXAMPLE KEY-----\na2V5\n-----END EXAMPLE KEY-----\n',
 };
 
 export interface ApiObject {
