@@ -1,5 +1,4 @@
-import { App } from 'cdk8s';
-import { stringify } from 'yaml';
+import { App, Yaml } from 'cdk8s';
 import { EchoChart } from './charts/echo';
 import { NamespacesChart } from './charts/namespaces';
 import { NatsAccessChart } from './charts/nats-access';
@@ -25,7 +24,7 @@ runMain(async () => {
     app.synth();
 
     staging.publish({
-      [NATS_VALUES_FILE]: `# NATS Helm chart ${config.nats.chart.name} ${config.nats.chart.version} values, synthesized from lib/config.ts: do not edit.\n${stringify(natsHelmValues(config))}`,
+      [NATS_VALUES_FILE]: `# NATS Helm chart ${config.nats.chart.name} ${config.nats.chart.version} values, synthesized from lib/config.ts: do not edit.\n${Yaml.stringify(natsHelmValues(config))}`,
     });
   } finally {
     staging.discard();

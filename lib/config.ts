@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UserError } from './errors';
 
@@ -229,6 +228,8 @@ export function loadConfig(dir = process.cwd(), env: NodeJS.ProcessEnv = process
     if (named) throw new ConfigError(file, [`${CONFIG_ENV} names a file that does not exist: fix the path or unset it`]);
     return parseConfig({}, 'the defaults in lib/config.ts');
   }
+  // Loaded only when there is a file to read: most runs use the defaults, and synth time matters.
+  const { parse: parseYaml } = require('yaml') as typeof import('yaml');
   let raw: unknown;
   try {
     raw = parseYaml(readFileSync(file, 'utf8'));
