@@ -88,3 +88,34 @@ export function natsHelmValues(config: Config): NatsChartValues {
     natsBox: { enabled: false },
   };
 }
+
+/** Where a nats-server run outside Kubernetes (tests, local checks) finds its listener and PEM files. */
+export interface NatsServerEndpoint {
+  readonly host: string;
+  /** -1 lets nats-server pick a free port and log it. */
+  readonly port: number;
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/** A nats-server configuration (JSON is valid nats-server syntax) with the chart's TLS mapping and users. */
+export interface NatsServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: NatsTlsSettings & { readonly ca_file: string; readonly cert_file: string; readonly key_file: string };
+  readonly authorization: NatsAuthorization;
+}
+
+/**
+ * The client-facing server settings the Helm values produce, for a plain nats-server: the same
+ * `NATS_TLS_SETTINGS` and `natsAuthorization`, so a test of this config tests the deployed one.
+ */
+export function natsServerConfig(config: Config, endpoint: NatsServerEndpoint): NatsServerConfig {
+  return {
+    host: endpoint.host,
+    port: endpoint.port,
+    tls: { ca_file: endpoint.caFile, cert_file: endpoint.certFile, key_file: endpoint.keyFile, ...NATS_TLS_SETTINGS },
+    authorization: natsAuthorization(config.pki.identities),
+  };
+}

@@ -1,0 +1,298 @@
+import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
+import { join, relative, resolve } from 'node:path';
+import { writeFileAtomic } from './atomic-file';
+import type { Config } from './config';
+import { UserError } from './errors';
+import { natsServiceHostnames } from './nats-values';
+import type { ExistingCa, IssuedPair, LeafSpec } from './pki-issue';
+
+/**
+ * The dev PKI: a CA, the NATS server's certificate and one client certificate per identity, kept in
+ * `config.pki.dir`. Valid files are reused byte for byte and checked with Node's native X.509 code;
+ * node-forge (slow to load) is loaded only when something must be issued.
+ */
+
+export interface PkiPaths {
+  dir: string;
+  caCert: string;
+  caKey: string;
+  serverCert: string;
+  serverKey: string;
+  identityCert(name: string): string;
+  identityKey(name: string): string;
+}
+
+export interface EnsurePkiOptions {
+  /** Folder `config.pki.dir` is resolved against; default: the current directory. */
+  baseDir?: string;
+  /** Replace everything, the CA included. */
+  force?: boolean;
+  now?: Date;
+  log?: (line: string) => void;
+}
+
+/** PEM texts of what the NATS server needs; `issued`/`reused` list file paths. */
+export interface PkiResult {
+  caCert: string;
+  serverCert: string;
+  serverKey: string;
+  paths: PkiPaths;
+  issued: string[];
+  reused: string[];
+}
+
+/** Damaged or inconsistent key material: the message names the file and the fix. */
+export class PkiError extends UserError {}
+
+const CA_COMMON_NAME = 'k3s-nats-tls dev CA';
+const SERVER_COMMON_NAME = 'k3s-nats-tls NATS server';
+const FORCE_HINT = 'npm run certs -- --force';
+const KEY_MODE = 0o600;
+const CERT_MODE = 0o644;
+const DIR_MODE = 0o700;
+const DAY_MS = 24 * 60 * 60 * 1000;
+const EKU_OID = { serverAuth: '1.3.6.1.5.5.7.3.1', clientAuth: '1.3.6.1.5.5.7.3.2' } as const;
+
+export function pkiPaths(config: Config, baseDir: string = process.cwd()): PkiPaths {
+  const dir = resolve(baseDir, config.pki.dir);
+  return {
+    dir,
+    caCert: join(dir, 'ca.crt'),
+    caKey: join(dir, 'ca.key'),
+    serverCert: join(dir, 'server.crt'),
+    serverKey: join(dir, 'server.key'),
+    identityCert: (name) => join(dir, `${name}.crt`),
+    identityKey: (name) => join(dir, `${name}.key`),
+  };
+}
+
+interface Leaf {
+  readonly certPath: string;
+  readonly keyPath: string;
+  readonly spec: LeafSpec;
+}
+
+/** The server's and every identity's certificate, as the configuration wants them. */
+function leavesOf(config: Config, paths: PkiPaths): Leaf[] {
+  const server: Leaf = {
+    certPath: paths.serverCert,
+    keyPath: paths.serverKey,
+    spec: {
+      commonName: SERVER_COMMON_NAME,
+      dnsNames: unique(['localhost', ...natsServiceHostnames(config.nats), ...config.pki.server.extraDnsNames]),
+      ips: unique(['127.0.0.1', ...config.pki.server.extraIps]),
+      emails: [],
+      usage: 'serverAuth',
+    },
+  };
+  const clients = config.pki.identities.map((identity): Leaf => ({
+    certPath: paths.identityCert(identity.name),
+    keyPath: paths.identityKey(identity.name),
+    spec: {
+      commonName: identity.name,
+      dnsNames: [],
+      ips: [],
+      emails: identity.email === undefined ? [] : [identity.email],
+      usage: 'clientAuth',
+    },
+  }));
+  return [server, ...clients];
+}
+
+const unique = (values: string[]): string[] => [...new Set(values)];
+
+/** Paths in messages are relative to the current directory when inside it, e.g. `keys/ca.crt`. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') ? rel : path;
+}
+
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new PkiError(`cannot read ${shown(path)}: ${(error as Error).message}. Fix its permissions, or delete it to have it re-issued.`);
+  }
+}
+
+function parseCert(path: string, pem: string, fix: string): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch {
+    throw new PkiError(`${shown(path)} is not a PEM certificate: ${fix}`);
+  }
+}
+
+function parseKey(path: string, pem: string, fix: string): KeyObject {
+  try {
+    return createPrivateKey(pem);
+  } catch {
+    throw new PkiError(`${shown(path)} is not a PEM private key: ${fix}`);
+  }
+}
+
+interface LoadedCa extends ExistingCa {
+  readonly x509: X509Certificate;
+  readonly path: string;
+}
+
+/** Reads and checks the CA; undefined when neither file exists (a fresh clone). */
+function loadCa(paths: PkiPaths, now: Date, log: (line: string) => void): LoadedCa | undefined {
+  const certPem = readIfExists(paths.caCert);
+  const keyPem = readIfExists(paths.caKey);
+  if (certPem === undefined && keyPem === undefined) return undefined;
+  const replace = `restore it from a backup, or run \`${FORCE_HINT}\` to create a new CA (every client then needs its new certificate).`;
+  if (certPem === undefined) throw new PkiError(`${shown(paths.caCert)} is missing but ${shown(paths.caKey)} exists: ${replace}`);
+  if (keyPem === undefined) throw new PkiError(`${shown(paths.caKey)} is missing but ${shown(paths.caCert)} exists: ${replace}`);
+
+  const x509 = parseCert(paths.caCert, certPem, replace);
+  const key = parseKey(paths.caKey, keyPem, replace);
+  if (!x509.ca) throw new PkiError(`${shown(paths.caCert)} is not a CA certificate (no CA:TRUE): ${replace}`);
+  if (!x509.checkPrivateKey(key)) throw new PkiError(`${shown(paths.caKey)} does not belong to ${shown(paths.caCert)}: ${replace}`);
+  const expires = new Date(x509.validTo);
+  if (expires <= now) throw new PkiError(`${shown(paths.caCert)} expired on ${x509.validTo}: run \`${FORCE_HINT}\` to create a new CA.`);
+  if (expires.getTime() - now.getTime() < 30 * DAY_MS) {
+    log(`! ${shown(paths.caCert)} expires on ${x509.validTo}: plan \`${FORCE_HINT}\` (a new CA; clients need new certificates).`);
+  }
+  return { cert: certPem, key, x509, path: paths.caCert };
+}
+
+/** Node prints IPv6 SANs uncompressed in upper case (0:0:0:0:0:0:0:1); the configuration may not. */
+function canonicalIp(ip: string): string {
+  if (!isIPv6(ip)) return ip;
+  let text = ip;
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number);
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::');
+  const groups = (part: string | undefined) => (part ? part.split(':') : []);
+  const missing = 8 - groups(head).length - groups(tail).length;
+  const all = tail === undefined ? groups(head) : [...groups(head), ...Array<string>(missing).fill('0'), ...groups(tail)];
+  return all.map((group) => parseInt(group, 16).toString(16).toUpperCase()).join(':');
+}
+
+function expectedSans(spec: LeafSpec): string[] {
+  return [
+    ...spec.dnsNames.map((name) => `DNS:${name}`),
+    ...spec.ips.map((ip) => `IP Address:${canonicalIp(ip)}`),
+    ...spec.emails.map((email) => `email:${email}`),
+  ].sort();
+}
+
+type Verdict = { reuse: true } | { reuse: false; why?: string };
+
+/** Whether the leaf on disk can be reused, or why it must be re-issued. Damage is an error. */
+function inspectLeaf(leaf: Leaf, ca: LoadedCa, config: Config, now: Date): Verdict {
+  const { keyBits, renewWithinDays } = config.pki;
+  const certPem = readIfExists(leaf.certPath);
+  const keyPem = readIfExists(leaf.keyPath);
+  if (certPem === undefined && keyPem === undefined) return { reuse: false };
+  if (certPem === undefined) return { reuse: false, why: `${shown(leaf.certPath)} is missing` };
+  if (keyPem === undefined) return { reuse: false, why: `${shown(leaf.keyPath)} is missing` };
+
+  const fix = `delete ${shown(leaf.certPath)} and ${shown(leaf.keyPath)} to have them re-issued from ${shown(ca.path)}.`;
+  const cert = parseCert(leaf.certPath, certPem, fix);
+  const key = parseKey(leaf.keyPath, keyPem, fix);
+  if (!cert.checkPrivateKey(key)) throw new PkiError(`${shown(leaf.keyPath)} does not belong to ${shown(leaf.certPath)}: ${fix}`);
+  if (!cert.checkIssued(ca.x509) || !cert.verify(ca.x509.publicKey)) {
+    throw new PkiError(`${shown(leaf.certPath)} is not signed by the current CA: ${fix}`);
+  }
+
+  const expires = new Date(cert.validTo);
+  if (expires.getTime() - now.getTime() <= renewWithinDays * DAY_MS) return { reuse: false, why: `it expires on ${cert.validTo}` };
+  if (new Date(cert.validFrom) > now) return { reuse: false, why: `it is not valid before ${cert.validFrom}` };
+  const sans = (cert.subjectAltName ?? '').split(', ').filter(Boolean).sort();
+  if (sans.join(', ') !== expectedSans(leaf.spec).join(', ')) return { reuse: false, why: `its names (${sans.join(', ') || 'none'}) differ from the configuration` };
+  if (cert.subject !== `CN=${leaf.spec.commonName}`) return { reuse: false, why: `its subject ${cert.subject.replace(/\n/g, ', ')} differs from CN=${leaf.spec.commonName}` };
+  if (cert.ca || cert.keyUsage?.join() !== EKU_OID[leaf.spec.usage]) return { reuse: false, why: `it is not a ${leaf.spec.usage} certificate` };
+  if (key.asymmetricKeyDetails?.modulusLength !== keyBits) return { reuse: false, why: `its key is not RSA ${keyBits}` };
+  return { reuse: true };
+}
+
+/** Creates the folder private to its owner, or makes an existing one so. */
+function preparePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  if ((statSync(dir).mode & 0o777) !== DIR_MODE) chmodSync(dir, DIR_MODE);
+}
+
+/** Reused keys keep their bytes, but never stay readable by others. */
+function keepKeyPrivate(path: string): void {
+  if ((statSync(path).mode & 0o777) !== KEY_MODE) chmodSync(path, KEY_MODE);
+}
+
+function writePair(certPath: string, keyPath: string, pair: IssuedPair): void {
+  writeFileAtomic(keyPath, pair.key, KEY_MODE);
+  writeFileAtomic(certPath, pair.cert, CERT_MODE);
+}
+
+/**
+ * Makes `config.pki.dir` hold a CA, a server certificate and one client certificate per identity,
+ * all valid and matching the configuration: reuses what is valid, re-issues a leaf that expires
+ * within `renewWithinDays` or no longer matches, creates the CA only when there is none (or with
+ * `force`). Throws PkiError on damaged or foreign material rather than replacing it silently.
+ */
+export async function ensurePki(config: Config, options: EnsurePkiOptions = {}): Promise<PkiResult> {
+  const now = options.now ?? new Date();
+  const log = options.log ?? (() => undefined);
+  const { keyBits, validityDays } = config.pki;
+  const paths = pkiPaths(config, options.baseDir);
+  preparePrivateDir(paths.dir);
+
+  const ca = options.force ? undefined : loadCa(paths, now, log);
+  const leaves = leavesOf(config, paths);
+  const toIssue: Leaf[] = [];
+  const reused: string[] = [];
+  if (ca) reused.push(paths.caCert, paths.caKey);
+  for (const leaf of leaves) {
+    // Without a CA on disk the old leaves belong to no CA any more: issue them all.
+    const verdict: Verdict = ca ? inspectLeaf(leaf, ca, config, now) : { reuse: false };
+    if (verdict.reuse) {
+      keepKeyPrivate(leaf.keyPath);
+      reused.push(leaf.certPath, leaf.keyPath);
+    } else {
+      if (verdict.why) log(`↻ re-issuing ${shown(leaf.certPath)}: ${verdict.why}`);
+      toIssue.push(leaf);
+    }
+  }
+
+  const issued: string[] = [];
+  if (!ca || toIssue.length > 0) {
+    // A plain require, not import(): `npm run synth` loads TypeScript through tsx's CommonJS hook,
+    // which does not serve dynamic import().
+    const { issueCertificates } = require('./pki-issue') as typeof import('./pki-issue');
+    const result = await issueCertificates({
+      ca, caCommonName: CA_COMMON_NAME, leaves: toIssue.map((leaf) => leaf.spec), keyBits, validityDays, now,
+    });
+    // Leaves first, the CA last: if this is interrupted before the CA is written, the next run
+    // finds no CA and issues everything again instead of failing on leaves of an unknown CA.
+    toIssue.forEach((leaf, i) => {
+      writePair(leaf.certPath, leaf.keyPath, result.leaves[i]);
+      issued.push(leaf.certPath, leaf.keyPath);
+      log(`✔ issued ${shown(leaf.certPath)} (${describeSpec(leaf.spec)})`);
+    });
+    if (result.ca) {
+      writePair(paths.caCert, paths.caKey, result.ca);
+      issued.push(paths.caCert, paths.caKey);
+      log(`✔ issued ${shown(paths.caCert)} (new CA, ${validityDays} days)`);
+    }
+  }
+
+  return {
+    caCert: readFileSync(paths.caCert, 'utf8'),
+    serverCert: readFileSync(paths.serverCert, 'utf8'),
+    serverKey: readFileSync(paths.serverKey, 'utf8'),
+    paths,
+    issued,
+    reused,
+  };
+}
+
+function describeSpec(spec: LeafSpec): string {
+  const names = [...spec.dnsNames, ...spec.ips, ...spec.emails];
+  return `${spec.usage}, CN=${spec.commonName}${names.length ? `, ${names.join(' ')}` : ''}`;
+}

@@ -1,0 +1,113 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '../../lib/config';
+import { natsServerConfig } from '../../lib/nats-values';
+
+/**
+ * A real nats-server on a free loopback port, configured by `natsServerConfig` — the same TLS
+ * mapping and users the Helm values give the deployed server. Stop it in afterAll.
+ */
+
+/** Debian's nats-server; NATS_SERVER_BIN overrides it. */
+export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
+
+export interface NatsServerOptions {
+  readonly config: Config;
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly readyTimeoutMs?: number;
+}
+
+export interface RunningNatsServer {
+  /** `tls://127.0.0.1:<port>`. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Everything the server logged so far (connections, TLS and authorization errors). */
+  logs(): string;
+  /** Resolves with the first log text after offset `since` that matches, e.g. the server's reason for refusing a client. */
+  waitForLog(pattern: RegExp, since: number, timeoutMs?: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const LISTENING = /Listening for client connections on [^\s]*:(\d+)/;
+const READY = /Server is ready/;
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Starts nats-server with port -1 (it picks a free port) and resolves once it accepts clients. */
+export async function startNatsServer(options: NatsServerOptions): Promise<RunningNatsServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'nats-server-'));
+  const configFile = join(dir, 'nats-server.json');
+  const serverConfig = natsServerConfig(options.config, {
+    host: HOST, port: -1, caFile: options.caFile, certFile: options.certFile, keyFile: options.keyFile,
+  });
+  writeFileSync(configFile, JSON.stringify(serverConfig, null, 2));
+
+  const child = spawn(NATS_SERVER_BIN, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const cleanUp = async () => {
+    await stopProcess(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      let listening: number | undefined;
+      const timer = setTimeout(() => reject(new Error(`nats-server not ready after ${options.readyTimeoutMs ?? 10000} ms:\n${output}`)), options.readyTimeoutMs ?? 10000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        listening ??= Number(LISTENING.exec(output)?.[1]) || undefined;
+        if (listening !== undefined && READY.test(output)) {
+          clearTimeout(timer);
+          resolve(listening);
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(new Error(`cannot start ${NATS_SERVER_BIN}: ${error.message} (install Debian's nats-server or set NATS_SERVER_BIN)`));
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`nats-server exited (${signal ?? code}) before it was ready:\n${output}`));
+      });
+    });
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+
+  return {
+    url: `tls://${HOST}:${port}`,
+    host: HOST,
+    port,
+    logs: () => output,
+    waitForLog: async (pattern, since, timeoutMs = 3000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const match = pattern.exec(output.slice(since));
+        if (match) return match[0];
+        if (Date.now() > deadline) throw new Error(`nats-server logged nothing matching ${pattern} within ${timeoutMs} ms:\n${output.slice(since)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    stop: cleanUp,
+  };
+}
