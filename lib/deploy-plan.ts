@@ -1,0 +1,121 @@
+import { isAbsolute, relative, resolve } from 'node:path';
+import { echoUrl, k3dContext, natsUrl, type ClusterConfig, type Config, type NatsConfig } from './config';
+import { MANIFEST_SUFFIX } from './dist';
+import { NATS_RENDERED_FILE } from './layout';
+import { pkiPaths } from './pki';
+
+/**
+ * What scripts/up.mjs and scripts/down.mjs do, as data derived from the configuration: the tools
+ * they need, the order of manifests, what to wait for and what to tell the user. Kept out of the
+ * scripts so the scripts read like a runbook and no configuration value is spelled twice.
+ */
+
+/** The folder `npm run synth` writes; main.ts honours the same variable. */
+export const OUTDIR_ENV = 'CDK8S_OUTDIR';
+export const distDir = (root: string, env: NodeJS.ProcessEnv = process.env): string => resolve(root, env[OUTDIR_ENV] || 'dist');
+
+export interface ToolCheck {
+  readonly tool: string;
+  /** A harmless command that only succeeds when the tool works (for docker: the engine answers). */
+  readonly probe: readonly string[];
+  readonly missingHint: string;
+  readonly brokenHint: string;
+}
+
+const TOOLS: Record<'docker' | 'k3d' | 'kubectl' | 'helm', ToolCheck> = {
+  docker: {
+    tool: 'docker', probe: ['info'],
+    missingHint: 'install Docker Engine (https://docs.docker.com/engine/install/) or Docker Desktop, then start it',
+    brokenHint: 'the Docker engine does not answer: start it (e.g. `sudo systemctl start docker`) or make /var/run/docker.sock accessible to you',
+  },
+  k3d: {
+    tool: 'k3d', probe: ['version'],
+    missingHint: 'install k3d v5 (https://k3d.io/#installation)',
+    brokenHint: 'reinstall k3d v5 (https://k3d.io/#installation)',
+  },
+  kubectl: {
+    tool: 'kubectl', probe: ['version', '--client'],
+    missingHint: 'install kubectl (https://kubernetes.io/docs/tasks/tools/)',
+    brokenHint: 'reinstall kubectl (https://kubernetes.io/docs/tasks/tools/)',
+  },
+  helm: {
+    tool: 'helm', probe: ['version', '--short'],
+    missingHint: 'install Helm 3 (https://helm.sh/docs/intro/install/)',
+    brokenHint: 'reinstall Helm 3 (https://helm.sh/docs/intro/install/)',
+  },
+};
+
+/** Tools `up` needs; with an existing kubectl context there is no k3d cluster to manage. */
+export const upTools = (useK3d: boolean): ToolCheck[] =>
+  [...(useK3d ? [TOOLS.docker, TOOLS.k3d] : []), TOOLS.kubectl, TOOLS.helm];
+
+/** Tools `down` needs: k3d deletes the cluster, or kubectl deletes our objects from a context. */
+export const downTools = (useK3d: boolean): ToolCheck[] => (useK3d ? [TOOLS.docker, TOOLS.k3d] : [TOOLS.kubectl]);
+
+/** The kubectl context to deploy to: the one named on the command line, else the one k3d writes. */
+export const kubeContext = (cluster: ClusterConfig, named: string | undefined): string => named ?? k3dContext(cluster);
+
+/**
+ * Manifests in apply order, relative to dist/: synth's files in lexical order (cdk8s numbers them
+ * so namespaces come first and the TLS Secret precedes what uses it), then the rendered NATS chart,
+ * which mounts that Secret. `down` deletes them in the reverse order.
+ */
+export function applyOrder(distFiles: readonly string[]): string[] {
+  const synthesized = distFiles.filter((name) => name.endsWith(MANIFEST_SUFFIX)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...synthesized, NATS_RENDERED_FILE];
+}
+
+/** Name the NATS chart gives its StatefulSet ("nats.fullname"): the release, suffixed with the chart name unless it contains it. */
+export function natsStatefulSetName(nats: NatsConfig): string {
+  const name = nats.release.includes(nats.chart.name) ? nats.release : `${nats.release}-${nats.chart.name}`;
+  return name.slice(0, 63).replace(/-+$/, '');
+}
+
+export interface RolloutTarget {
+  readonly what: string;
+  readonly resource: string;
+  readonly namespace: string;
+  /** Bounded: a pull of a missing image or a crash loop must not hang the script. */
+  readonly timeout: string;
+}
+
+export function rolloutTargets(config: Config): RolloutTarget[] {
+  return [
+    { what: 'http-echo', resource: `deployment/${config.echo.name}`, namespace: config.echo.namespace, timeout: '180s' },
+    { what: 'NATS', resource: `statefulset/${natsStatefulSetName(config.nats)}`, namespace: config.nats.namespace, timeout: '300s' },
+  ];
+}
+
+export interface ClientCommand {
+  readonly identity: string;
+  readonly authorized: boolean;
+  readonly command: string;
+}
+
+/**
+ * `nats` CLI commands proving the mapping: authorized identities publish, the others are refused.
+ * Paths are relative to `root`, the folder the user runs them from.
+ */
+export function natsClientCommands(config: Config, root: string): ClientCommand[] {
+  const paths = pkiPaths(config, root);
+  const file = (path: string) => {
+    const inside = relative(root, path);
+    return inside.startsWith('..') || isAbsolute(inside) ? path : inside;
+  };
+  return config.pki.identities.map((identity) => ({
+    identity: identity.name,
+    authorized: identity.authorized,
+    command: [
+      'nats', '-s', natsUrl(config.cluster),
+      '--tlscert', file(paths.identityCert(identity.name)),
+      '--tlskey', file(paths.identityKey(identity.name)),
+      '--tlsca', file(paths.caCert),
+      'pub', 'say', 'hi',
+    ].join(' '),
+  }));
+}
+
+/** Flags of scripts/verify.mjs for this configuration. */
+export function verifyArgs(config: Config, keysDir: string): string[] {
+  return ['--echo-url', echoUrl(config.cluster), '--nats-url', natsUrl(config.cluster), '--keys', keysDir];
+}

@@ -1,0 +1,81 @@
+import type { ClusterConfig } from './config';
+
+/**
+ * The k3d side of the deployment: the `cluster create` arguments built from the configuration, and
+ * a check that an existing cluster still has the port mappings the configuration asks for (k3d
+ * cannot change them after creation, so a drift means "delete and re-create").
+ */
+
+/** `-p` values: Traefik's entrypoints through the load balancer, NATS's NodePort on the first server. */
+export function k3dPortMappings(cluster: ClusterConfig): string[] {
+  const { http, https, nats } = cluster.ports;
+  return [
+    `${http.host}:${http.container}@loadbalancer`,
+    `${https.host}:${https.container}@loadbalancer`,
+    `${nats.host}:${nats.nodePort}@server:0`,
+  ];
+}
+
+/** Arguments of `k3d cluster create`; `--wait` returns once the k3s server is up. */
+export function k3dCreateArgs(cluster: ClusterConfig): string[] {
+  return [
+    'cluster', 'create', cluster.name,
+    '--image', cluster.image,
+    ...k3dPortMappings(cluster).flatMap((mapping) => ['-p', mapping]),
+    '--wait',
+  ];
+}
+
+/** The parts of one entry of `k3d cluster list -o json` we read (k3d's types.Cluster / types.Node). */
+export interface K3dClusterEntry {
+  readonly name: string;
+  readonly nodes?: ReadonlyArray<{
+    readonly name?: string;
+    readonly role?: string;
+    /** Docker's nat.PortMap: "<containerPort>/<proto>" → bindings. */
+    readonly portMappings?: Readonly<Record<string, ReadonlyArray<{ readonly HostIp?: string; readonly HostPort?: string }> | null>>;
+  }>;
+}
+
+/** Finds the named cluster in the output of `k3d cluster list -o json` (a JSON array, `[]` when none). */
+export function findK3dCluster(listJson: string, name: string): K3dClusterEntry | undefined {
+  let clusters: unknown;
+  try {
+    clusters = JSON.parse(listJson);
+  } catch {
+    throw new Error(`'k3d cluster list -o json' did not print JSON: ${listJson.slice(0, 200)}`);
+  }
+  if (!Array.isArray(clusters)) throw new Error(`'k3d cluster list -o json' did not print a JSON array: ${listJson.slice(0, 200)}`);
+  return (clusters as K3dClusterEntry[]).find((cluster) => cluster?.name === name);
+}
+
+/**
+ * Configured host → container port pairs the existing cluster does not publish, as human-readable
+ * lines. k3d v5 proxies `@server:0` mappings through the load balancer, so every node's mappings
+ * count; mappings the configuration does not mention (the Kubernetes API port) are ignored.
+ */
+export function portMappingDrift(cluster: ClusterConfig, entry: K3dClusterEntry): string[] {
+  const published = new Map<number, Set<number>>();
+  for (const node of entry.nodes ?? []) {
+    for (const [containerPort, bindings] of Object.entries(node.portMappings ?? {})) {
+      const container = Number.parseInt(containerPort, 10);
+      for (const binding of bindings ?? []) {
+        const host = Number(binding.HostPort);
+        if (!published.has(host)) published.set(host, new Set());
+        published.get(host)!.add(container);
+      }
+    }
+  }
+  const { http, https, nats } = cluster.ports;
+  const wanted: Array<[string, number, number]> = [
+    ['cluster.ports.http', http.host, http.container],
+    ['cluster.ports.https', https.host, https.container],
+    ['cluster.ports.nats', nats.host, nats.nodePort],
+  ];
+  return wanted
+    .filter(([, host, container]) => !published.get(host)?.has(container))
+    .map(([field, host, container]) => {
+      const actual = [...(published.get(host) ?? [])];
+      return `${field}: want host ${host} → ${container}, cluster has ${actual.length ? `host ${host} → ${actual.join(', ')}` : `nothing on host ${host}`}`;
+    });
+}

@@ -1,0 +1,136 @@
+import { join } from 'node:path';
+import { parseConfig } from '../lib/config';
+import {
+  applyOrder, distDir, downTools, natsClientCommands, natsStatefulSetName, rolloutTargets, upTools, verifyArgs,
+} from '../lib/deploy-plan';
+import { findK3dCluster, k3dCreateArgs, k3dPortMappings, portMappingDrift } from '../lib/k3d';
+import { defaults } from './support/fixtures';
+
+/** `k3d cluster list -o json` of a default cluster, as k3d v5 prints it (every -p on the load balancer). */
+const K3D_LIST = JSON.stringify([
+  {
+    name: 'other', serversCount: 1, serversRunning: 1,
+    nodes: [{ name: 'k3d-other-serverlb', role: 'loadbalancer', portMappings: { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '9080' }] } }],
+  },
+  {
+    name: 'dev', serversCount: 1, serversRunning: 1,
+    nodes: [
+      { name: 'k3d-dev-server-0', role: 'server', portMappings: {} },
+      {
+        name: 'k3d-dev-serverlb', role: 'loadbalancer',
+        portMappings: {
+          '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }],
+          '443/tcp': [{ HostIp: '0.0.0.0', HostPort: '8443' }],
+          '31400/tcp': [{ HostIp: '0.0.0.0', HostPort: '4222' }],
+          '6443/tcp': [{ HostIp: '0.0.0.0', HostPort: '37211' }],
+        },
+      },
+    ],
+  },
+]);
+
+describe('k3d cluster', () => {
+  test('create arguments follow the recipe with k3d v5 node filters and the pinned image', () => {
+    // GIVEN the defaults WHEN the create command is built THEN it maps 8080, 8443 and 4222 → NodePort 31400
+    expect(k3dCreateArgs(defaults().cluster)).toEqual([
+      'cluster', 'create', 'dev', '--image', 'rancher/k3s:v1.31.5-k3s1',
+      '-p', '8080:80@loadbalancer', '-p', '8443:443@loadbalancer', '-p', '4222:31400@server:0', '--wait',
+    ]);
+  });
+
+  test('port mappings come from cluster.ports', () => {
+    // GIVEN other host ports WHEN mapped THEN each -p uses them
+    const cluster = parseConfig({ cluster: { ports: { http: { host: 9080, container: 80 }, nats: { host: 14222, nodePort: 30422 } } } }).cluster;
+    expect(k3dPortMappings(cluster)).toEqual(['9080:80@loadbalancer', '8443:443@loadbalancer', '14222:30422@server:0']);
+  });
+
+  test('finds the configured cluster in the list, and nothing in an empty one', () => {
+    // GIVEN k3d's JSON WHEN searched by name THEN only an exact name matches
+    expect(findK3dCluster(K3D_LIST, 'dev')?.name).toBe('dev');
+    expect(findK3dCluster(K3D_LIST, 'de')).toBeUndefined();
+    expect(findK3dCluster('[]', 'dev')).toBeUndefined();
+  });
+
+  test('output that is not a JSON array is an error, not "no cluster"', () => {
+    // GIVEN garbage from k3d WHEN parsed THEN we stop rather than create a second cluster
+    expect(() => findK3dCluster('NAME SERVERS', 'dev')).toThrow(/did not print JSON/);
+    expect(() => findK3dCluster('{}', 'dev')).toThrow(/not print a JSON array/);
+  });
+
+  test('an existing cluster with the configured mappings has no drift; extra mappings are ignored', () => {
+    // GIVEN the default cluster as k3d lists it (with the API port too) THEN nothing differs
+    expect(portMappingDrift(defaults().cluster, findK3dCluster(K3D_LIST, 'dev')!)).toEqual([]);
+  });
+
+  test('a changed host port or NodePort is reported field by field', () => {
+    // GIVEN a configuration asking for other ports than the cluster publishes
+    const cluster = parseConfig({ cluster: { ports: { http: { host: 9080, container: 80 }, nats: { host: 4222, nodePort: 30422 } } } }).cluster;
+    // WHEN compared THEN both differences are named with what the cluster has instead
+    expect(portMappingDrift(cluster, findK3dCluster(K3D_LIST, 'dev')!)).toEqual([
+      'cluster.ports.http: want host 9080 → 80, cluster has nothing on host 9080',
+      'cluster.ports.nats: want host 4222 → 30422, cluster has host 4222 → 31400',
+    ]);
+  });
+});
+
+describe('deploy plan', () => {
+  test('tools: docker and k3d only when k3d manages the cluster', () => {
+    // GIVEN up/down with and without --context THEN the needed tools differ
+    expect(upTools(true).map((t) => t.tool)).toEqual(['docker', 'k3d', 'kubectl', 'helm']);
+    expect(upTools(false).map((t) => t.tool)).toEqual(['kubectl', 'helm']);
+    expect(downTools(true).map((t) => t.tool)).toEqual(['docker', 'k3d']);
+    expect(downTools(false).map((t) => t.tool)).toEqual(['kubectl']);
+    expect(upTools(true)[0].probe).toEqual(['info']);
+  });
+
+  test('manifests apply in lexical order, the rendered chart last; other files are ignored', () => {
+    // GIVEN dist/ as synth leaves it, listed in any order
+    const files = ['0003-echo.k8s.yaml', 'helm', '0000-namespaces.k8s.yaml', 'README.md', '0001-nats-tls.k8s.yaml', '0002-nats-access.k8s.yaml'];
+    // WHEN ordered THEN namespaces first, the Secret before the chart that mounts it
+    expect(applyOrder(files)).toEqual([
+      '0000-namespaces.k8s.yaml', '0001-nats-tls.k8s.yaml', '0002-nats-access.k8s.yaml', '0003-echo.k8s.yaml', 'helm/nats.yaml',
+    ]);
+  });
+
+  test('dist/ is CDK8S_OUTDIR when set, as in main.ts', () => {
+    expect(distDir('/p', {})).toBe('/p/dist');
+    expect(distDir('/p', { CDK8S_OUTDIR: '/tmp/out' })).toBe('/tmp/out');
+    expect(distDir('/p', { CDK8S_OUTDIR: 'out' })).toBe('/p/out');
+  });
+
+  test('the StatefulSet is named as the chart names it', () => {
+    // GIVEN the chart's fullname rule: the release, unless it does not contain the chart name
+    expect(natsStatefulSetName(defaults().nats)).toBe('nats');
+    expect(natsStatefulSetName(parseConfig({ nats: { release: 'my-nats' } }).nats)).toBe('my-nats');
+    expect(natsStatefulSetName(parseConfig({ nats: { release: 'messaging' } }).nats)).toBe('messaging-nats');
+  });
+
+  test('rollouts wait for echo and NATS in their namespaces with bounded timeouts', () => {
+    expect(rolloutTargets(defaults()).map(({ resource, namespace, timeout }) => [resource, namespace, timeout])).toEqual([
+      ['deployment/echo', 'default', '180s'],
+      ['statefulset/nats', 'nats', '300s'],
+    ]);
+  });
+
+  test('the nats CLI commands use our file names: client1 works, client2 is refused', () => {
+    // GIVEN the default identities WHEN the summary commands are built THEN they are the recipe's proof
+    expect(natsClientCommands(defaults(), '/project')).toEqual([
+      {
+        identity: 'client1', authorized: true,
+        command: 'nats -s tls://localhost:4222 --tlscert keys/client1.crt --tlskey keys/client1.key --tlsca keys/ca.crt pub say hi',
+      },
+      {
+        identity: 'client2', authorized: false,
+        command: 'nats -s tls://localhost:4222 --tlscert keys/client2.crt --tlskey keys/client2.key --tlsca keys/ca.crt pub say hi',
+      },
+    ]);
+  });
+
+  test('commands follow the configuration: NATS host port and a PKI folder outside the project', () => {
+    const config = parseConfig({ cluster: { ports: { nats: { host: 14222, nodePort: 31400 } } }, pki: { dir: '/secure/pki' } });
+    expect(natsClientCommands(config, '/project')[0].command).toBe(
+      `nats -s tls://localhost:14222 --tlscert ${join('/secure/pki', 'client1.crt')} --tlskey /secure/pki/client1.key --tlsca /secure/pki/ca.crt pub say hi`,
+    );
+    expect(verifyArgs(config, '/secure/pki')).toEqual(['--echo-url', 'http://localhost:8080', '--nats-url', 'tls://localhost:14222', '--keys', '/secure/pki']);
+  });
+});
