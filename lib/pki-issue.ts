@@ -1,6 +1,6 @@
-import { constants, generateKeyPair, KeyObject, privateEncrypt, randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
+import { constants, KeyObject, privateEncrypt, randomBytes } from 'node:crypto';
 import type * as Forge from 'node-forge';
+import type { KeyPair } from './pki-keys';
 
 /**
  * Issues certificates with node-forge. Loaded only when something must be issued: node-forge costs
@@ -11,8 +11,6 @@ import type * as Forge from 'node-forge';
 require('node-forge/lib/x509');
 require('node-forge/lib/sha256');
 const forge: typeof Forge = require('node-forge/lib/forge');
-
-const generateRsa = promisify(generateKeyPair);
 
 /** What a leaf certificate asserts; `lib/pki.ts` derives it from the configuration and checks files against it. */
 export interface LeafSpec {
@@ -38,9 +36,10 @@ export interface ExistingCa {
 export interface IssueRequest {
   /** Sign with this CA; without it a new CA is created first. */
   readonly ca?: ExistingCa;
+  /** One fresh key pair per leaf, plus one for the CA when there is none. */
+  readonly keys: readonly KeyPair[];
   readonly caCommonName: string;
   readonly leaves: readonly LeafSpec[];
-  readonly keyBits: number;
   readonly validityDays: number;
   readonly now: Date;
 }
@@ -81,11 +80,6 @@ function forgePublicKey(publicKey: KeyObject): Forge.pki.rsa.PublicKey {
   const jwk = publicKey.export({ format: 'jwk' });
   const big = (value: string | undefined) => new forge.jsbn.BigInteger(Buffer.from(value!, 'base64url').toString('hex'), 16);
   return forge.pki.setRsaPublicKey(big(jwk.n), big(jwk.e));
-}
-
-interface KeyPair {
-  readonly publicKey: KeyObject;
-  readonly privateKey: KeyObject;
 }
 
 function newCertificate(publicKey: KeyObject, subject: Forge.pki.CertificateField[], request: IssueRequest): Forge.pki.Certificate {
@@ -140,12 +134,10 @@ function issueLeaf(spec: LeafSpec, publicKey: KeyObject, ca: Forge.pki.Certifica
 
 const pkcs8 = (key: KeyObject): string => key.export({ type: 'pkcs8', format: 'pem' }) as string;
 
-/** Generates every key at once (off the main thread), then issues the CA if needed and each leaf. */
-export async function issueCertificates(request: IssueRequest): Promise<IssueResult> {
-  const keyCount = request.leaves.length + (request.ca ? 0 : 1);
-  const keys: KeyPair[] = await Promise.all(
-    Array.from({ length: keyCount }, () => generateRsa('rsa', { modulusLength: request.keyBits, publicExponent: 0x10001 })),
-  );
+/** Issues the CA if there is none, then each leaf. */
+export function issueCertificates(request: IssueRequest): IssueResult {
+  const keys = [...request.keys];
+  if (keys.length !== request.leaves.length + (request.ca ? 0 : 1)) throw new Error('issueCertificates: one key per certificate');
 
   let newCa: IssuedPair | undefined;
   let caCert: Forge.pki.Certificate;

@@ -7,6 +7,7 @@ import type { Config } from './config';
 import { UserError } from './errors';
 import { natsServiceHostnames } from './nats-values';
 import type { ExistingCa, IssuedPair, LeafSpec } from './pki-issue';
+import { generateRsaKeys } from './pki-keys';
 
 /**
  * The dev PKI: a CA, the NATS server's certificate and one client certificate per identity, kept in
@@ -262,11 +263,12 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
 
   const issued: string[] = [];
   if (!ca || toIssue.length > 0) {
-    // A plain require, not import(): `npm run synth` loads TypeScript through tsx's CommonJS hook,
-    // which does not serve dynamic import().
+    const keys = generateRsaKeys(toIssue.length + (ca ? 0 : 1), keyBits);
+    // Loaded while the keys are generated. A plain require, not import(): `npm run synth` loads
+    // TypeScript through tsx's CommonJS hook, which does not serve dynamic import().
     const { issueCertificates } = require('./pki-issue') as typeof import('./pki-issue');
-    const result = await issueCertificates({
-      ca, caCommonName: CA_COMMON_NAME, leaves: toIssue.map((leaf) => leaf.spec), keyBits, validityDays, now,
+    const result = issueCertificates({
+      ca, keys: await keys, caCommonName: CA_COMMON_NAME, leaves: toIssue.map((leaf) => leaf.spec), validityDays, now,
     });
     // Leaves first, the CA last: if this is interrupted before the CA is written, the next run
     // finds no CA and issues everything again instead of failing on leaves of an unknown CA.

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// Benchmarks the dev PKI against the recipe's openssl commands: npm run bench:certs [-- --runs=7]
+// Everything is written to a temporary folder; keys/ is not touched.
+import { argv, chalk } from 'zx';
+import { measureCerts } from './lib/bench-certs.mjs';
+
+const runs = Number(argv.runs ?? 7);
+const PROCESS_TARGET = 1.0;
+const IN_PROCESS_TARGET = 0.6;
+const verdict = (ratio, target) => `target ≤ ${target.toFixed(1)}×: ${ratio <= target ? chalk.green('met') : chalk.red('missed')}`;
+
+console.log(chalk.bold(`certificate benchmark: CA + server + 2 clients, RSA 2048 (median of ${runs} runs, ${process.version})`));
+const result = await measureCerts({ runs, onRound: (round) => process.stdout.write(chalk.dim(`  round ${round}/${runs}\r`)) });
+const processRatio = result.process / result.openssl;
+const inProcessRatio = result.inProcess / result.openssl;
+console.log(`  openssl recipe (bash gen.sh)         ${result.openssl.toFixed(3)} s`);
+console.log(`  npm run certs -- --force             ${result.process.toFixed(3)} s   ${processRatio.toFixed(2)}×   ${verdict(processRatio, PROCESS_TARGET)}`);
+console.log(`  ensurePki({ force: true }) in-process ${result.inProcess.toFixed(3)} s   ${inProcessRatio.toFixed(2)}×   ${verdict(inProcessRatio, IN_PROCESS_TARGET)}`);
+console.log(chalk.dim('  RSA key generation is random (prime search), so single runs vary widely: compare medians.'));

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Creates or refreshes the dev PKI in pki.dir (default keys/): CA, NATS server, one client per identity.
+//   npm run certs                 reuse what is valid, (re-)issue what is missing, expiring or outdated
+//   npm run certs -- --force      replace everything, the CA included (every client needs its new files)
+import { argv, chalk } from 'zx';
+import { requireLib } from './lib/project.mjs';
+
+const { loadConfig } = requireLib('config');
+const { ensurePki } = requireLib('pki');
+const { UserError } = requireLib('errors');
+
+try {
+  const config = loadConfig();
+  console.log(chalk.bold(argv.force ? `Replacing the dev PKI in ${config.pki.dir}/ (CA included)` : `Checking the dev PKI in ${config.pki.dir}/`));
+  const result = await ensurePki(config, { force: Boolean(argv.force), log: (line) => console.log(`  ${line}`) });
+
+  const certs = (files) => files.filter((file) => file.endsWith('.crt')).length;
+  console.log(chalk.green(`✔ ${certs(result.issued)} certificate(s) issued, ${certs(result.reused)} still valid and kept as they are.`));
+  console.log(`  CA: ${result.paths.caCert}   server: ${result.paths.serverCert}   clients: ${config.pki.identities.map((identity) => `${identity.name}.crt`).join(', ')}`);
+  console.log(chalk.dim('  Private keys (*.key) stay on this machine: the folder is git-ignored and readable by you only.'));
+  console.log(result.issued.length > 0
+    ? `Next: ${chalk.cyan('npm run synth')} to put the server certificate into the NATS Secret (and redeploy if the cluster runs).`
+    : 'Nothing to do.');
+} catch (error) {
+  if (!(error instanceof UserError)) throw error;
+  console.error(chalk.red(`✖ ${error.message}`));
+  process.exitCode = 1;
+}
