@@ -112,19 +112,18 @@ function issueCa(keys: KeyPair, request: IssueRequest): { cert: string; forgeCer
 function issueLeaf(spec: LeafSpec, publicKey: KeyObject, ca: Forge.pki.Certificate, caKey: KeyObject, request: IssueRequest): string {
   const cert = newCertificate(publicKey, [{ name: 'commonName', value: spec.commonName }], request);
   cert.setIssuer(ca.subject.attributes);
+  const altNames = [
+    ...spec.dnsNames.map((value) => ({ type: 2, value })),
+    ...spec.ips.map((ip) => ({ type: 7, ip })),
+    ...spec.emails.map((value) => ({ type: 1, value })),
+  ];
   const caKeyId = (ca.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | undefined)?.subjectKeyIdentifier;
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', [spec.usage]: true },
-    {
-      name: 'subjectAltName',
-      altNames: [
-        ...spec.dnsNames.map((value) => ({ type: 2, value })),
-        ...spec.ips.map((ip) => ({ type: 7, ip })),
-        ...spec.emails.map((value) => ({ type: 1, value })),
-      ],
-    },
+    // An empty SAN extension is invalid (RFC 5280): a client without an email gets none.
+    ...(altNames.length ? [{ name: 'subjectAltName', altNames }] : []),
     { name: 'subjectKeyIdentifier' },
     // The CA's key id, not the leaf's (forge's `keyIdentifier: true`), or chains fail to build.
     ...(caKeyId ? [{ name: 'authorityKeyIdentifier', keyIdentifier: forge.util.hexToBytes(caKeyId) }] : []),

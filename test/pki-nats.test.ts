@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import { parseConfig } from '../lib/config';
-import { natsServiceHostnames } from '../lib/nats-values';
+import { natsHelmValues, natsServerConfig, natsServiceHostnames } from '../lib/nats-values';
 import { ensurePki, PkiPaths } from '../lib/pki';
 import { RunningNatsServer, startNatsServer } from './support/nats-server';
 
@@ -46,6 +46,15 @@ describe('dev PKI against nats-server', () => {
 
   const attempt = (options: NodeConnectionOptions['tls']) =>
     connect({ servers: server.url, tls: options, reconnect: false, timeout: 5000 });
+
+  test('the server runs the Helm values\' TLS mapping and users, not a copy', () => {
+    const values = natsHelmValues(config);
+    const serverConfig = natsServerConfig(config, { host: '127.0.0.1', port: -1, caFile: 'ca', certFile: 'crt', keyFile: 'key' });
+    expect(serverConfig.authorization).toEqual(values.config.merge.authorization);
+    expect(serverConfig.authorization.users).toEqual([{ user: 'client1@example.com' }]);
+    expect(serverConfig.tls).toEqual({ ca_file: 'ca', cert_file: 'crt', key_file: 'key', ...values.config.nats.tls.merge });
+    expect(serverConfig.tls.verify_and_map).toBe(true);
+  });
 
   test('client1 connects and a published message comes back', async () => {
     // WHEN client1 subscribes and publishes over mTLS

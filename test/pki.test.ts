@@ -1,0 +1,264 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Config, parseConfig } from '../lib/config';
+import { ensurePki, PkiError, pkiPaths, PkiResult } from '../lib/pki';
+
+const DAY_MS = 86400000;
+const work = mkdtempSync(join(tmpdir(), 'pki-test-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const config = parseConfig({});
+const openssl = (...args: string[]) => execFileSync('openssl', args, { encoding: 'utf8' });
+const text = (file: string) => openssl('x509', '-in', file, '-noout', '-text');
+const cert = (file: string) => new X509Certificate(readFileSync(file));
+const mode = (file: string) => statSync(file).mode & 0o777;
+
+/** Every file of a PKI folder with its bytes, to prove what changed and what did not. */
+const snapshot = (dir: string) => Object.fromEntries(readdirSync(dir).sort().map((name) => [name, readFileSync(join(dir, name), 'base64')]));
+
+let fresh: PkiResult;
+let baseDir: string;
+let counter = 0;
+
+/** A copy of the fresh PKI to change without regenerating keys. */
+function copyOfFresh(): string {
+  const dir = join(work, `copy-${++counter}`);
+  cpSync(baseDir, dir, { recursive: true });
+  return dir;
+}
+
+beforeAll(async () => {
+  // GIVEN an empty project folder WHEN the PKI is ensured
+  baseDir = join(work, 'fresh');
+  fresh = await ensurePki(config, { baseDir });
+});
+
+describe('a fresh PKI', () => {
+  test('writes the recipe\'s files into pki.dir, keys 0600, folder 0700', () => {
+    const { paths } = fresh;
+    expect(paths.dir).toBe(join(baseDir, 'keys'));
+    expect(readdirSync(paths.dir).sort()).toEqual(['ca.crt', 'ca.key', 'client1.crt', 'client1.key', 'client2.crt', 'client2.key', 'server.crt', 'server.key']);
+    expect(mode(paths.dir)).toBe(0o700);
+    for (const name of readdirSync(paths.dir)) expect([name, mode(join(paths.dir, name))]).toEqual([name, name.endsWith('.key') ? 0o600 : 0o644]);
+    expect(fresh.issued).toHaveLength(8);
+    expect(fresh.reused).toEqual([]);
+    expect(fresh.caCert).toBe(readFileSync(paths.caCert, 'utf8'));
+    expect(fresh.serverCert).toBe(readFileSync(paths.serverCert, 'utf8'));
+    expect(fresh.serverKey).toBe(readFileSync(paths.serverKey, 'utf8'));
+  });
+
+  test('openssl verifies every chain for its purpose', () => {
+    const { paths } = fresh;
+    expect(openssl('verify', '-CAfile', paths.caCert, '-purpose', 'sslserver', paths.serverCert).trim()).toBe(`${paths.serverCert}: OK`);
+    for (const name of ['client1', 'client2']) {
+      expect(openssl('verify', '-CAfile', paths.caCert, '-purpose', 'sslclient', paths.identityCert(name)).trim()).toBe(`${paths.identityCert(name)}: OK`);
+    }
+    // and a client certificate is no server certificate
+    const wrongPurpose = spawnSync('openssl', ['verify', '-CAfile', paths.caCert, '-purpose', 'sslserver', paths.identityCert('client1')]);
+    expect(wrongPurpose.status).not.toBe(0);
+  });
+
+  test('the CA is CA:TRUE (critical), signs certificates and CRLs, and has a key identifier', () => {
+    const ca = text(fresh.paths.caCert);
+    expect(ca).toMatch(/X509v3 Basic Constraints: critical\s+CA:TRUE/);
+    expect(ca).toMatch(/X509v3 Key Usage: critical\s+Certificate Sign, CRL Sign\n/);
+    expect(ca).toMatch(/X509v3 Subject Key Identifier:\s+[0-9A-F:]{59}/);
+  });
+
+  test('the server certificate is for serverAuth with localhost, 127.0.0.1 and every in-cluster name', () => {
+    const server = text(fresh.paths.serverCert);
+    expect(server).toMatch(/X509v3 Extended Key Usage:\s*\n\s+TLS Web Server Authentication\n/);
+    expect(server).toMatch(/X509v3 Basic Constraints: critical\s+CA:FALSE/);
+    expect(cert(fresh.paths.serverCert).subjectAltName).toBe(
+      'DNS:localhost, DNS:nats, DNS:nats.nats, DNS:nats.nats.svc, DNS:nats.nats.svc.cluster.local, IP Address:127.0.0.1',
+    );
+  });
+
+  test('client certificates: clientAuth, CN = identity, email only as a SAN', () => {
+    const client1 = text(fresh.paths.identityCert('client1'));
+    expect(client1).toMatch(/X509v3 Extended Key Usage:\s*\n\s+TLS Web Client Authentication\n/);
+    expect(client1).toMatch(/Subject: CN = client1\n/);
+    expect(client1).not.toMatch(/emailAddress/);
+    expect(cert(fresh.paths.identityCert('client1')).subjectAltName).toBe('email:client1@example.com');
+    const client2 = cert(fresh.paths.identityCert('client2'));
+    expect(client2.subject).toBe('CN=client2');
+    expect(client2.subjectAltName).toBeUndefined();
+  });
+
+  test('all: SHA-256, RSA keyBits, positive distinct serials, validityDays, AKI = the CA\'s key id', () => {
+    const caKeyId = /Subject Key Identifier:\s+([0-9A-F:]+)/.exec(text(fresh.paths.caCert))![1];
+    const files = [fresh.paths.caCert, fresh.paths.serverCert, fresh.paths.identityCert('client1'), fresh.paths.identityCert('client2')];
+    const serials = new Set<string>();
+    for (const file of files) {
+      const dump = text(file);
+      expect(dump).toMatch(/Signature Algorithm: sha256WithRSAEncryption/);
+      expect(dump).toMatch(/Public-Key: \(2048 bit\)/);
+      expect(dump).not.toMatch(/Negative/);
+      const x509 = cert(file);
+      expect(parseInt(x509.serialNumber.slice(0, 2), 16)).toBeLessThan(0x80);
+      expect(x509.serialNumber.length).toBeGreaterThanOrEqual(30);
+      serials.add(x509.serialNumber);
+      expect(new Date(x509.validTo).getTime() - new Date(x509.validFrom).getTime()).toBe(config.pki.validityDays * DAY_MS);
+      if (file !== fresh.paths.caCert) expect(dump).toMatch(new RegExp(`Authority Key Identifier:\\s+(keyid:)?${caKeyId}\\n`));
+    }
+    expect(serials.size).toBe(files.length);
+  });
+});
+
+describe('idempotence and renewal', () => {
+  test('a second run reuses every file byte for byte', async () => {
+    const dir = copyOfFresh();
+    const before = snapshot(join(dir, 'keys'));
+    // WHEN ensured again THEN nothing is issued and nothing changes
+    const again = await ensurePki(config, { baseDir: dir });
+    expect(again.issued).toEqual([]);
+    expect(again.reused).toHaveLength(8);
+    expect(snapshot(join(dir, 'keys'))).toEqual(before);
+    expect(again.caCert).toBe(fresh.caCert);
+    expect(again.serverKey).toBe(fresh.serverKey);
+  });
+
+  test('leaves within renewWithinDays of expiry are re-issued from the same CA', async () => {
+    const dir = copyOfFresh();
+    const before = snapshot(join(dir, 'keys'));
+    const lines: string[] = [];
+    // WHEN it runs 980 days later (20 days before expiry, renewal window 30 days)
+    const later = await ensurePki(config, { baseDir: dir, now: new Date(Date.now() + 980 * DAY_MS), log: (line) => lines.push(line) });
+    // THEN the CA stays, every leaf is new and chains to it
+    const after = snapshot(join(dir, 'keys'));
+    expect(after['ca.crt']).toBe(before['ca.crt']);
+    expect(after['ca.key']).toBe(before['ca.key']);
+    for (const name of ['server', 'client1', 'client2']) {
+      expect(after[`${name}.crt`]).not.toBe(before[`${name}.crt`]);
+      expect(after[`${name}.key`]).not.toBe(before[`${name}.key`]);
+      expect(cert(later.paths.identityCert(name)).verify(cert(later.paths.caCert).publicKey)).toBe(true);
+    }
+    expect(lines.filter((line) => line.startsWith('↻')).join('\n')).toMatch(/client1\.crt: it expires on/);
+    // and the CA's own approaching expiry is pointed out, not acted on
+    expect(lines.join('\n')).toMatch(/ca\.crt expires on .*--force/);
+  });
+
+  test('a leaf that no longer matches the configuration is re-issued; the others are kept', async () => {
+    const dir = copyOfFresh();
+    const before = snapshot(join(dir, 'keys'));
+    const changed: Config = parseConfig({
+      pki: {
+        server: { extraDnsNames: ['nats.example.test'], extraIps: ['::1'] },
+        identities: [{ name: 'client1', email: 'ops@example.com', authorized: true }, { name: 'client2' }],
+      },
+    });
+    const result = await ensurePki(changed, { baseDir: dir });
+    const after = snapshot(join(dir, 'keys'));
+    expect(result.issued.map((file) => file.slice(result.paths.dir.length + 1)).sort()).toEqual(['client1.crt', 'client1.key', 'server.crt', 'server.key']);
+    expect(after['client2.crt']).toBe(before['client2.crt']);
+    expect(after['ca.crt']).toBe(before['ca.crt']);
+    expect(cert(result.paths.serverCert).subjectAltName).toMatch(/DNS:nats\.example\.test, IP Address:127\.0\.0\.1, IP Address:0:0:0:0:0:0:0:1$/);
+    expect(cert(result.paths.identityCert('client1')).subjectAltName).toBe('email:ops@example.com');
+    // WHEN run again with the same configuration (IPv6 written differently by Node) THEN nothing changes
+    expect((await ensurePki(changed, { baseDir: dir })).issued).toEqual([]);
+  });
+
+  test('--force replaces everything, the CA included', async () => {
+    const dir = copyOfFresh();
+    const before = snapshot(join(dir, 'keys'));
+    const forced = await ensurePki(config, { baseDir: dir, force: true });
+    const after = snapshot(join(dir, 'keys'));
+    expect(forced.issued).toHaveLength(8);
+    for (const name of Object.keys(before)) expect([name, after[name] === before[name]]).toEqual([name, false]);
+  });
+
+  test('leaves left without their CA (ca.* deleted) are issued anew with a new CA', async () => {
+    const dir = copyOfFresh();
+    const paths = pkiPaths(config, dir);
+    rmSync(paths.caCert);
+    rmSync(paths.caKey);
+    const result = await ensurePki(config, { baseDir: dir });
+    expect(result.issued).toHaveLength(8);
+    expect(cert(paths.serverCert).verify(cert(paths.caCert).publicKey)).toBe(true);
+  });
+
+  test('a reused key readable by others is made private again; its bytes are kept', async () => {
+    const dir = copyOfFresh();
+    const paths = pkiPaths(config, dir);
+    chmodSync(paths.identityKey('client1'), 0o644);
+    chmodSync(paths.dir, 0o755);
+    const before = readFileSync(paths.identityKey('client1'), 'utf8');
+    await ensurePki(config, { baseDir: dir });
+    expect(mode(paths.identityKey('client1'))).toBe(0o600);
+    expect(mode(paths.dir)).toBe(0o700);
+    expect(readFileSync(paths.identityKey('client1'), 'utf8')).toBe(before);
+  });
+});
+
+describe('damaged or foreign material is an error naming the file and the fix, and nothing is written', () => {
+  async function expectPkiError(dir: string, message: RegExp): Promise<void> {
+    const before = snapshot(join(dir, 'keys'));
+    const failure = await ensurePki(config, { baseDir: dir }).then(() => undefined, (error: unknown) => error);
+    expect(failure).toBeInstanceOf(PkiError);
+    expect((failure as Error).message).toMatch(message);
+    expect(snapshot(join(dir, 'keys'))).toEqual(before);
+  }
+
+  test('a key that does not belong to its certificate', async () => {
+    const dir = copyOfFresh();
+    const paths = pkiPaths(config, dir);
+    cpSync(paths.identityKey('client2'), paths.identityKey('client1'));
+    await expectPkiError(dir, /client1\.key does not belong to .*client1\.crt: delete .*client1\.crt and .*client1\.key to have them re-issued/);
+  });
+
+  test('a certificate signed by another CA', async () => {
+    const dir = copyOfFresh();
+    const other = await ensurePki(config, { baseDir: join(work, 'other-ca') });
+    const paths = pkiPaths(config, dir);
+    cpSync(other.paths.serverCert, paths.serverCert);
+    cpSync(other.paths.serverKey, paths.serverKey);
+    await expectPkiError(dir, /server\.crt is not signed by the current CA: delete/);
+  });
+
+  test('an unreadable CA certificate, and a CA key without its certificate', async () => {
+    const dir = copyOfFresh();
+    const paths = pkiPaths(config, dir);
+    writeFileSync(paths.caCert, 'not a certificate\n');
+    await expectPkiError(dir, /ca\.crt is not a PEM certificate: restore it from a backup, or run `npm run certs -- --force`/);
+    rmSync(paths.caCert);
+    await expectPkiError(dir, /ca\.crt is missing but .*ca\.key exists/);
+    expect(existsSync(paths.caCert)).toBe(false);
+  });
+
+  test('a corrupt leaf key', async () => {
+    const dir = copyOfFresh();
+    writeFileSync(pkiPaths(config, dir).identityKey('client2'), '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n');
+    await expectPkiError(dir, /client2\.key is not a PEM private key: delete/);
+  });
+});
+
+describe('npm run certs (scripts/certs.mjs)', () => {
+  const run = (dir: string, ...args: string[]) => {
+    const configFile = join(dir, 'k3s-nats-tls.yaml');
+    writeFileSync(configFile, `pki:\n  dir: ${JSON.stringify(join(dir, 'keys'))}\n`);
+    return spawnSync(process.execPath, [join(__dirname, '..', 'scripts', 'certs.mjs'), ...args], {
+      encoding: 'utf8', env: { ...process.env, K3S_NATS_TLS_CONFIG: configFile, FORCE_COLOR: '0' },
+    });
+  };
+
+  test('keeps valid material and says so', () => {
+    const dir = copyOfFresh();
+    const before = snapshot(join(dir, 'keys'));
+    const result = run(dir);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/0 certificate\(s\) issued, 4 still valid/);
+    expect(snapshot(join(dir, 'keys'))).toEqual(before);
+  });
+
+  test('exits 1 with the PkiError message alone on damaged material', () => {
+    const dir = copyOfFresh();
+    writeFileSync(join(dir, 'keys', 'server.crt'), 'garbage');
+    const result = run(dir);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^✖ .*server\.crt is not a PEM certificate: delete .*server\.crt and .*server\.key/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
