@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// npx zx scripts/down.mjs — undoes scripts/up.mjs: deletes the k3d cluster, or with --context the
+// objects up applied to that cluster. Safe to run again: what is already gone is skipped.
+import { fileURLToPath } from 'node:url';
+import { argv, fs, path } from 'zx';
+import { importLib } from './lib/project.mjs';
+import { checkFlags, preflight, runbook } from './lib/runbook.mjs';
+
+const USAGE = `Usage: npx zx scripts/down.mjs [--dry-run] [--context NAME] [--purge]
+
+Deletes the k3d cluster scripts/up.mjs created. The certificates in the PKI folder are kept, so
+clients keep working after the next up.
+
+  --context NAME   the deployment went to this kubectl context: delete the applied objects
+                   (in reverse order) instead of a k3d cluster
+  --purge          also delete the certificates and keys (the CA included)
+  --dry-run        print every command that would change something instead of running it
+  --help           show this help`;
+
+checkFlags(argv, { booleans: ['help', 'dry-run', 'purge'], strings: ['context'], usage: USAGE });
+if (argv.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const namedContext = argv.context;
+const useK3d = namedContext === undefined;
+const { dryRun, step, run, probe, would, log } = runbook({ dryRun: argv['dry-run'] === true, cwd: ROOT });
+const rel = (file) => path.relative(ROOT, file);
+
+const { loadConfig, pkiPaths, k3d, plan } = await importLib('deploy-scripts');
+
+await step('Preflight', () => preflight(plan.downTools(useK3d), { cwd: ROOT }));
+
+let config;
+await step('Configuration', async () => {
+  config = loadConfig(ROOT);
+  return `cluster ${config.cluster.name}`;
+});
+
+if (useK3d) {
+  await step('Cluster', async () => {
+    const { name } = config.cluster;
+    if (!k3d.findK3dCluster(await probe('k3d', ['cluster', 'list', '-o', 'json']), name)) return `no k3d cluster ${name}: nothing to do`;
+    await run('k3d', ['cluster', 'delete', name]);
+    return dryRun ? undefined : `deleted k3d cluster ${name}`;
+  });
+} else {
+  await step('Objects', async () => {
+    const dist = plan.distDir(ROOT);
+    const present = plan.applyOrder(fs.existsSync(dist) ? await fs.readdir(dist) : [])
+      .map((file) => path.join(dist, file))
+      .filter((file) => fs.existsSync(file))
+      .reverse();
+    if (present.length === 0) return `no manifests in ${rel(dist)}/: nothing to delete`;
+    for (const file of present) {
+      await run('kubectl', ['--context', namedContext, 'delete', '--ignore-not-found', '-f', rel(file)]);
+    }
+    return dryRun ? undefined : `deleted the objects of ${present.length} file(s) from context ${namedContext}`;
+  });
+}
+
+const keys = pkiPaths(config, ROOT).dir;
+if (argv.purge) {
+  await step('Keys', async () => {
+    if (!fs.existsSync(keys)) return `${rel(keys)}/ is already gone`;
+    if (dryRun) {
+      would(`delete ${rel(keys)}/ (the CA, server and client keys)`);
+      return undefined;
+    }
+    await fs.rm(keys, { recursive: true, force: true });
+    return `deleted ${rel(keys)}/: the next up issues a new CA, so hand out the new client certificates`;
+  });
+}
+
+if (dryRun) {
+  log('\nDry run: nothing was changed.');
+} else {
+  log(`\nDone.${!argv.purge && fs.existsSync(keys) ? ` Kept ${rel(keys)}/ (add --purge to delete the certificates).` : ''} Deploy again: npx zx scripts/up.mjs${useK3d ? '' : ` --context ${namedContext}`}`);
+}

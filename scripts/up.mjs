@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// npx zx scripts/up.mjs — from nothing to a verified deployment, and safe to run again: reuses the
+// k3d cluster and the certificates, re-renders the NATS chart only when its inputs changed, and
+// `kubectl apply` leaves unchanged objects alone.
+import { fileURLToPath } from 'node:url';
+import { argv, chalk, fs, path } from 'zx';
+import { importLib } from './lib/project.mjs';
+import { checkFlags, preflight, runbook, shown, StepFailure } from './lib/runbook.mjs';
+
+const USAGE = `Usage: npx zx scripts/up.mjs [--dry-run] [--no-verify] [--context NAME]
+
+Creates (or reuses) the k3d cluster, issues the certificates, synthesizes dist/, renders the NATS
+Helm chart, applies everything with kubectl, waits for the rollouts and runs scripts/verify.mjs.
+
+  --dry-run        print every command that would change something instead of running it
+  --no-verify      skip the end-to-end check (scripts/verify.mjs)
+  --context NAME   deploy to this existing kubectl context; k3d and docker are not used
+  --help           show this help`;
+
+checkFlags(argv, { booleans: ['help', 'dry-run'], negatable: ['verify'], strings: ['context'], usage: USAGE });
+if (argv.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const namedContext = argv.context;
+const useK3d = namedContext === undefined;
+const { dryRun, step, run, probe, would, log } = runbook({ dryRun: argv['dry-run'] === true, cwd: ROOT });
+const rel = (file) => path.relative(ROOT, file);
+
+const { loadConfig, echoUrl, ensurePki, writeFileAtomic, NATS_VALUES_FILE, NATS_RENDERED_FILE, k3d, helm, plan } =
+  await importLib('deploy-scripts');
+
+await step('Preflight', () => preflight(plan.upTools(useK3d), { cwd: ROOT }));
+
+let config;
+await step('Configuration', async () => {
+  config = loadConfig(ROOT);
+  return `cluster ${config.cluster.name}, NATS chart ${config.nats.chart.name} ${config.nats.chart.version}`;
+});
+const context = plan.kubeContext(config.cluster, namedContext);
+const dist = plan.distDir(ROOT);
+const kubectl = (...args) => ['--context', context, ...args];
+
+await step('Cluster', async () => {
+  if (!useK3d) return `using kubectl context ${context} (k3d not used)`;
+  const { name } = config.cluster;
+  const existing = k3d.findK3dCluster(await probe('k3d', ['cluster', 'list', '-o', 'json']), name);
+  if (!existing) {
+    await run('k3d', k3d.k3dCreateArgs(config.cluster));
+    return `created k3d cluster ${name} (${config.cluster.image}, ${k3d.k3dPortMappings(config.cluster).join(' ')})`;
+  }
+  const drift = k3d.portMappingDrift(config.cluster, existing);
+  for (const line of drift) log(chalk.yellow(`  ⚠ ${line}`));
+  if (existing.serversRunning === 0) await run('k3d', ['cluster', 'start', name, '--wait']);
+  return drift.length
+    ? `reusing k3d cluster ${name}, but its port mappings differ from the configuration and k3d cannot change them: run \`npx zx scripts/down.mjs\` and up again to re-create it`
+    : `reusing k3d cluster ${name}`;
+});
+
+await step('Certificates', async () => {
+  if (dryRun) {
+    would(`issue or reuse the CA, server and client certificates in ${config.pki.dir}/ (as npm run certs)`);
+    return undefined;
+  }
+  const pki = await ensurePki(config, { baseDir: ROOT });
+  return `${pki.issued.length} file(s) issued, ${pki.reused.length} reused in ${config.pki.dir}/`;
+});
+
+await step('Manifests', async () => {
+  // The very command `npm run synth` runs, with this node binary (npm itself may not be on PATH).
+  const synth = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')).scripts.synth.split(/\s+/);
+  const [command, ...args] = synth[0] === 'node' ? [process.execPath, ...synth.slice(1)] : synth;
+  await run(command, args, { display: `npm run synth (${synth.join(' ')})` });
+  return dryRun ? undefined : `synthesized ${rel(dist)}/`;
+});
+
+await step('NATS chart', async () => {
+  const valuesPath = path.join(dist, NATS_VALUES_FILE);
+  const renderedPath = path.join(dist, NATS_RENDERED_FILE);
+  const args = helm.helmTemplateArgs(config.nats, rel(valuesPath));
+  const chart = `${config.nats.chart.name} ${config.nats.chart.version}`;
+  if (!fs.existsSync(valuesPath)) {
+    if (!dryRun) throw new StepFailure(`${rel(valuesPath)} is missing after synth`);
+    await run('helm', args);
+    would(`write ${rel(renderedPath)}`);
+    return undefined;
+  }
+  const provenance = helm.renderProvenance(config.nats, valuesPath, await fs.readFile(valuesPath, 'utf8'));
+  const current = fs.existsSync(renderedPath) ? await fs.readFile(renderedPath, 'utf8') : undefined;
+  if (helm.isRenderCurrent(current, provenance)) return `${rel(renderedPath)} is current (chart ${chart}, same values): not re-rendered`;
+  const manifests = await run('helm', args);
+  if (dryRun) {
+    would(`write ${rel(renderedPath)}`);
+    return undefined;
+  }
+  if (!/^kind:/m.test(manifests)) {
+    throw new StepFailure('helm printed no manifests', { command: shown('helm', args), output: manifests });
+  }
+  writeFileAtomic(renderedPath, helm.renderedDocument(provenance, manifests));
+  return `rendered chart ${chart} into ${rel(renderedPath)}`;
+});
+
+await step('Apply', async () => {
+  const files = plan.applyOrder(fs.existsSync(dist) ? await fs.readdir(dist) : []);
+  // A dry run from nothing has no synthesized files to list yet.
+  if (dryRun && files.length === 1) would(`run: ${shown('kubectl', kubectl('apply', '-f'))} ${rel(dist)}/…k8s.yaml for each file synth writes, in lexical order`);
+  for (const file of files) await run('kubectl', kubectl('apply', '-f', rel(path.join(dist, file))));
+  return dryRun ? undefined : `${files.length} file(s) applied to context ${context}`;
+});
+
+await step('Rollout', async () => {
+  for (const { what, resource, namespace, timeout } of plan.rolloutTargets(config)) {
+    const args = kubectl('-n', namespace, 'rollout', 'status', resource, `--timeout=${timeout}`);
+    try {
+      await run('kubectl', args);
+    } catch (error) {
+      if (!(error instanceof StepFailure)) throw error;
+      throw new StepFailure(`${what} (${resource} in namespace ${namespace}) is not ready after ${timeout}`, {
+        command: error.command,
+        output: error.output,
+        hint: `look with: ${shown('kubectl', kubectl('-n', namespace, 'describe', resource))}\n` +
+          `       and: ${shown('kubectl', kubectl('-n', namespace, 'get', 'pods,events'))}`,
+      });
+    }
+  }
+  return dryRun ? undefined : plan.rolloutTargets(config).map(({ resource }) => resource).join(' and ') + ' ready';
+});
+
+if (argv.verify !== false) {
+  await step('Verify', async () => {
+    const args = ['scripts/verify.mjs', ...plan.verifyArgs(config, config.pki.dir)];
+    await run(process.execPath, args, { display: shown('node', args) });
+    return dryRun ? undefined : 'echo answers and NATS admits exactly the authorized identities';
+  });
+}
+
+if (dryRun) {
+  log(`\nDry run: nothing was changed. Run without --dry-run to deploy to context ${context}.`);
+  process.exit(0);
+}
+log(`
+${chalk.bold('Deployed')} to kubectl context ${context}.
+  http-echo:  curl ${echoUrl(config.cluster)}
+  NATS (with the nats CLI, from ${ROOT}):`);
+for (const { identity, authorized, command } of plan.natsClientCommands(config, ROOT)) {
+  log(`    ${command}    # ${identity}: ${authorized ? 'works' : 'refused (Authorization Violation)'}`);
+}
+log(`  Tear down:  npx zx scripts/down.mjs${useK3d ? '' : ` --context ${context}`}`);

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { commandLine, FAKE_TOOLS, FakeTool, fakeToolbox, FakeToolbox } from './fake-tools';
+import { copyProject, runScript, ScriptResult } from './project-copy';
+
+/**
+ * A copy of the project plus stand-in tools, in which scripts/up.mjs and scripts/down.mjs run as a
+ * user runs them (node, real zx, real PKI and synth). Call `removeSandboxes()` in afterAll.
+ */
+export interface Sandbox {
+  readonly root: string;
+  readonly fake: FakeToolbox;
+  up(args?: string[], env?: NodeJS.ProcessEnv): Promise<ScriptResult>;
+  down(args?: string[], env?: NodeJS.ProcessEnv): Promise<ScriptResult>;
+  /** The stand-ins' calls so far, as command lines. */
+  calls(): string[];
+  clearCalls(): void;
+}
+
+const created: string[] = [];
+
+export function sandbox(tools: readonly FakeTool[] = FAKE_TOOLS): Sandbox {
+  const dir = mkdtempSync(join(tmpdir(), 'k3s-nats-tls-sandbox-'));
+  created.push(dir);
+  const root = copyProject(dir);
+  const fake = fakeToolbox(dir, tools);
+  return {
+    root,
+    fake,
+    up: (args = [], env = {}) => runScript(root, 'up.mjs', args, { ...fake.env, ...env }),
+    down: (args = [], env = {}) => runScript(root, 'down.mjs', args, { ...fake.env, ...env }),
+    calls: () => fake.calls().map(commandLine),
+    clearCalls: () => rmSync(fake.logFile, { force: true }),
+  };
+}
+
+export const removeSandboxes = (): void => created.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+
+/** Every file under `root` but node_modules, with its content hash and mode: "nothing was written" is "this did not change". */
+export function tree(root: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.name === 'node_modules') continue;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else files[relative(root, path)] = `${createHash('sha256').update(readFileSync(path)).digest('hex')} ${statSync(path).mode.toString(8)}`;
+    }
+  };
+  walk(root);
+  return files;
+}
+
+// The calls a default deployment makes, spelled out literally: the tests check the exact commands.
+export const PROBES = ['docker info', 'k3d version', 'kubectl version --client', 'helm version --short'];
+export const LIST = 'k3d cluster list -o json';
+export const CREATE = 'k3d cluster create dev --image rancher/k3s:v1.31.5-k3s1 -p 8080:80@loadbalancer -p 8443:443@loadbalancer -p 4222:31400@server:0 --wait';
+export const RENDER = 'helm template nats nats --repo https://nats-io.github.io/k8s/helm/charts/ --version 2.14.2 --namespace nats --skip-tests -f dist/helm/nats-values.yaml';
+export const MANIFESTS = ['dist/0000-namespaces.k8s.yaml', 'dist/0001-nats-tls.k8s.yaml', 'dist/0002-nats-access.k8s.yaml', 'dist/0003-echo.k8s.yaml', 'dist/helm/nats.yaml'];
+export const applies = (context: string): string[] => MANIFESTS.map((file) => `kubectl --context ${context} apply -f ${file}`);
+export const rollouts = (context: string): string[] => [
+  `kubectl --context ${context} -n default rollout status deployment/echo --timeout=180s`,
+  `kubectl --context ${context} -n nats rollout status statefulset/nats --timeout=300s`,
+];
+export const VERIFY = 'verify --echo-url http://localhost:8080 --nats-url tls://localhost:4222 --keys keys';
+
+export const UP_STEPS = ['Preflight', 'Configuration', 'Cluster', 'Certificates', 'Manifests', 'NATS chart', 'Apply', 'Rollout', 'Verify'];
+/** Steps whose progress line says they succeeded. */
+export const completed = (result: ScriptResult, steps: readonly string[] = UP_STEPS): string[] =>
+  steps.filter((step) => result.stdout.includes(`✔ ${step}`));
