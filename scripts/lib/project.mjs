@@ -5,9 +5,19 @@ import { tsImport } from 'tsx/esm/api';
 /** Imports `lib/<name>.ts`. */
 export const importLib = (name) => tsImport(`../../lib/${name}.ts`, import.meta.url);
 
-// tsx's CommonJS hook loads lib/ about twice as fast as tsImport: what a short script like
-// `npm run certs` mostly spends its time on. Modules load once, so `instanceof UserError` holds.
-import { require as tsxRequire } from 'tsx/cjs/api';
+// tsx's CommonJS hook, registered once for the whole process: unlike tsImport (and tsx's namespaced
+// require), it hits tsx's transform cache, so loading lib/ costs a fraction — what a short script
+// like `npm run certs` mostly spends its time on. Modules load once, so `instanceof UserError` holds.
+import { createRequire } from 'node:module';
+import { register } from 'tsx/cjs/api';
+
+let hooked = false;
 
 /** Requires `lib/<name>.ts` through tsx's CommonJS hook. */
-export const requireLib = (name) => tsxRequire(`../../lib/${name}.ts`, import.meta.url);
+export function requireLib(name) {
+  if (!hooked) {
+    register();
+    hooked = true;
+  }
+  return createRequire(import.meta.url)(`../../lib/${name}.ts`);
+}
