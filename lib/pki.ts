@@ -143,7 +143,7 @@ interface LoadedCa extends ExistingCa {
 }
 
 /** Reads and checks the CA; undefined when neither file exists (a fresh clone). */
-function loadCa(paths: PkiPaths, now: Date, log: (line: string) => void): LoadedCa | undefined {
+function loadCa(paths: PkiPaths, renewWithinDays: number, now: Date, log: (line: string) => void): LoadedCa | undefined {
   const certPem = readIfExists(paths.caCert);
   const keyPem = readIfExists(paths.caKey);
   if (certPem === undefined && keyPem === undefined) return undefined;
@@ -157,7 +157,8 @@ function loadCa(paths: PkiPaths, now: Date, log: (line: string) => void): Loaded
   if (!x509.checkPrivateKey(key)) throw new PkiError(`${shown(paths.caKey)} does not belong to ${shown(paths.caCert)}: ${replace}`);
   const expires = new Date(x509.validTo);
   if (expires <= now) throw new PkiError(`${shown(paths.caCert)} expired on ${x509.validTo}: run \`${FORCE_HINT}\` to create a new CA.`);
-  if (expires.getTime() - now.getTime() < 30 * DAY_MS) {
+  // Never replaced silently: its successor invalidates every client's certificate.
+  if (expires.getTime() - now.getTime() <= renewWithinDays * DAY_MS) {
     log(`! ${shown(paths.caCert)} expires on ${x509.validTo}: plan \`${FORCE_HINT}\` (a new CA; clients need new certificates).`);
   }
   return { cert: certPem, key, x509, path: paths.caCert };
@@ -246,7 +247,7 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
   const paths = pkiPaths(config, options.baseDir);
   preparePrivateDir(paths.dir);
 
-  const ca = options.force ? undefined : loadCa(paths, now, log);
+  const ca = options.force ? undefined : loadCa(paths, config.pki.renewWithinDays, now, log);
   const leaves = leavesOf(config, paths);
   const toIssue: Leaf[] = [];
   const reused: string[] = [];

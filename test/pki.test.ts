@@ -194,9 +194,9 @@ describe('idempotence and renewal', () => {
 });
 
 describe('damaged or foreign material is an error naming the file and the fix, and nothing is written', () => {
-  async function expectPkiError(dir: string, message: RegExp): Promise<void> {
+  async function expectPkiError(dir: string, message: RegExp, now?: Date): Promise<void> {
     const before = snapshot(join(dir, 'keys'));
-    const failure = await ensurePki(config, { baseDir: dir }).then(() => undefined, (error: unknown) => error);
+    const failure = await ensurePki(config, { baseDir: dir, now }).then(() => undefined, (error: unknown) => error);
     expect(failure).toBeInstanceOf(PkiError);
     expect((failure as Error).message).toMatch(message);
     expect(snapshot(join(dir, 'keys'))).toEqual(before);
@@ -226,6 +226,10 @@ describe('damaged or foreign material is an error naming the file and the fix, a
     rmSync(paths.caCert);
     await expectPkiError(dir, /ca\.crt is missing but .*ca\.key exists/);
     expect(existsSync(paths.caCert)).toBe(false);
+  });
+
+  test('an expired CA is not replaced without --force', async () => {
+    await expectPkiError(copyOfFresh(), /ca\.crt expired on .*: run `npm run certs -- --force` to create a new CA/, new Date(Date.now() + 1001 * DAY_MS));
   });
 
   test('a corrupt leaf key', async () => {
