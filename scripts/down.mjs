@@ -3,7 +3,7 @@
 // objects up applied to that cluster. Safe to run again: what is already gone is skipped.
 import { fileURLToPath } from 'node:url';
 import { argv, fs, path } from 'zx';
-import { importLib } from './lib/project.mjs';
+import { requireLib } from './lib/project.mjs';
 import { checkFlags, preflight, runbook } from './lib/runbook.mjs';
 
 const USAGE = `Usage: npx zx scripts/down.mjs [--dry-run] [--context NAME] [--purge]
@@ -29,7 +29,9 @@ const useK3d = namedContext === undefined;
 const { dryRun, step, run, probe, would, log } = runbook({ dryRun: argv['dry-run'] === true, cwd: ROOT });
 const rel = (file) => path.relative(ROOT, file);
 
-const { loadConfig, pkiPaths, k3d, plan } = await importLib('deploy-scripts');
+const { loadConfig } = requireLib('config');
+const { pkiPaths } = requireLib('pki');
+const [k3d, plan] = ['k3d', 'deploy-plan'].map(requireLib);
 
 await step('Preflight', () => preflight(plan.downTools(useK3d), { cwd: ROOT }));
 

@@ -4,7 +4,7 @@
 // `kubectl apply` leaves unchanged objects alone.
 import { fileURLToPath } from 'node:url';
 import { argv, chalk, fs, path } from 'zx';
-import { importLib } from './lib/project.mjs';
+import { requireLib } from './lib/project.mjs';
 import { checkFlags, preflight, runbook, shown, StepFailure } from './lib/runbook.mjs';
 
 const USAGE = `Usage: npx zx scripts/up.mjs [--dry-run] [--no-verify] [--context NAME]
@@ -29,8 +29,11 @@ const useK3d = namedContext === undefined;
 const { dryRun, step, run, probe, would, log } = runbook({ dryRun: argv['dry-run'] === true, cwd: ROOT });
 const rel = (file) => path.relative(ROOT, file);
 
-const { loadConfig, echoUrl, ensurePki, writeFileAtomic, NATS_VALUES_FILE, NATS_RENDERED_FILE, k3d, helm, plan } =
-  await importLib('deploy-scripts');
+const { loadConfig, echoUrl } = requireLib('config');
+const { ensurePki } = requireLib('pki');
+const { writeFileAtomic } = requireLib('atomic-file');
+const { NATS_VALUES_FILE, NATS_RENDERED_FILE } = requireLib('layout');
+const [k3d, helm, plan] = ['k3d', 'helm-render', 'deploy-plan'].map(requireLib);
 
 await step('Preflight', () => preflight(plan.upTools(useK3d), { cwd: ROOT }));
 

@@ -95,6 +95,7 @@ describe('up: a failing step stops the run', () => {
     if (c.command) expect(result.stderr).toContain(`  command: ${c.command}\n`);
     if (c.output) expect(result.stderr).toContain(c.output);
     if (c.hint) expect(result.stderr).toContain(c.hint);
+    expect(result.stderr).not.toMatch(/^\s+at /m); // a user-fixable failure, not a crash with a stack trace
     // ... and no later step ran
     expect(box.calls().at(-1)).toBe(c.lastCall);
     expect(completed(result)).toEqual(UP_STEPS.slice(0, UP_STEPS.indexOf(c.step)));

@@ -3,6 +3,9 @@
 // then the script stops, so no later step runs on top of a broken one.
 import process from 'node:process';
 import { $, chalk, spinner, which } from 'zx';
+import { requireLib } from './project.mjs';
+
+const { UserError } = requireLib('errors');
 
 const SAFE_WORD = /^[\w@%+=:,./-]+$/;
 
@@ -18,14 +21,6 @@ export class StepFailure extends Error {
     this.output = output;
     this.hint = hint;
   }
-}
-
-/** lib/errors.ts UserError, recognised by name: tsx gives each importLib() its own module copies. */
-function isUserError(error) {
-  for (let proto = Object.getPrototypeOf(error ?? {}); proto; proto = Object.getPrototypeOf(proto)) {
-    if (proto.constructor?.name === 'UserError') return true;
-  }
-  return false;
 }
 
 /**
@@ -80,7 +75,7 @@ export function runbook({ dryRun, cwd }) {
         if (error.command) console.error(`  command: ${error.command}`);
         if (error.output) console.error(error.output.replace(/^/gm, '  │ '));
         if (error.hint) console.error(`  ${error.hint.replace(/\n/g, '\n  ')}`);
-        if (!(error instanceof StepFailure) && !isUserError(error)) console.error(error.stack);
+        if (!(error instanceof StepFailure) && !(error instanceof UserError)) console.error(error.stack);
         process.exit(1);
       }
     },

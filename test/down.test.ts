@@ -1,0 +1,143 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { removeSandboxes, sandbox, Sandbox, tree } from './support/sandbox';
+
+// scripts/down.mjs in a copy of the project against stand-in docker/k3d/kubectl. It reads only the
+// cluster list and dist/'s file names, so the cases seed those directly instead of running up first.
+afterAll(removeSandboxes);
+
+const DOWN_PROBES = ['docker info', 'k3d version'];
+const LIST = 'k3d cluster list -o json';
+const DEV_CLUSTER = { name: 'dev', serversRunning: 1, nodes: [] };
+
+/** A project as up leaves it: keys and dist/ with the synthesized manifests and the rendered chart. */
+function deployedProject(box: Sandbox): void {
+  mkdirSync(join(box.root, 'keys'));
+  writeFileSync(join(box.root, 'keys', 'ca.crt'), 'CA\n');
+  mkdirSync(join(box.root, 'dist', 'helm'), { recursive: true });
+  for (const file of ['0000-namespaces.k8s.yaml', '0001-nats-tls.k8s.yaml', '0002-nats-access.k8s.yaml', '0003-echo.k8s.yaml', 'helm/nats.yaml', 'helm/nats-values.yaml']) {
+    writeFileSync(join(box.root, 'dist', file), 'kind: ConfigMap\n');
+  }
+}
+
+describe('down: the k3d cluster', () => {
+  test.concurrent('deletes the cluster and keeps the keys', async () => {
+    // GIVEN a deployed project and its k3d cluster
+    const box = sandbox();
+    deployedProject(box);
+    box.fake.setClusters([{ name: 'other', nodes: [] }, DEV_CLUSTER]);
+    // WHEN down runs
+    const result = await box.down();
+    // THEN the configured cluster (only) is deleted; keys/ stays
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([...DOWN_PROBES, LIST, 'k3d cluster delete dev']);
+    expect(result.stdout).toContain('✔ Cluster — deleted k3d cluster dev');
+    expect(result.stdout).toContain('Kept keys/ (add --purge to delete the certificates)');
+    expect(existsSync(join(box.root, 'keys', 'ca.crt'))).toBe(true);
+  });
+
+  test.concurrent('is idempotent: without a cluster there is nothing to do', async () => {
+    // GIVEN no k3d cluster of that name
+    const box = sandbox();
+    box.fake.setClusters([{ name: 'other', nodes: [] }]);
+    // WHEN down runs THEN it only looks, and succeeds
+    const result = await box.down();
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([...DOWN_PROBES, LIST]);
+    expect(result.stdout).toContain('no k3d cluster dev: nothing to do');
+  });
+
+  test.concurrent('--purge also deletes the keys', async () => {
+    const box = sandbox();
+    deployedProject(box);
+    box.fake.setClusters([DEV_CLUSTER]);
+    const result = await box.down(['--purge']);
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([...DOWN_PROBES, LIST, 'k3d cluster delete dev']);
+    expect(existsSync(join(box.root, 'keys'))).toBe(false);
+    expect(result.stdout).toContain('✔ Keys — deleted keys/');
+  });
+
+  test.concurrent('a failing delete stops before the keys are touched', async () => {
+    // GIVEN k3d cannot delete the cluster
+    const box = sandbox();
+    deployedProject(box);
+    box.fake.setClusters([DEV_CLUSTER]);
+    // WHEN down --purge runs THEN the step, command and k3d's words are shown and keys/ survives
+    const result = await box.down(['--purge'], { FAKE_FAIL: 'k3d cluster delete' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('✖ Cluster failed: exited with code 1\n  command: k3d cluster delete dev\n  │ fake k3d: simulated failure');
+    expect(existsSync(join(box.root, 'keys', 'ca.crt'))).toBe(true);
+  });
+
+  test.concurrent('--dry-run --purge deletes nothing and only looks', async () => {
+    const box = sandbox();
+    deployedProject(box);
+    box.fake.setClusters([DEV_CLUSTER]);
+    const before = tree(box.root);
+    const result = await box.down(['--dry-run', '--purge']);
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([...DOWN_PROBES, LIST]);
+    expect(tree(box.root)).toEqual(before);
+    expect(result.stdout).toContain('would run: k3d cluster delete dev');
+    expect(result.stdout).toContain('would delete keys/');
+    expect(result.stdout).toContain('Dry run: nothing was changed.');
+  });
+
+  test.concurrent('without k3d on PATH it stops at preflight', async () => {
+    const box = sandbox(['docker', 'kubectl']);
+    const result = await box.down();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('- k3d: not found on PATH — install k3d v5');
+    expect(box.calls()).toEqual(['docker info']);
+  });
+});
+
+describe('down --context', () => {
+  const deletes = (context: string) => [
+    'dist/helm/nats.yaml', 'dist/0003-echo.k8s.yaml', 'dist/0002-nats-access.k8s.yaml', 'dist/0001-nats-tls.k8s.yaml', 'dist/0000-namespaces.k8s.yaml',
+  ].map((file) => `kubectl --context ${context} delete --ignore-not-found -f ${file}`);
+
+  test.concurrent('deletes the applied objects in reverse order, with kubectl only', async () => {
+    // GIVEN a deployed project and a machine without docker and k3d
+    const box = sandbox(['kubectl']);
+    deployedProject(box);
+    // WHEN down runs against the context
+    const result = await box.down(['--context', 'staging']);
+    // THEN the chart goes first and the namespaces last; k3d is never asked; keys stay
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual(['kubectl version --client', ...deletes('staging')]);
+    expect(existsSync(join(box.root, 'keys', 'ca.crt'))).toBe(true);
+    expect(result.stdout).toContain('npx zx scripts/up.mjs --context staging');
+  });
+
+  test.concurrent('--dry-run lists the deletes and runs none', async () => {
+    const box = sandbox(['kubectl']);
+    deployedProject(box);
+    const result = await box.down(['--context', 'staging', '--dry-run']);
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual(['kubectl version --client']);
+    for (const command of deletes('staging')) expect(result.stdout).toContain(`would run: ${command}`);
+  });
+
+  test.concurrent('without manifests there is nothing to delete', async () => {
+    const box = sandbox(['kubectl']);
+    const result = await box.down(['--context', 'staging']);
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual(['kubectl version --client']);
+    expect(result.stdout).toContain('no manifests in dist/: nothing to delete');
+  });
+});
+
+describe('down: flags', () => {
+  test.concurrent('--help prints the usage; an unknown flag is refused', async () => {
+    const box = sandbox();
+    const help = await box.down(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: npx zx scripts\/down\.mjs \[--dry-run\] \[--context NAME\] \[--purge\]/);
+    const wrong = await box.down(['--purge-all']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('unknown flag --purge-all');
+    expect(box.calls()).toEqual([]);
+  });
+});
