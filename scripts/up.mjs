@@ -146,7 +146,7 @@ if (dryRun) {
 log(`
 ${chalk.bold('Deployed')} to kubectl context ${context}.
   http-echo:  curl ${echoUrl(config.cluster)}
-  NATS (with the nats CLI, from ${ROOT}):`);
+  NATS (with the nats CLI${process.cwd() === ROOT ? '' : `, from ${ROOT}`}):`);
 for (const { identity, authorized, command } of plan.natsClientCommands(config, ROOT)) {
   log(`    ${command}    # ${identity}: ${authorized ? 'works' : 'refused (Authorization Violation)'}`);
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import type { ScriptResult } from './support/project-copy';
 import {
   applies, completed, CREATE, LIST, PROBES, removeSandboxes, RENDER, rollouts, sandbox, tree, UP_STEPS, VERIFY,
@@ -107,6 +108,34 @@ describe('up: other starting points', () => {
     expect(result.stdout).toContain('using kubectl context staging (k3d not used)');
     expect(result.stdout).not.toContain('✔ Verify');
     expect(result.stdout).toContain('npx zx scripts/down.mjs --context staging');
+  });
+
+  test.concurrent('K3S_NATS_TLS_CONFIG and CDK8S_OUTDIR move keys and manifests out of the project', async () => {
+    // GIVEN a configuration file elsewhere that puts the PKI in another folder, and another dist/
+    const box = sandbox();
+    const outside = mkdtempSync(join(tmpdir(), 'k3s-nats-tls-outside-'));
+    const keys = join(outside, 'pki');
+    const dist = join(outside, 'out');
+    writeFileSync(join(outside, 'config.yaml'), `pki:\n  dir: ${keys}\n`);
+    try {
+      // WHEN up runs with both variables
+      const result = await box.up([], { K3S_NATS_TLS_CONFIG: join(outside, 'config.yaml'), CDK8S_OUTDIR: dist });
+      // THEN keys, manifests and rendering land there, and every command points there
+      expect(result.code).toBe(0);
+      const shown = relative(box.root, dist);
+      expect(box.calls()).toEqual([
+        ...PROBES, LIST, CREATE, RENDER.replace('dist/', `${shown}/`),
+        ...applies('k3d-dev').map((call) => call.replace('dist/', `${shown}/`)), ...rollouts('k3d-dev'),
+        VERIFY.replace('--keys keys', `--keys ${keys}`),
+      ]);
+      expect(existsSync(join(keys, 'client1.key'))).toBe(true);
+      expect(existsSync(join(dist, 'helm', 'nats.yaml'))).toBe(true);
+      expect(existsSync(join(box.root, 'keys'))).toBe(false);
+      expect(existsSync(join(box.root, 'dist'))).toBe(false);
+      expect(result.stdout).toContain(`--tlscert ${keys}/client1.crt --tlskey ${keys}/client1.key --tlsca ${keys}/ca.crt pub say hi`);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   test.concurrent('--dry-run from nothing prints the plan, writes nothing and calls only read-only probes', async () => {
