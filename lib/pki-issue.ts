@@ -3,8 +3,8 @@ import type * as Forge from 'node-forge';
 import type { KeyPair } from './pki-keys';
 
 /**
- * Issues certificates with node-forge. Loaded only when something must be issued: node-forge costs
- * ~120 ms to load, which `npm run synth` should not pay when the PKI on disk is still valid.
+ * Issues certificates with node-forge. Loaded only when something must be issued: node-forge takes
+ * tens of milliseconds to load, which `npm run synth` should not pay while the PKI on disk is valid.
  */
 
 // Only the parts of node-forge that issuing needs: its index also loads TLS, SSH, PKCS#12 and more.

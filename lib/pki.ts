@@ -153,6 +153,8 @@ function loadCa(paths: PkiPaths, renewWithinDays: number, now: Date, log: (line:
 
   const x509 = parseCert(paths.caCert, certPem, replace);
   const key = parseKey(paths.caKey, keyPem, replace);
+  // Issuing signs with RSA (PKCS#1 v1.5) through node-forge, which reads RSA certificates only.
+  if (key.asymmetricKeyType !== 'rsa') throw new PkiError(`${shown(paths.caKey)} is not an RSA key: ${replace}`);
   if (!x509.ca) throw new PkiError(`${shown(paths.caCert)} is not a CA certificate (no CA:TRUE): ${replace}`);
   if (!x509.checkPrivateKey(key)) throw new PkiError(`${shown(paths.caKey)} does not belong to ${shown(paths.caCert)}: ${replace}`);
   const expires = new Date(x509.validTo);
