@@ -145,7 +145,7 @@ if (dryRun) {
 }
 log(`
 ${chalk.bold('Deployed')} to kubectl context ${context}.
-  http-echo:  curl ${echoUrl(config.cluster)}
+  http-echo:  curl ${echoUrl(config.cluster)}    # answers "${config.echo.text}"
   NATS (with the nats CLI${process.cwd() === ROOT ? '' : `, from ${ROOT}`}):`);
 for (const { identity, authorized, command } of plan.natsClientCommands(config, ROOT)) {
   log(`    ${command}    # ${identity}: ${authorized ? 'works' : 'refused (Authorization Violation)'}`);
