@@ -1,7 +1,8 @@
 import { isAbsolute, relative, resolve } from 'node:path';
-import { echoUrl, k3dContext, natsUrl, type ClusterConfig, type Config, type NatsConfig } from './config';
+import { echoUrl, k3dContext, natsUrl, type ClusterConfig, type Config } from './config';
 import { MANIFEST_SUFFIX } from './dist';
 import { NATS_RENDERED_FILE } from './layout';
+import { natsFullname } from './nats-values';
 import { pkiPaths } from './pki';
 
 /**
@@ -65,12 +66,6 @@ export function applyOrder(distFiles: readonly string[]): string[] {
   return [...synthesized, NATS_RENDERED_FILE];
 }
 
-/** Name the NATS chart gives its StatefulSet ("nats.fullname"): the release, suffixed with the chart name unless it contains it. */
-export function natsStatefulSetName(nats: NatsConfig): string {
-  const name = nats.release.includes(nats.chart.name) ? nats.release : `${nats.release}-${nats.chart.name}`;
-  return name.slice(0, 63).replace(/-+$/, '');
-}
-
 export interface RolloutTarget {
   readonly what: string;
   readonly resource: string;
@@ -82,7 +77,7 @@ export interface RolloutTarget {
 export function rolloutTargets(config: Config): RolloutTarget[] {
   return [
     { what: 'http-echo', resource: `deployment/${config.echo.name}`, namespace: config.echo.namespace, timeout: '180s' },
-    { what: 'NATS', resource: `statefulset/${natsStatefulSetName(config.nats)}`, namespace: config.nats.namespace, timeout: '300s' },
+    { what: 'NATS', resource: `statefulset/${natsFullname(config.nats)}`, namespace: config.nats.namespace, timeout: '300s' },
   ];
 }
 

@@ -58,9 +58,18 @@ export function natsAuthorization(identities: readonly Identity[]): NatsAuthoriz
   };
 }
 
-/** Names under which in-cluster clients reach the chart's client Service (named after the release). */
+/**
+ * The chart's "nats.fullname", which names its client Service and StatefulSet: the release, suffixed
+ * with the chart name unless the release already contains it (release `nats` → `nats`, `bus` → `bus-nats`).
+ */
+export function natsFullname(nats: NatsConfig): string {
+  const name = nats.release.includes(nats.chart.name) ? nats.release : `${nats.release}-${nats.chart.name}`;
+  return name.slice(0, 63).replace(/-+$/, '');
+}
+
+/** Names under which in-cluster clients reach the chart's client Service. */
 export function natsServiceHostnames(nats: NatsConfig): string[] {
-  const service = nats.release;
+  const service = natsFullname(nats);
   return [service, `${service}.${nats.namespace}`, `${service}.${nats.namespace}.svc`, `${service}.${nats.namespace}.svc.${CLUSTER_DOMAIN}`];
 }
 

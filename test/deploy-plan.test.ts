@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { parseConfig } from '../lib/config';
 import {
-  applyOrder, distDir, downTools, natsClientCommands, natsStatefulSetName, rolloutTargets, upTools, verifyArgs,
+  applyOrder, distDir, downTools, natsClientCommands, rolloutTargets, upTools, verifyArgs,
 } from '../lib/deploy-plan';
 import { findK3dCluster, k3dCreateArgs, k3dPortMappings, portMappingDrift } from '../lib/k3d';
 import { defaults } from './support/fixtures';
@@ -98,11 +98,9 @@ describe('deploy plan', () => {
     expect(distDir('/p', { CDK8S_OUTDIR: 'out' })).toBe('/p/out');
   });
 
-  test('the StatefulSet is named as the chart names it', () => {
-    // GIVEN the chart's fullname rule: the release, unless it does not contain the chart name
-    expect(natsStatefulSetName(defaults().nats)).toBe('nats');
-    expect(natsStatefulSetName(parseConfig({ nats: { release: 'my-nats' } }).nats)).toBe('my-nats');
-    expect(natsStatefulSetName(parseConfig({ nats: { release: 'messaging' } }).nats)).toBe('messaging-nats');
+  test('waits for the StatefulSet the chart names after its fullname', () => {
+    const targets = rolloutTargets(parseConfig({ nats: { release: 'messaging' } }));
+    expect(targets.map((t) => t.resource)).toContain('statefulset/messaging-nats');
   });
 
   test('rollouts wait for echo and NATS in their namespaces with bounded timeouts', () => {

@@ -2,7 +2,7 @@ import { Testing } from 'cdk8s';
 import { NatsAccessChart } from '../charts/nats-access';
 import { NatsTlsChart } from '../charts/nats-tls';
 import { parseConfig } from '../lib/config';
-import { natsAuthorization, natsHelmValues, natsPodSelector, natsServiceHostnames } from '../lib/nats-values';
+import { natsAuthorization, natsFullname, natsHelmValues, natsPodSelector, natsServiceHostnames } from '../lib/nats-values';
 import { defaults, FAKE_TLS, objectOf, synth } from './support/fixtures';
 
 describe('natsHelmValues', () => {
@@ -66,7 +66,14 @@ describe('consistency between the values, the Secret and the NodePort', () => {
     expect(nodePort.spec.ports[0].port).toBe(values.config.nats.port);
   });
 
-  test('in-cluster names follow the release (the chart names its client Service after it)', () => {
-    expect(natsServiceHostnames(config.nats)).toEqual(['bus', 'bus.messaging', 'bus.messaging.svc', 'bus.messaging.svc.cluster.local']);
+  test('in-cluster names follow the chart\'s Service name, <release>-nats unless the release contains "nats"', () => {
+    expect(natsServiceHostnames(config.nats)).toEqual(['bus-nats', 'bus-nats.messaging', 'bus-nats.messaging.svc', 'bus-nats.messaging.svc.cluster.local']);
+    expect(natsServiceHostnames(defaults().nats)).toEqual(['nats', 'nats.nats', 'nats.nats.svc', 'nats.nats.svc.cluster.local']);
+  });
+
+  test('natsFullname follows the chart\'s rule', () => {
+    expect(natsFullname(defaults().nats)).toBe('nats');
+    expect(natsFullname(parseConfig({ nats: { release: 'my-nats' } }).nats)).toBe('my-nats');
+    expect(natsFullname(parseConfig({ nats: { release: 'messaging' } }).nats)).toBe('messaging-nats');
   });
 });
