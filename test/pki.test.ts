@@ -234,7 +234,10 @@ describe('damaged or foreign material is an error naming the file and the fix, a
 
   test('a corrupt leaf key', async () => {
     const dir = copyOfFresh();
-    writeFileSync(pkiPaths(config, dir).identityKey('client2'), '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n');
+    // GIVEN the key's PEM armour around a truncated body
+    const keyFile = pkiPaths(config, dir).identityKey('client2');
+    const lines = readFileSync(keyFile, 'utf8').trim().split('\n');
+    writeFileSync(keyFile, [lines[0], lines[1], lines[lines.length - 1], ''].join('\n'));
     await expectPkiError(dir, /client2\.key is not a PEM private key: delete/);
   });
 });
