@@ -7,7 +7,7 @@ import type { Config } from './config';
 import { UserError } from './errors';
 import { natsServiceHostnames } from './nats-values';
 import type { ExistingCa, IssuedPair, LeafSpec } from './pki-issue';
-import { generateRsaKeys, KeyPair } from './pki-keys';
+import { generateRsaKeys } from './pki-keys';
 
 /**
  * The dev PKI: a CA, the NATS server's certificate and one client certificate per identity, kept in
@@ -32,8 +32,6 @@ export interface EnsurePkiOptions {
   force?: boolean;
   now?: Date;
   log?: (line: string) => void;
-  /** Source of new RSA key pairs; default: generated in parallel in Node's thread pool. */
-  generateKeys?: (count: number, bits: number) => Promise<KeyPair[]>;
 }
 
 /** PEM texts of what the NATS server needs; `issued`/`reused` list file paths. */
@@ -268,9 +266,8 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
 
   const issued: string[] = [];
   if (!ca || toIssue.length > 0) {
-    const keys = (options.generateKeys ?? generateRsaKeys)(toIssue.length + (ca ? 0 : 1), keyBits);
-    // Loaded while the keys are generated. A plain require, not import(): `npm run synth` loads
-    // TypeScript through tsx's CommonJS hook, which does not serve dynamic import().
+    const keys = generateRsaKeys(toIssue.length + (ca ? 0 : 1), keyBits);
+    // Loaded while the keys are generated; a synchronous require keeps ensurePki's callers CommonJS-simple.
     const { issueCertificates } = require('./pki-issue') as typeof import('./pki-issue');
     const result = issueCertificates({
       ca, keys: await keys, caCommonName: CA_COMMON_NAME, leaves: toIssue.map((leaf) => leaf.spec), validityDays, now,

@@ -12,10 +12,6 @@ import { pkiPaths, type PkiPaths } from './pki';
  * by NATS authorization, and a client without a certificate is refused by TLS.
  */
 
-// The zx script loads this module alone: each tsx import gets its own copy of lib/, so it must test
-// errors against this copy's UserError.
-export { UserError };
-
 export interface VerifyOptions {
   readonly echoUrl: string;
   readonly echoText: string;

@@ -6,7 +6,7 @@ import { argv, chalk, path } from 'zx';
 const runs = Number(argv.runs ?? 7);
 const root = path.join(import.meta.dirname, '..');
 
-/** Median wall time in seconds of `command args`, after one warm-up run (tsx's cache, the page cache). */
+/** Median wall time in seconds of `command args`, after one warm-up run (the page cache). */
 function median(command, args) {
   const times = [];
   for (let i = 0; i <= runs; i++) {

@@ -2,8 +2,6 @@
 // Creates or refreshes the dev PKI in pki.dir (default keys/): CA, NATS server, one client per identity.
 //   npm run certs                 reuse what is valid, (re-)issue what is missing, expiring or outdated
 //   npm run certs -- --force      replace everything, the CA included (every client needs its new files)
-// First, so key generation overlaps loading everything else (see the module).
-import { generateKeys } from './lib/early-keys.mjs';
 import { argv, chalk } from 'zx';
 import { requireLib } from './lib/project.mjs';
 
@@ -14,7 +12,7 @@ const { UserError } = requireLib('errors');
 try {
   const config = loadConfig();
   console.log(chalk.bold(argv.force ? `Replacing the dev PKI in ${config.pki.dir}/ (CA included)` : `Checking the dev PKI in ${config.pki.dir}/`));
-  const result = await ensurePki(config, { force: Boolean(argv.force), generateKeys, log: (line) => console.log(`  ${line}`) });
+  const result = await ensurePki(config, { force: Boolean(argv.force), log: (line) => console.log(`  ${line}`) });
 
   const certs = (files) => files.filter((file) => file.endsWith('.crt')).length;
   console.log(chalk.green(`✔ ${certs(result.issued)} certificate(s) issued, ${certs(result.reused)} still valid and kept as they are.`));

@@ -3,9 +3,10 @@
 // NATS over mutual TLS admitting only the authorized identities. Exit 0: every check matched;
 // 1: a check failed (or the configuration/keys are unusable); 2: wrong flags.
 import { argv, chalk } from 'zx';
-import { importLib } from './lib/project.mjs';
+import { requireLib } from './lib/project.mjs';
 
-const { UserError, UsageError, VERIFY_USAGE, loadVerifyOptions, runVerify, formatTable, summarize } = await importLib('verify');
+const { UserError } = requireLib('errors');
+const { UsageError, VERIFY_USAGE, loadVerifyOptions, runVerify, formatTable, summarize } = requireLib('verify');
 
 if (argv.help) {
   console.log(VERIFY_USAGE);

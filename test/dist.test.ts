@@ -22,7 +22,7 @@ const configFile = testConfigFile();
 
 /** Runs `npm run synth`'s command into `outdir`. */
 function synth(outdir: string, env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, ['--require', 'tsx/cjs', 'main.ts'], {
+  return spawnSync(process.execPath, ['--require', 'sucrase/register/ts', 'main.ts'], {
     cwd: ROOT,
     encoding: 'utf8',
     env: { ...process.env, CDK8S_OUTDIR: outdir, [CONFIG_ENV]: configFile, ...env },

@@ -61,7 +61,7 @@ describe('up: a failing step stops the run', () => {
       },
     },
     {
-      step: 'Manifests', message: 'exited with code 1', command: 'npm run synth (node --require tsx/cjs main.ts)', output: 'dist', lastCall: CREATE,
+      step: 'Manifests', message: 'exited with code 1', command: 'npm run synth (node --require sucrase/register/ts main.ts)', output: 'dist', lastCall: CREATE,
       prepare: (root) => writeFileSync(join(root, 'dist'), 'a file where synth needs a folder\n'),
     },
     { step: 'NATS chart', fail: 'helm template', message: 'exited with code 1', command: RENDER, output: SIMULATED('helm'), lastCall: RENDER },

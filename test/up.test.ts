@@ -151,7 +151,7 @@ describe('up: other starting points', () => {
     for (const line of [
       `would run: ${CREATE}`,
       'would issue or reuse the CA, server and client certificates in keys/',
-      'would run: npm run synth (node --require tsx/cjs main.ts)',
+      'would run: npm run synth (node --require sucrase/register/ts main.ts)',
       `would run: ${RENDER}`,
       'would write dist/helm/nats.yaml',
       'would run: kubectl --context k3d-dev apply -f dist/…k8s.yaml for each file synth writes',

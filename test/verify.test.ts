@@ -157,7 +157,7 @@ describe('npm run verify', () => {
       // THEN it retried for about the bound (not forever), every row says nothing listens, and it exits 1
       expect(run.code).toBe(1);
       expect(run.ms).toBeGreaterThanOrEqual(1500);
-      expect(run.ms).toBeLessThan(2000 + 4000); // the bound plus node/tsx start-up
+      expect(run.ms).toBeLessThan(2000 + 4000); // the bound plus node start-up
       for (const check of ['echo', 'nats client1 (authorized)', 'nats client2 (not authorized)', 'nats without client certificate']) {
         expect(rowOf(run.output, check)).toMatch(/^✖ .*nothing listening \(connection refused\)/);
       }

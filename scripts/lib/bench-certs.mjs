@@ -95,7 +95,7 @@ export async function measureCerts({ runs = 7, onRound = () => {} } = {}) {
     const env = { ...process.env, K3S_NATS_TLS_CONFIG: configFile };
     const config = parseConfig({});
 
-    // Warm-up, not measured: tsx's transform cache, node-forge in this process, the page cache.
+    // Warm-up, not measured: node-forge in this process, the page cache.
     timed('npm', ['run', '--silent', 'certs', '--', '--force'], { cwd: root, env });
     await ensurePki(config, { baseDir: inProcessDir, force: true });
 
