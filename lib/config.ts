@@ -17,25 +17,22 @@ const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-
 const NODE_PORT_MIN = 30000;
 const NODE_PORT_MAX = 32767;
 
-const dnsLabel = (what: string) =>
-  z.string().regex(DNS_LABEL, {
-    error: `must be a ${what}: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters`,
-  });
+const dnsLabel = (what: string) => z.string().regex(DNS_LABEL,
+  `must be a ${what}: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters`);
 
-const dnsName = z.string().regex(DNS_NAME, {
-  error: "must be a DNS name: lower-case labels of letters, digits and '-', separated by '.'",
-});
+const dnsName = z.string().regex(DNS_NAME, "must be a DNS name: lower-case labels of letters, digits and '-', separated by '.'");
 
-const port = z.int({ error: 'must be a whole number' }).min(1, { error: 'must be a port number 1–65535' })
-  .max(65535, { error: 'must be a port number 1–65535' });
+const wholeNumber = () => z.number({ invalid_type_error: 'must be a whole number' }).int('must be a whole number');
 
-const nodePort = z.int({ error: 'must be a whole number' })
-  .min(NODE_PORT_MIN, { error: `must be a NodePort within ${NODE_PORT_MIN}–${NODE_PORT_MAX}` })
-  .max(NODE_PORT_MAX, { error: `must be a NodePort within ${NODE_PORT_MIN}–${NODE_PORT_MAX}` });
+const port = wholeNumber().min(1, 'must be a port number 1–65535').max(65535, 'must be a port number 1–65535');
 
-const image = z.string().regex(/^[a-z0-9][a-z0-9._\-/:]*:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, {
-  error: "must be an image reference with a pinned tag, e.g. 'rancher/k3s:v1.31.5-k3s1' (no ':latest' drift)",
-}).refine((ref) => !ref.endsWith(':latest'), { error: "must pin a version tag, not ':latest'" });
+const nodePort = wholeNumber()
+  .min(NODE_PORT_MIN, `must be a NodePort within ${NODE_PORT_MIN}–${NODE_PORT_MAX}`)
+  .max(NODE_PORT_MAX, `must be a NodePort within ${NODE_PORT_MIN}–${NODE_PORT_MAX}`);
+
+const image = z.string().regex(/^[a-z0-9][a-z0-9._\-/:]*:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/,
+  "must be an image reference with a pinned tag, e.g. 'rancher/k3s:v1.31.5-k3s1' (no ':latest' drift)")
+  .refine((ref) => !ref.endsWith(':latest'), "must pin a version tag, not ':latest'");
 
 const PortMapping = z.strictObject({
   host: port,
@@ -49,36 +46,35 @@ const ClusterConfig = z.strictObject({
   image: image.default('rancher/k3s:v1.31.5-k3s1'),
   ports: z.strictObject({
     /** Host port → Traefik's web entrypoint on the k3d load balancer. */
-    http: PortMapping.prefault({ host: 8080, container: 80 }),
+    http: PortMapping.default({ host: 8080, container: 80 }),
     /** Host port → Traefik's websecure entrypoint on the k3d load balancer. */
-    https: PortMapping.prefault({ host: 8443, container: 443 }),
+    https: PortMapping.default({ host: 8443, container: 443 }),
     /** Host port → the NATS NodePort on the first server node. */
     nats: z.strictObject({
       host: port.default(4222),
       nodePort: nodePort.default(31400),
-    }).prefault({}),
-  }).prefault({}),
+    }).default({}),
+  }).default({}),
 });
 
 const EchoConfig = z.strictObject({
   namespace: dnsLabel('namespace name').default('default'),
   name: dnsLabel('Kubernetes object name').default('echo'),
   image: image.default('hashicorp/http-echo:1.0.0'),
-  text: z.string().trim().min(1, { error: 'must not be empty: it is what http://localhost:<port>/ answers' })
+  text: z.string().trim().min(1, 'must not be empty: it is what http://localhost:<port>/ answers')
     .default('Hello from echo'),
   /** Port http-echo listens on; unprivileged, so the container runs as a non-root user. */
-  containerPort: port.min(1024, { error: 'must be ≥ 1024: the container runs as a non-root user' }).default(5678),
+  containerPort: port.min(1024, 'must be ≥ 1024: the container runs as a non-root user').default(5678),
   servicePort: port.default(80),
   /** Numeric UID: the image's user is not numeric, so runAsNonRoot needs one to be admitted. */
-  runAsUser: z.int().min(1, { error: 'must be a non-root UID (≥ 1)' }).default(65532),
+  runAsUser: wholeNumber().min(1, 'must be a non-root UID (≥ 1)').default(65532),
 });
 
 const ChartRef = z.strictObject({
   name: z.string().min(1).default('nats'),
-  version: z.string().regex(/^[12]\.\d+\.\d+$/, {
-    error: 'must be an exact 1.x or 2.x chart version (e.g. 2.14.2): the typed values in lib/nats-values.ts follow that schema',
-  }).default('2.14.2'),
-  repo: z.url({ protocol: /^https$/, error: 'must be an https:// Helm repository URL' })
+  version: z.string().regex(/^[12]\.\d+\.\d+$/,
+    'must be an exact 1.x or 2.x chart version (e.g. 2.14.2): the typed values in lib/nats-values.ts follow that schema').default('2.14.2'),
+  repo: z.string().url('must be an https:// Helm repository URL').startsWith('https://', 'must be an https:// Helm repository URL')
     .default('https://nats-io.github.io/k8s/helm/charts/'),
 });
 
@@ -86,7 +82,7 @@ const NatsConfig = z.strictObject({
   namespace: dnsLabel('namespace name').default('nats'),
   /** Helm release name: it names the chart's Service and labels its pods. */
   release: dnsLabel('Helm release name').default('nats'),
-  chart: ChartRef.prefault({}),
+  chart: ChartRef.default({}),
   tlsSecretName: dnsLabel('Secret name').default('nats-server-tls'),
   nodePortServiceName: dnsLabel('Service name').default('nats-np'),
   clientPort: port.default(4222),
@@ -96,26 +92,26 @@ const Identity = z.strictObject({
   /** Certificate subject CN and file stem: keys/<name>.crt, keys/<name>.key. */
   name: dnsLabel('identity name (it names keys/<name>.crt)'),
   /** verify_and_map maps this email SAN to a NATS user. */
-  email: z.email({ error: 'must be an email address, e.g. client1@example.com' }).optional(),
+  email: z.string().email('must be an email address, e.g. client1@example.com').optional(),
   /** Listed in the server's authorization users, so its certificate is admitted. */
   authorized: z.boolean().default(false),
 });
 
-const ipAddress = z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' });
+const ipAddress = z.string().ip('must be an IPv4 or IPv6 address');
 
 const PkiConfig = z.strictObject({
   /** Where certificates and keys live; git-ignored. */
   dir: z.string().min(1).default('keys'),
-  validityDays: z.int().min(1, { error: 'must be at least 1 day' }).max(3650, { error: 'must be at most 3650 days' }).default(1000),
+  validityDays: wholeNumber().min(1, 'must be at least 1 day').max(3650, 'must be at most 3650 days').default(1000),
   /** A leaf certificate this close to expiry is re-issued. */
-  renewWithinDays: z.int().min(0, { error: 'must be 0 or more days' }).default(30),
-  keyBits: z.union([z.literal(2048), z.literal(3072), z.literal(4096)], { error: 'must be 2048, 3072 or 4096' }).default(2048),
+  renewWithinDays: wholeNumber().min(0, 'must be 0 or more days').default(30),
+  keyBits: z.union([z.literal(2048), z.literal(3072), z.literal(4096)], { errorMap: () => ({ message: 'must be 2048, 3072 or 4096' }) }).default(2048),
   server: z.strictObject({
     /** Names beyond localhost, 127.0.0.1 and the in-cluster Service names, e.g. a LAN hostname. */
     extraDnsNames: z.array(dnsName).default([]),
     extraIps: z.array(ipAddress).default([]),
-  }).prefault({}),
-  identities: z.array(Identity).min(1, { error: 'must list at least one client identity' }).default([
+  }).default({}),
+  identities: z.array(Identity).min(1, 'must list at least one client identity').default([
     { name: 'client1', email: 'client1@example.com', authorized: true },
     { name: 'client2', authorized: false },
   ]),
@@ -124,17 +120,17 @@ const PkiConfig = z.strictObject({
 const RESERVED_IDENTITY_NAMES = ['ca', 'server'];
 
 export const ConfigSchema = z.strictObject({
-  cluster: ClusterConfig.prefault({}),
-  echo: EchoConfig.prefault({}),
-  nats: NatsConfig.prefault({}),
-  pki: PkiConfig.prefault({}),
+  cluster: ClusterConfig.default({}),
+  echo: EchoConfig.default({}),
+  nats: NatsConfig.default({}),
+  pki: PkiConfig.default({}),
 }).superRefine((config, ctx) => {
   const hostPorts = new Map<number, string>();
   for (const [mapping, { host }] of Object.entries(config.cluster.ports)) {
     const other = hostPorts.get(host);
     if (other) {
       ctx.addIssue({
-        code: 'custom', path: ['cluster', 'ports', mapping, 'host'],
+        code: z.ZodIssueCode.custom, path: ['cluster', 'ports', mapping, 'host'],
         message: `host port ${host} is already used by cluster.ports.${other}.host: each mapping needs its own host port`,
       });
     }
@@ -146,34 +142,34 @@ export const ConfigSchema = z.strictObject({
   config.pki.identities.forEach((identity, i) => {
     const at = (field: string) => ['pki', 'identities', i, field];
     if (RESERVED_IDENTITY_NAMES.includes(identity.name)) {
-      ctx.addIssue({ code: 'custom', path: at('name'), message: `'${identity.name}' is reserved for keys/${identity.name}.crt: choose another name` });
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: at('name'), message: `'${identity.name}' is reserved for keys/${identity.name}.crt: choose another name` });
     }
     if (names.has(identity.name)) {
-      ctx.addIssue({ code: 'custom', path: at('name'), message: `duplicate identity '${identity.name}': names must be unique` });
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: at('name'), message: `duplicate identity '${identity.name}': names must be unique` });
     }
     names.add(identity.name);
     if (identity.email !== undefined) {
       if (emails.has(identity.email)) {
-        ctx.addIssue({ code: 'custom', path: at('email'), message: `duplicate email '${identity.email}': each maps to one NATS user` });
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: at('email'), message: `duplicate email '${identity.email}': each maps to one NATS user` });
       }
       emails.add(identity.email);
     }
     if (identity.authorized && identity.email === undefined) {
       ctx.addIssue({
-        code: 'custom', path: at('authorized'),
+        code: z.ZodIssueCode.custom, path: at('authorized'),
         message: 'an authorized identity needs an email: verify_and_map maps the certificate email SAN to the NATS user',
       });
     }
   });
   if (!config.pki.identities.some((identity) => identity.authorized)) {
     ctx.addIssue({
-      code: 'custom', path: ['pki', 'identities'],
+      code: z.ZodIssueCode.custom, path: ['pki', 'identities'],
       message: 'no identity is authorized: set authorized: true (with an email) on at least one, or no client can connect',
     });
   }
   if (config.pki.renewWithinDays >= config.pki.validityDays) {
     ctx.addIssue({
-      code: 'custom', path: ['pki', 'renewWithinDays'],
+      code: z.ZodIssueCode.custom, path: ['pki', 'renewWithinDays'],
       message: `must be less than pki.validityDays (${config.pki.validityDays}), or every run would re-issue the certificates`,
     });
   }
@@ -201,19 +197,25 @@ function shown(input: unknown): string {
   return text !== undefined && text.length <= 60 ? ` (got ${text})` : '';
 }
 
-function describe(issue: z.core.$ZodIssue): string {
+/** The user's value at `path` in the raw settings, to quote it back. */
+function inputAt(raw: unknown, path: PropertyKey[]): unknown {
+  return path.reduce<unknown>((value, key) => (value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined), raw);
+}
+
+function describe(issue: z.ZodIssue, raw: unknown): string {
   const field = fieldPath(issue.path) || '(top level)';
   if (issue.code === 'unrecognized_keys') {
     return `${field === '(top level)' ? '' : `${field}: `}unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}: check the spelling against lib/config.ts`;
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `${field}: is required`;
-  return `${field}: ${issue.message}${shown(issue.input)}`;
+  if (issue.code === 'invalid_type' && issue.received === 'undefined') return `${field}: is required`;
+  const quoted = issue.code === z.ZodIssueCode.custom ? '' : shown(inputAt(raw, issue.path));
+  return `${field}: ${issue.message}${quoted}`;
 }
 
 /** Validates raw settings (as read from YAML) over the defaults; throws ConfigError naming every bad field. */
 export function parseConfig(raw: unknown, source = 'configuration'): Config {
-  const result = ConfigSchema.safeParse(raw ?? {}, { reportInput: true });
-  if (!result.success) throw new ConfigError(source, result.error.issues.map(describe));
+  const result = ConfigSchema.safeParse(raw ?? {});
+  if (!result.success) throw new ConfigError(source, result.error.issues.map((issue) => describe(issue, raw)));
   return result.data;
 }
 
