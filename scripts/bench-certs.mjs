@@ -3,6 +3,7 @@
 // Everything is written to a temporary folder; keys/ is not touched.
 import { argv, chalk } from 'zx';
 import { measureCerts } from './lib/bench-certs.mjs';
+import { progress } from './lib/timing.mjs';
 
 const runs = Number(argv.runs ?? 7);
 const PROCESS_TARGET = 1.0;
@@ -10,7 +11,9 @@ const IN_PROCESS_TARGET = 0.6;
 const verdict = (ratio, target) => `target ≤ ${target.toFixed(1)}×: ${ratio <= target ? chalk.green('met') : chalk.red('missed')}`;
 
 console.log(chalk.bold(`certificate benchmark: CA + server + 2 clients, RSA 2048 (median of ${runs} runs, ${process.version})`));
-const result = await measureCerts({ runs, onRound: (round) => process.stdout.write(chalk.dim(`  round ${round}/${runs}\r`)) });
+const rounds = progress('round', runs);
+const result = await measureCerts({ runs, onRound: rounds.step });
+rounds.done();
 const processRatio = result.process / result.openssl;
 const inProcessRatio = result.inProcess / result.openssl;
 console.log(`  openssl recipe (bash gen.sh)         ${result.openssl.toFixed(3)} s`);

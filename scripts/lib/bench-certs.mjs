@@ -1,11 +1,11 @@
 // Measures the dev PKI (CA + server + 2 clients, RSA 2048, 1000 days) three ways on this machine, in
 // the same rounds so load on the machine hits all three alike: the recipe's openssl commands, the
 // whole `npm run certs -- --force` process, and ensurePki() alone inside a warm process.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { requireLib } from './project.mjs';
+import { median, seconds, timed } from './timing.mjs';
 
 const root = path.join(import.meta.dirname, '..', '..');
 
@@ -58,22 +58,6 @@ openssl genrsa -out client2.key 2048
 openssl req -new -key client2.key -out client2.csr -config ../certificate.conf
 openssl x509 -req -in client2.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client2.crt -days 1000 -extensions v3_ext -extfile ../certificate.conf
 `;
-
-const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;
-
-function timed(command, args, options) {
-  const start = process.hrtime.bigint();
-  const run = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', ...options });
-  const elapsed = seconds(start);
-  if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${run.stderr}`);
-  return elapsed;
-}
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 /**
  * @param {{ runs?: number, onRound?: (round: number) => void }} options

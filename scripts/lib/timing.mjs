@@ -1,0 +1,28 @@
+// Wall-clock helpers shared by the benchmarks.
+import { spawnSync } from 'node:child_process';
+
+export const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;
+
+/** Runs a command to completion and returns its wall time in seconds; a failure throws with its stderr. */
+export function timed(command, args, options) {
+  const start = process.hrtime.bigint();
+  const run = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', ...options });
+  const elapsed = seconds(start);
+  if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${run.stderr}`);
+  return elapsed;
+}
+
+export const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+/** A "round i/n" line that rewrites itself on a terminal and prints nothing into a pipe or a log. */
+export function progress(label, total) {
+  if (!process.stdout.isTTY) return { step() {}, done() {} };
+  return {
+    step: (i) => process.stdout.write(`\r  ${label} ${i}/${total}`),
+    done: () => process.stdout.write('\r\x1b[K'),
+  };
+}
