@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // npx zx scripts/down.mjs — undoes scripts/up.mjs: deletes the k3d cluster, or with --context the
 // objects up applied to that cluster. Safe to run again: what is already gone is skipped.
-import { fileURLToPath } from 'node:url';
 import { argv, fs, path } from 'zx';
 import { requireLib } from './lib/project.mjs';
-import { checkFlags, preflight, runbook } from './lib/runbook.mjs';
+import { deployScript, preflight } from './lib/runbook.mjs';
 
 const USAGE = `Usage: npx zx scripts/down.mjs [--dry-run] [--context NAME] [--purge]
 
@@ -17,17 +16,10 @@ clients keep working after the next up.
   --dry-run        print every command that would change something instead of running it
   --help           show this help`;
 
-checkFlags(argv, { booleans: ['help', 'dry-run', 'purge'], strings: ['context'], usage: USAGE });
-if (argv.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const namedContext = argv.context;
-const useK3d = namedContext === undefined;
-const { dryRun, step, run, probe, would, log } = runbook({ dryRun: argv['dry-run'] === true, cwd: ROOT });
-const rel = (file) => path.relative(ROOT, file);
+const { root: ROOT, namedContext, useK3d, rel, dryRun, step, run, probe, would, log } = deployScript({
+  usage: USAGE,
+  flags: { booleans: ['help', 'dry-run', 'purge'], strings: ['context'] },
+});
 
 const { loadConfig } = requireLib('config');
 const { pkiPaths } = requireLib('pki');

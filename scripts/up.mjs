@@ -2,10 +2,9 @@
 // npx zx scripts/up.mjs — from nothing to a verified deployment, and safe to run again: reuses the
 // k3d cluster and the certificates, re-renders the NATS chart only when its inputs changed, and
 // `kubectl apply` leaves unchanged objects alone.
-import { fileURLToPath } from 'node:url';
 import { argv, chalk, fs, path } from 'zx';
 import { requireLib } from './lib/project.mjs';
-import { checkFlags, preflight, runbook, shown, StepFailure } from './lib/runbook.mjs';
+import { deployScript, preflight, shown, StepFailure } from './lib/runbook.mjs';
 
 const USAGE = `Usage: npx zx scripts/up.mjs [--dry-run] [--no-verify] [--context NAME]
 
@@ -17,17 +16,10 @@ Helm chart, applies everything with kubectl, waits for the rollouts and runs scr
   --context NAME   deploy to this existing kubectl context; k3d and docker are not used
   --help           show this help`;
 
-checkFlags(argv, { booleans: ['help', 'dry-run'], negatable: ['verify'], strings: ['context'], usage: USAGE });
-if (argv.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const namedContext = argv.context;
-const useK3d = namedContext === undefined;
-const { dryRun, step, run, probe, would, log } = runbook({ dryRun: argv['dry-run'] === true, cwd: ROOT });
-const rel = (file) => path.relative(ROOT, file);
+const { root: ROOT, namedContext, useK3d, rel, dryRun, step, run, probe, would, log } = deployScript({
+  usage: USAGE,
+  flags: { booleans: ['help', 'dry-run'], negatable: ['verify'], strings: ['context'] },
+});
 
 const { loadConfig, echoUrl } = requireLib('config');
 const { ensurePki } = requireLib('pki');

@@ -2,7 +2,7 @@
 // as the user could type it, and on failure the step, the command and the tool's own stderr —
 // then the script stops, so no later step runs on top of a broken one.
 import process from 'node:process';
-import { $, chalk, spinner, which } from 'zx';
+import { $, argv, chalk, path, spinner, which } from 'zx';
 import { requireLib } from './project.mjs';
 
 const { UserError } = requireLib('errors');
@@ -127,4 +127,25 @@ export function checkFlags(argv, { booleans = [], negatable = [], strings = [], 
     console.error(`${chalk.red('✖')} ${problems.join('; ')}\n\n${usage}`);
     process.exit(2);
   }
+}
+
+/**
+ * The common start of the deploy scripts: checks the flags (or prints `usage` for --help) and sets
+ * up the runbook at the project root, whatever the current directory. Without `--context` the
+ * scripts manage a k3d cluster; with it, an existing kubectl context.
+ */
+export function deployScript({ usage, flags }) {
+  checkFlags(argv, { ...flags, usage });
+  if (argv.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const root = path.resolve(import.meta.dirname, '..', '..');
+  return {
+    root,
+    namedContext: argv.context,
+    useK3d: argv.context === undefined,
+    rel: (file) => path.relative(root, file),
+    ...runbook({ dryRun: argv['dry-run'] === true, cwd: root }),
+  };
 }
