@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { App, Yaml } from 'cdk8s';
 import { EchoChart } from './charts/echo';
 import { NamespacesChart } from './charts/namespaces';
@@ -12,7 +13,7 @@ import { runMain } from './lib/run-main';
 
 runMain(async () => {
   const config = loadConfig();
-  const tls = await ensurePki(config);
+  const tls = await ensurePki(config, { log: (line) => console.log(line) });
 
   const staging = new DistStaging(process.env.CDK8S_OUTDIR ?? 'dist');
   try {
@@ -23,9 +24,10 @@ runMain(async () => {
     new EchoChart(app, 'echo', { echo: config.echo });
     app.synth();
 
-    staging.publish({
+    const written = staging.publish({
       [NATS_VALUES_FILE]: `# NATS Helm chart ${config.nats.chart.name} ${config.nats.chart.version} values, synthesized from lib/config.ts: do not edit.\n${Yaml.stringify(natsHelmValues(config))}`,
     });
+    console.log(`✔ synthesized into ${staging.outdir}/: ${written.map((file) => relative(staging.outdir, file)).join(', ')}`);
   } finally {
     staging.discard();
   }

@@ -50,6 +50,9 @@ describe('npm run synth', () => {
     expect(firstRun.stderr).toBe('');
     expect(firstRun.status).toBe(0);
     expect(existsSync(join(work, 'keys', 'ca.crt'))).toBe(true);
+    // AND it says what it did
+    expect(firstRun.stdout).toMatch(/✔ issued .*ca\.crt \(new CA, 1000 days\)/);
+    expect(firstRun.stdout).toContain(`✔ synthesized into ${first}/: 0000-namespaces.k8s.yaml,`);
   });
 
   test('the committed dist/ is exactly what a fresh synth produces', () => {
