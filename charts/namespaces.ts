@@ -2,8 +2,11 @@ import { Chart, ChartProps } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 
+/** Namespaces every cluster has: never declared here, so `down --context` can never delete them. */
+export const BUILT_IN_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
 export interface NamespacesChartProps extends ChartProps {
-  /** Namespaces this stack creates; `default` and other built-in ones are left alone. */
+  /** Namespaces the stack's objects live in; duplicates and built-in ones are skipped. */
   readonly names: readonly string[];
 }
 
@@ -11,8 +14,8 @@ export interface NamespacesChartProps extends ChartProps {
 export class NamespacesChart extends Chart {
   constructor(scope: Construct, id: string, props: NamespacesChartProps) {
     super(scope, id, props);
-    for (const name of props.names) {
-      new kplus.Namespace(this, name, { metadata: { name } });
+    for (const name of new Set(props.names)) {
+      if (!BUILT_IN_NAMESPACES.includes(name)) new kplus.Namespace(this, name, { metadata: { name } });
     }
   }
 }

@@ -30,8 +30,8 @@ const nodePort = wholeNumber()
   .min(NODE_PORT_MIN, `must be a NodePort within ${NODE_PORT_MIN}–${NODE_PORT_MAX}`)
   .max(NODE_PORT_MAX, `must be a NodePort within ${NODE_PORT_MIN}–${NODE_PORT_MAX}`);
 
-const image = z.string().regex(/^[a-z0-9][a-z0-9._\-/:]*:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/,
-  "must be an image reference with a pinned tag, e.g. 'rancher/k3s:v1.31.5-k3s1' (no ':latest' drift)")
+const image = z.string().regex(/^[a-z0-9][a-z0-9._\-/:]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[a-f0-9]{64})$/,
+  "must be an image reference pinned by tag or digest, e.g. 'rancher/k3s:v1.31.5-k3s1' (no ':latest' drift)")
   .refine((ref) => !ref.endsWith(':latest'), "must pin a version tag, not ':latest'");
 
 const PortMapping = z.strictObject({
@@ -81,7 +81,8 @@ const ChartRef = z.strictObject({
 const NatsConfig = z.strictObject({
   namespace: dnsLabel('namespace name').default('nats'),
   /** Helm release name: it names the chart's Service and labels its pods. */
-  release: dnsLabel('Helm release name').default('nats'),
+  release: dnsLabel('Helm release name').refine((name) => name.length <= 53, 'must be at most 53 characters (Helm\'s limit for release names)')
+    .default('nats'),
   chart: ChartRef.default({}),
   tlsSecretName: dnsLabel('Secret name').default('nats-server-tls'),
   nodePortServiceName: dnsLabel('Service name').default('nats-np'),
@@ -167,6 +168,13 @@ export const ConfigSchema = z.strictObject({
       message: 'no identity is authorized: set authorized: true (with an email) on at least one, or no client can connect',
     });
   }
+  const chartServices = [natsFullname(config.nats), `${natsFullname(config.nats)}-headless`];
+  if (chartServices.includes(config.nats.nodePortServiceName)) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom, path: ['nats', 'nodePortServiceName'],
+      message: `'${config.nats.nodePortServiceName}' is a Service the NATS chart creates (${chartServices.join(', ')}): choose another name`,
+    });
+  }
   if (config.pki.renewWithinDays >= config.pki.validityDays) {
     ctx.addIssue({
       code: z.ZodIssueCode.custom, path: ['pki', 'renewWithinDays'],
@@ -239,6 +247,15 @@ export function loadConfig(dir = process.cwd(), env: NodeJS.ProcessEnv = process
     throw new ConfigError(file, [`not valid YAML: ${(error as Error).message.split('\n')[0]}`]);
   }
   return parseConfig(raw, file);
+}
+
+/**
+ * The chart's "nats.fullname", which names its client Service and StatefulSet: the release, suffixed
+ * with the chart name unless the release already contains it (release `nats` → `nats`, `bus` → `bus-nats`).
+ */
+export function natsFullname(nats: Pick<NatsConfig, 'release' | 'chart'>): string {
+  const name = nats.release.includes(nats.chart.name) ? nats.release : `${nats.release}-${nats.chart.name}`;
+  return name.slice(0, 63).replace(/-+$/, '');
 }
 
 /** The kubectl context k3d writes for the cluster. */

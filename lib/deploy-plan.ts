@@ -1,8 +1,7 @@
-import { isAbsolute, relative, resolve } from 'node:path';
-import { echoUrl, k3dContext, natsUrl, type ClusterConfig, type Config } from './config';
+import { isAbsolute, relative } from 'node:path';
+import { echoUrl, k3dContext, natsFullname, natsUrl, type ClusterConfig, type Config } from './config';
 import { MANIFEST_SUFFIX } from './dist';
 import { NATS_RENDERED_FILE } from './layout';
-import { natsFullname } from './nats-values';
 import { pkiPaths } from './pki';
 
 /**
@@ -10,10 +9,6 @@ import { pkiPaths } from './pki';
  * they need, the order of manifests, what to wait for and what to tell the user. Kept out of the
  * scripts so the scripts read like a runbook and no configuration value is spelled twice.
  */
-
-/** The folder `npm run synth` writes; main.ts honours the same variable. */
-export const OUTDIR_ENV = 'CDK8S_OUTDIR';
-export const distDir = (root: string, env: NodeJS.ProcessEnv = process.env): string => resolve(root, env[OUTDIR_ENV] || 'dist');
 
 export interface ToolCheck {
   readonly tool: string;

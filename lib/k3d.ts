@@ -29,6 +29,8 @@ export function k3dCreateArgs(cluster: ClusterConfig): string[] {
 /** The parts of one entry of `k3d cluster list -o json` we read (k3d's types.Cluster / types.Node). */
 export interface K3dClusterEntry {
   readonly name: string;
+  /** 0 after `k3d cluster stop` (or a Docker restart): the cluster must be started, not re-created. */
+  readonly serversRunning?: number;
   readonly nodes?: ReadonlyArray<{
     readonly name?: string;
     readonly role?: string;

@@ -1,4 +1,5 @@
-import type { Config, Identity, NatsConfig } from './config';
+import { Yaml } from 'cdk8s';
+import { natsFullname, type Config, type Identity, type NatsConfig } from './config';
 
 /**
  * Typed values for the official NATS Helm chart (nats-io/k8s, chart 1.x/2.x). The chart ships no
@@ -58,15 +59,6 @@ export function natsAuthorization(identities: readonly Identity[]): NatsAuthoriz
   };
 }
 
-/**
- * The chart's "nats.fullname", which names its client Service and StatefulSet: the release, suffixed
- * with the chart name unless the release already contains it (release `nats` → `nats`, `bus` → `bus-nats`).
- */
-export function natsFullname(nats: NatsConfig): string {
-  const name = nats.release.includes(nats.chart.name) ? nats.release : `${nats.release}-${nats.chart.name}`;
-  return name.slice(0, 63).replace(/-+$/, '');
-}
-
 /** Names under which in-cluster clients reach the chart's client Service. */
 export function natsServiceHostnames(nats: NatsConfig): string[] {
   const service = natsFullname(nats);
@@ -80,6 +72,16 @@ export function natsPodSelector(nats: NatsConfig): Record<string, string> {
     'app.kubernetes.io/instance': nats.release,
     'app.kubernetes.io/component': 'nats',
   };
+}
+
+/**
+ * dist/helm/nats-values.yaml as synth writes it. The deploy script hashes this text, not the file,
+ * so even a dry run after a configuration change knows the rendered chart is stale.
+ */
+export function natsValuesDocument(config: Config): string {
+  const { chart } = config.nats;
+  return `# Values for the NATS Helm chart ${chart.name} ${chart.version}, synthesized by \`npm run synth\` from the configuration\n` +
+    `# (lib/config.ts defaults and k3s-nats-tls.yaml): do not edit.\n${Yaml.stringify(natsHelmValues(config))}`;
 }
 
 export function natsHelmValues(config: Config): NatsChartValues {

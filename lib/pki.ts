@@ -1,5 +1,5 @@
 import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from './atomic-file';
@@ -247,6 +247,12 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
   const paths = pkiPaths(config, options.baseDir);
   preparePrivateDir(paths.dir);
 
+  if (options.force) {
+    // Gone before anything new is written: an interrupted --force then leaves no CA, and the next
+    // run issues everything again instead of finding new leaves beside the old CA.
+    rmSync(paths.caCert, { force: true });
+    rmSync(paths.caKey, { force: true });
+  }
   const ca = options.force ? undefined : loadCa(paths, config.pki.renewWithinDays, now, log);
   const leaves = leavesOf(config, paths);
   const toIssue: Leaf[] = [];

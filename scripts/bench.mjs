@@ -2,6 +2,8 @@
 // cdk8s-plus-27. Then runs the PKI benchmark. Prints medians and ratios; asserts nothing.
 //   npm run bench [-- --runs=7]
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { argv, chalk, path } from 'zx';
 import { median, timed } from './lib/timing.mjs';
 
@@ -9,16 +11,19 @@ const runs = Number(argv.runs ?? 7);
 const root = path.join(import.meta.dirname, '..');
 
 /** Median wall time of `command args` over `runs` runs, after one warm-up run (the page cache). */
-function medianOf(command, args) {
-  timed(command, args, { cwd: root });
-  return median(Array.from({ length: runs }, () => timed(command, args, { cwd: root })));
+function medianOf(command, args, env = process.env) {
+  timed(command, args, { cwd: root, env });
+  return median(Array.from({ length: runs }, () => timed(command, args, { cwd: root, env })));
 }
 
 const verdict = (ok) => (ok ? chalk.green('met') : chalk.red('missed'));
 
 console.log(chalk.bold(`synth benchmark (median of ${runs} runs, ${process.version})`));
 const load = medianOf(process.execPath, ['-e', "require('cdk8s'); require('cdk8s-plus-27')"]);
-const synth = medianOf('npm', ['run', '--silent', 'synth']);
+// Into a scratch folder: benchmarking must not rewrite the project's dist/.
+const outdir = mkdtempSync(path.join(tmpdir(), 'bench-synth-'));
+const synth = medianOf('npm', ['run', '--silent', 'synth'], { ...process.env, CDK8S_OUTDIR: outdir });
+rmSync(outdir, { recursive: true, force: true });
 console.log(`  node loading cdk8s + cdk8s-plus-27  ${load.toFixed(3)} s`);
 console.log(`  npm run synth                       ${synth.toFixed(3)} s   target ≤ 1.000 s: ${verdict(synth <= 1)}`);
 console.log(`  ratio synth / load                  ${(synth / load).toFixed(2)}×   target ≤ 4×: ${verdict(synth / load <= 4)}`);

@@ -4,6 +4,21 @@
 //   npm run certs -- --force      replace everything, the CA included (every client needs its new files)
 import { argv, chalk } from 'zx';
 import { requireLib } from './lib/project.mjs';
+import { checkFlags } from './lib/runbook.mjs';
+
+const USAGE = `Usage: npm run certs [-- --force]
+
+Creates or refreshes the dev PKI in pki.dir (default keys/): reuses what is valid, issues what is
+missing, expiring or no longer matching the configuration. The CA is never replaced silently.
+
+  --force   replace everything, the CA included (every client then needs its new files)
+  --help    show this help`;
+
+checkFlags(argv, { booleans: ['force', 'help'], usage: USAGE });
+if (argv.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const { loadConfig } = requireLib('config');
 const { ensurePki } = requireLib('pki');

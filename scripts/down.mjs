@@ -3,7 +3,7 @@
 // objects up applied to that cluster. Safe to run again: what is already gone is skipped.
 import { argv, fs, path } from 'zx';
 import { requireLib } from './lib/project.mjs';
-import { deployScript, preflight } from './lib/runbook.mjs';
+import { checkContext, deployScript, preflight } from './lib/runbook.mjs';
 
 const USAGE = `Usage: npx zx scripts/down.mjs [--dry-run] [--context NAME] [--purge]
 
@@ -23,6 +23,7 @@ const { root: ROOT, namedContext, useK3d, rel, dryRun, step, run, probe, would, 
 
 const { loadConfig } = requireLib('config');
 const { pkiPaths } = requireLib('pki');
+const { distDir } = requireLib('layout');
 const [k3d, plan] = ['k3d', 'deploy-plan'].map(requireLib);
 
 await step('Preflight', () => preflight(plan.downTools(useK3d), { cwd: ROOT }));
@@ -42,7 +43,8 @@ if (useK3d) {
   });
 } else {
   await step('Objects', async () => {
-    const dist = plan.distDir(ROOT);
+    await checkContext(probe, namedContext);
+    const dist = distDir(ROOT);
     const present = plan.applyOrder(fs.existsSync(dist) ? await fs.readdir(dist) : [])
       .map((file) => path.join(dist, file))
       .filter((file) => fs.existsSync(file))

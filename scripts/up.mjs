@@ -4,7 +4,7 @@
 // `kubectl apply` leaves unchanged objects alone.
 import { argv, chalk, fs, path } from 'zx';
 import { requireLib } from './lib/project.mjs';
-import { deployScript, preflight, shown, StepFailure } from './lib/runbook.mjs';
+import { checkContext, deployScript, preflight, shown, StepFailure } from './lib/runbook.mjs';
 
 const USAGE = `Usage: npx zx scripts/up.mjs [--dry-run] [--no-verify] [--context NAME]
 
@@ -24,7 +24,8 @@ const { root: ROOT, namedContext, useK3d, rel, dryRun, step, run, probe, would, 
 const { loadConfig, echoUrl } = requireLib('config');
 const { ensurePki } = requireLib('pki');
 const { writeFileAtomic } = requireLib('atomic-file');
-const { NATS_VALUES_FILE, NATS_RENDERED_FILE } = requireLib('layout');
+const { NATS_VALUES_FILE, NATS_RENDERED_FILE, distDir } = requireLib('layout');
+const { natsValuesDocument } = requireLib('nats-values');
 const [k3d, helm, plan] = ['k3d', 'helm-render', 'deploy-plan'].map(requireLib);
 
 await step('Preflight', () => preflight(plan.upTools(useK3d), { cwd: ROOT }));
@@ -35,11 +36,14 @@ await step('Configuration', async () => {
   return `cluster ${config.cluster.name}, NATS chart ${config.nats.chart.name} ${config.nats.chart.version}`;
 });
 const context = plan.kubeContext(config.cluster, namedContext);
-const dist = plan.distDir(ROOT);
+const dist = distDir(ROOT);
 const kubectl = (...args) => ['--context', context, ...args];
 
 await step('Cluster', async () => {
-  if (!useK3d) return `using kubectl context ${context} (k3d not used)`;
+  if (!useK3d) {
+    await checkContext(probe, context);
+    return `using kubectl context ${context} (k3d not used)`;
+  }
   const { name } = config.cluster;
   const existing = k3d.findK3dCluster(await probe('k3d', ['cluster', 'list', '-o', 'json']), name);
   if (!existing) {
@@ -76,13 +80,9 @@ await step('NATS chart', async () => {
   const renderedPath = path.join(dist, NATS_RENDERED_FILE);
   const args = helm.helmTemplateArgs(config.nats, rel(valuesPath));
   const chart = `${config.nats.chart.name} ${config.nats.chart.version}`;
-  if (!fs.existsSync(valuesPath)) {
-    if (!dryRun) throw new StepFailure(`${rel(valuesPath)} is missing after synth`);
-    await run('helm', args);
-    would(`write ${rel(renderedPath)}`);
-    return undefined;
-  }
-  const provenance = helm.renderProvenance(config.nats, valuesPath, await fs.readFile(valuesPath, 'utf8'));
+  // The values synth writes (or, in a dry run, would write): a dry run after a configuration change
+  // must not call a rendering of the old values current.
+  const provenance = helm.renderProvenance(config.nats, valuesPath, natsValuesDocument(config));
   const current = fs.existsSync(renderedPath) ? await fs.readFile(renderedPath, 'utf8') : undefined;
   if (helm.isRenderCurrent(current, provenance)) return `${rel(renderedPath)} is current (chart ${chart}, same values): not re-rendered`;
   const manifests = await run('helm', args);

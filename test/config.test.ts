@@ -42,6 +42,11 @@ describe('configuration defaults', () => {
     expect(natsUrl(cluster)).toBe('tls://localhost:14222');
   });
 
+  test('accepts an image pinned by digest', () => {
+    const image = `hashicorp/http-echo@sha256:${'a'.repeat(64)}`;
+    expect(parseConfig({ echo: { image } }).echo.image).toBe(image);
+  });
+
   test('a partial override keeps every other default', () => {
     const config = parseConfig({ cluster: { ports: { nats: { nodePort: 30000 } } } });
     expect(config.cluster.ports.nats).toEqual({ host: 4222, nodePort: 30000 });
@@ -78,6 +83,11 @@ describe('configuration validation names the field and the allowed values', () =
       /^pki\.renewWithinDays: must be less than pki\.validityDays \(30\)/],
     ['an unsupported key size', { pki: { keyBits: 1024 } }, /^pki\.keyBits: must be 2048, 3072 or 4096/],
     ['a chart version outside the typed schema', { nats: { chart: { version: '0.19.17' } } }, /^nats\.chart\.version: must be an exact 1\.x or 2\.x chart version/],
+    ['a NodePort name the chart already uses', { nats: { nodePortServiceName: 'nats' } },
+      /^nats\.nodePortServiceName: 'nats' is a Service the NATS chart creates \(nats, nats-headless\)/],
+    ['a NodePort name the chart already uses for its release', { nats: { release: 'bus', nodePortServiceName: 'bus-nats-headless' } },
+      /^nats\.nodePortServiceName: 'bus-nats-headless' is a Service the NATS chart creates/],
+    ['a release name Helm refuses', { nats: { release: 'r'.repeat(54) } }, /^nats\.release: must be at most 53 characters/],
     ['a misspelt key', { nats: { tlsSecret: 'x' } }, /^nats: unknown key\(s\) 'tlsSecret'/],
     ['a wrong type', { echo: { servicePort: '80' } }, /^echo\.servicePort: /],
   ])('rejects %s', (_what, raw, expected) => {

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
+import { distDir } from '../lib/layout';
 import { parseConfig } from '../lib/config';
 import {
-  applyOrder, distDir, downTools, natsClientCommands, rolloutTargets, upTools, verifyArgs,
+  applyOrder, downTools, natsClientCommands, rolloutTargets, upTools, verifyArgs,
 } from '../lib/deploy-plan';
 import { findK3dCluster, k3dCreateArgs, k3dPortMappings, portMappingDrift } from '../lib/k3d';
 import { defaults } from './support/fixtures';

@@ -122,14 +122,17 @@ function isIgnored(path: string): boolean {
 }
 
 describe('git', () => {
-  test('no tracked file holds a private key', () => {
-    // The pattern is spelt with a bracket so that this file does not match itself; git grep exits 1 on no match.
-    const grep = spawnSync('git', ['grep', '-l', 'PRIVATE[ ]KEY'], { cwd: ROOT, encoding: 'utf8' });
+  test('no tracked file holds a private key, as PEM or base64-encoded as in a Secret', () => {
+    // Each pattern is spelt with a bracket so that this file does not match itself; git grep exits 1
+    // on no match. The base64 ones are the PEM headers of PKCS#8 and PKCS#1 private keys.
+    const patterns = ['PRIVATE[ ]KEY', 'LS0tLS1CRUdJTiBQUklWQVRFIEtF[W]', 'LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRV[k]'];
+    const grep = spawnSync('git', ['grep', '-l', ...patterns.flatMap((p) => ['-e', p])], { cwd: ROOT, encoding: 'utf8' });
     expect(grep.stdout).toBe('');
     expect(grep.status).toBe(1);
   });
 
-  test('keys/ is ignored', () => {
+  test('keys/ and interrupted writes are ignored', () => {
     expect(isIgnored('keys/ca.key')).toBe(true);
+    expect(isIgnored('dist/.0001-nats-tls.k8s.yaml.0123456789ab.tmp')).toBe(true);
   });
 });

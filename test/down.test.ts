@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { removeSandboxes, sandbox, Sandbox, tree } from './support/sandbox';
+import { GET_CONTEXTS, removeSandboxes, sandbox, Sandbox, tree } from './support/sandbox';
 
 // scripts/down.mjs in a copy of the project against stand-in docker/k3d/kubectl. It reads only the
 // cluster list and dist/'s file names, so the cases seed those directly instead of running up first.
@@ -106,7 +106,7 @@ describe('down --context', () => {
     const result = await box.down(['--context', 'staging']);
     // THEN the chart goes first and the namespaces last; k3d is never asked; keys stay
     expect(result.code).toBe(0);
-    expect(box.calls()).toEqual(['kubectl version --client', ...deletes('staging')]);
+    expect(box.calls()).toEqual(['kubectl version --client', GET_CONTEXTS, ...deletes('staging')]);
     expect(existsSync(join(box.root, 'keys', 'ca.crt'))).toBe(true);
     expect(result.stdout).toContain('npx zx scripts/up.mjs --context staging');
   });
@@ -116,7 +116,7 @@ describe('down --context', () => {
     deployedProject(box);
     const result = await box.down(['--context', 'staging', '--dry-run']);
     expect(result.code).toBe(0);
-    expect(box.calls()).toEqual(['kubectl version --client']);
+    expect(box.calls()).toEqual(['kubectl version --client', GET_CONTEXTS]);
     for (const command of deletes('staging')) expect(result.stdout).toContain(`would run: ${command}`);
   });
 
@@ -124,7 +124,7 @@ describe('down --context', () => {
     const box = sandbox(['kubectl']);
     const result = await box.down(['--context', 'staging']);
     expect(result.code).toBe(0);
-    expect(box.calls()).toEqual(['kubectl version --client']);
+    expect(box.calls()).toEqual(['kubectl version --client', GET_CONTEXTS]);
     expect(result.stdout).toContain('no manifests in dist/: nothing to delete');
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { ScriptResult } from './support/project-copy';
 import {
-  applies, completed, CREATE, LIST, PROBES, removeSandboxes, RENDER, rollouts, sandbox, tree, UP_STEPS, VERIFY,
+  applies, completed, CREATE, GET_CONTEXTS, LIST, PROBES, removeSandboxes, RENDER, rollouts, sandbox, tree, UP_STEPS, VERIFY,
 } from './support/sandbox';
 
 // scripts/up.mjs runs as a user runs it (node, real zx, real PKI and synth) in a copy of the
@@ -69,6 +69,24 @@ describe('up: from nothing to a verified deployment, then again', () => {
     expect(readFileSync(join(box.root, 'dist/helm/nats.yaml'), 'utf8')).toBe(rendered);
   });
 
+  test('--dry-run after a change of the Helm values says the chart would be re-rendered', async () => {
+    // GIVEN a third, authorized identity in the configuration (so the users in the values change)
+    writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), [
+      'pki:', '  identities:',
+      '    - { name: client1, email: client1@example.com, authorized: true }',
+      '    - { name: client2 }',
+      '    - { name: client3, email: client3@example.com, authorized: true }', '',
+    ].join('\n'));
+    box.clearCalls();
+    // WHEN up --dry-run runs (synth does not run, so dist/helm/nats-values.yaml is still the old one)
+    const result = await box.up(['--dry-run']);
+    // THEN the old rendering is not called current: helm would run
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`would run: ${RENDER}`);
+    expect(result.stdout).not.toContain('is current');
+    expect(box.calls()).toEqual([...PROBES, LIST]);
+  });
+
   test('a new chart version in the configuration re-renders the chart', async () => {
     // GIVEN the configuration now pins chart 2.14.1 WHEN up runs (without verify)
     writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), 'nats:\n  chart:\n    version: 2.14.1\n');
@@ -97,6 +115,20 @@ describe('up: other starting points', () => {
     expect(box.calls()).toContain('kubectl --context k3d-dev apply -f dist/helm/nats.yaml');
   });
 
+  test.concurrent('a stopped cluster is started, not re-created', async () => {
+    // GIVEN k3d has cluster "dev" with the configured mappings, stopped
+    const box = sandbox();
+    box.fake.setClusters([{ name: 'dev', serversRunning: 0, nodes: [{ role: 'loadbalancer', portMappings: {
+      '80/tcp': [{ HostPort: '8080' }], '443/tcp': [{ HostPort: '8443' }], '31400/tcp': [{ HostPort: '4222' }],
+    } }] }]);
+    // WHEN up runs THEN it starts the cluster and deploys, without a create or a drift warning
+    const result = await box.up(['--no-verify']);
+    expect(result.code).toBe(0);
+    expect(box.calls().slice(0, 6)).toEqual([...PROBES, LIST, 'k3d cluster start dev --wait']);
+    expect(box.calls()).not.toContain(CREATE);
+    expect(result.stdout).not.toContain('⚠');
+  });
+
   test.concurrent('--context deploys to that context without docker or k3d', async () => {
     // GIVEN a machine with only kubectl and helm
     const box = sandbox(['kubectl', 'helm']);
@@ -104,10 +136,21 @@ describe('up: other starting points', () => {
     const result = await box.up(['--context', 'staging', '--no-verify']);
     // THEN k3d is never asked, everything targets that context, and verify does not run
     expect(result.code).toBe(0);
-    expect(box.calls()).toEqual(['kubectl version --client', 'helm version --short', RENDER, ...applies('staging'), ...rollouts('staging')]);
+    expect(box.calls()).toEqual(['kubectl version --client', 'helm version --short', GET_CONTEXTS, RENDER, ...applies('staging'), ...rollouts('staging')]);
     expect(result.stdout).toContain('using kubectl context staging (k3d not used)');
     expect(result.stdout).not.toContain('✔ Verify');
     expect(result.stdout).toContain('npx zx scripts/down.mjs --context staging');
+  });
+
+  test.concurrent('--context with a name kubectl does not know stops before anything is deployed', async () => {
+    // GIVEN kubectl knows k3d-dev and staging WHEN up runs with a typo
+    const box = sandbox(['kubectl', 'helm']);
+    const result = await box.up(['--context', 'stagign']);
+    // THEN the Cluster step fails naming the context and the known ones, and nothing after it ran
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("✖ Cluster failed: kubectl has no context 'stagign' (it knows: k3d-dev, staging)");
+    expect(box.calls()).toEqual(['kubectl version --client', 'helm version --short', GET_CONTEXTS]);
+    expect(existsSync(join(box.root, 'keys'))).toBe(false);
   });
 
   test.concurrent('K3S_NATS_TLS_CONFIG and CDK8S_OUTDIR move keys and manifests out of the project', async () => {

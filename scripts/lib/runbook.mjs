@@ -82,6 +82,16 @@ export function runbook({ dryRun, cwd }) {
   };
 }
 
+/** Fails unless kubectl knows `context`: a typo in --context must stop before anything is deployed or deleted. */
+export async function checkContext(probe, context) {
+  const known = (await probe('kubectl', ['config', 'get-contexts', '-o', 'name'])).split('\n').map((line) => line.trim()).filter(Boolean);
+  if (!known.includes(context)) {
+    throw new StepFailure(`kubectl has no context '${context}' (it knows: ${known.join(', ') || 'none'})`, {
+      hint: 'check the name given to --context, or point KUBECONFIG at the file that holds it',
+    });
+  }
+}
+
 /**
  * Checks every tool before anything runs: a missing one and one whose probe fails (docker without an
  * engine) are all reported together, each with what to do, so one run lists everything to fix.

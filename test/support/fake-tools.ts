@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
  * - k3d keeps its clusters in FAKE_K3D_STATE, one JSON object per line (k3d's `cluster list -o json`
  *   entries, every `-p` published on the load balancer as k3d v5 does); `cluster list -o json`
  *   prints them as a JSON array.
+ * - kubectl config get-contexts lists FAKE_KUBE_CONTEXTS (space-separated; k3d-dev and staging).
  * - helm template prints a small manifest: the chart's StatefulSet, named after the release.
  */
 
@@ -90,6 +91,7 @@ case "$tool $1 $2" in
     echo "INFO Successfully deleted cluster $3!" ;;
   "k3d cluster start") echo "INFO Started cluster $3" ;;
   "kubectl version "*) echo "Client Version: v1.31.0 (fake)" ;;
+  "kubectl config get-contexts") for context in $FAKE_KUBE_CONTEXTS; do echo "$context"; done ;;
   kubectl*)
     file=$(option -f "$@")
     if [ -n "$file" ] && [ ! -e "$file" ]; then fail "the path \"$file\" does not exist"; fi
@@ -142,7 +144,7 @@ export function fakeToolbox(dir: string, tools: readonly FakeTool[] = FAKE_TOOLS
     path,
     logFile,
     k3dState,
-    env: { PATH: path, FAKE_LOG: logFile, FAKE_K3D_STATE: k3dState },
+    env: { PATH: path, FAKE_LOG: logFile, FAKE_K3D_STATE: k3dState, FAKE_KUBE_CONTEXTS: 'k3d-dev staging' },
     setClusters: (clusters) => writeFileSync(k3dState, clusters.map((cluster) => `${JSON.stringify(cluster)}\n`).join('')),
     calls: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as ToolCall) : []),
   };
