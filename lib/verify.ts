@@ -100,15 +100,13 @@ export function verifyOptions(args: ParsedArgs, config: Config, cwd = process.cw
   };
 }
 
-/** Options for the command line in `cwd`: the project's configuration, the flags over it, and key files that exist. */
+/** Options for the command line in `cwd`: the project's configuration with the flags over it. */
 export function loadVerifyOptions(args: ParsedArgs, cwd = process.cwd()): VerifyOptions {
-  const options = verifyOptions(args, loadConfig(cwd), cwd);
-  requireKeyFiles(options);
-  return options;
+  return verifyOptions(args, loadConfig(cwd), cwd);
 }
 
 /** A missing key file is a setup mistake, not a failed check: say how to create it. */
-export function requireKeyFiles(options: VerifyOptions): void {
+function requireKeyFiles(options: VerifyOptions): void {
   const { keys } = options;
   const needed = [keys.caCert, ...options.identities.flatMap(({ name }) => [keys.identityCert(name), keys.identityKey(name)])];
   const missing = needed.filter((file) => !existsSync(file));

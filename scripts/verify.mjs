@@ -13,22 +13,20 @@ if (argv.help) {
   process.exit(0);
 }
 
-let options;
 try {
-  options = loadVerifyOptions(argv);
+  const options = loadVerifyOptions(argv);
+  console.log(`Checking ${options.echoUrl} and ${options.natsUrl} with the keys in ${options.keys.dir} (giving up after ${options.timeoutMs / 1000} s)`);
+  const results = await runVerify(options, (result) => {
+    console.log(`${result.ok ? chalk.green('✔') : chalk.red('✖')} ${result.check}: ${result.got}`);
+  });
+
+  const passed = results.every((result) => result.ok);
+  console.log(`\n${formatTable(results)}\n`);
+  console.log(passed ? chalk.green(`✔ ${summarize(results, options)}`) : chalk.red(`✖ ${summarize(results, options)}`));
+  process.exitCode = passed ? 0 : 1;
 } catch (error) {
   if (!(error instanceof UserError)) throw error;
   console.error(chalk.red(`✖ ${error.message}`));
   if (error instanceof UsageError) console.error(VERIFY_USAGE);
-  process.exit(error instanceof UsageError ? 2 : 1);
+  process.exitCode = error instanceof UsageError ? 2 : 1;
 }
-
-console.log(`Checking ${options.echoUrl} and ${options.natsUrl} with the keys in ${options.keys.dir} (giving up after ${options.timeoutMs / 1000} s)`);
-const results = await runVerify(options, (result) => {
-  console.log(`${result.ok ? chalk.green('✔') : chalk.red('✖')} ${result.check}: ${result.got}`);
-});
-
-const passed = results.every((result) => result.ok);
-console.log(`\n${formatTable(results)}\n`);
-console.log(passed ? chalk.green(`✔ ${summarize(results, options)}`) : chalk.red(`✖ ${summarize(results, options)}`));
-process.exitCode = passed ? 0 : 1;
