@@ -258,6 +258,14 @@ export function natsFullname(nats: Pick<NatsConfig, 'release' | 'chart'>): strin
   return name.slice(0, 63).replace(/-+$/, '');
 }
 
+const CLUSTER_DOMAIN = 'cluster.local';
+
+/** Names under which in-cluster clients reach the chart's client Service. */
+export function natsServiceHostnames(nats: Pick<NatsConfig, 'release' | 'chart' | 'namespace'>): string[] {
+  const service = natsFullname(nats);
+  return [service, `${service}.${nats.namespace}`, `${service}.${nats.namespace}.svc`, `${service}.${nats.namespace}.svc.${CLUSTER_DOMAIN}`];
+}
+
 /** The kubectl context k3d writes for the cluster. */
 export const k3dContext = (cluster: ClusterConfig): string => `k3d-${cluster.name}`;
 

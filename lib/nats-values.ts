@@ -1,5 +1,5 @@
 import { Yaml } from 'cdk8s';
-import { natsFullname, type Config, type Identity, type NatsConfig } from './config';
+import type { Config, Identity, NatsConfig } from './config';
 
 /**
  * Typed values for the official NATS Helm chart (nats-io/k8s, chart 1.x/2.x). The chart ships no
@@ -9,8 +9,6 @@ import { natsFullname, type Config, type Identity, type NatsConfig } from './con
 
 /** Keys of the TLS Secret; the chart reads tls.crt/tls.key by default and ca.crt through tlsCA. */
 export const TLS_SECRET_KEYS = { ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } as const;
-
-const CLUSTER_DOMAIN = 'cluster.local';
 
 /** The container port name the chart gives the NATS client port. */
 export const NATS_CLIENT_PORT_NAME = 'nats';
@@ -57,12 +55,6 @@ export function natsAuthorization(identities: readonly Identity[]): NatsAuthoriz
       .filter((identity): identity is Identity & { email: string } => identity.authorized && identity.email !== undefined)
       .map((identity) => ({ user: identity.email })),
   };
-}
-
-/** Names under which in-cluster clients reach the chart's client Service. */
-export function natsServiceHostnames(nats: NatsConfig): string[] {
-  const service = natsFullname(nats);
-  return [service, `${service}.${nats.namespace}`, `${service}.${nats.namespace}.svc`, `${service}.${nats.namespace}.svc.${CLUSTER_DOMAIN}`];
 }
 
 /** Labels of the chart's NATS server pods; without `component` the selector would also match nats-box. */

@@ -3,9 +3,8 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from './atomic-file';
-import type { Config } from './config';
+import { natsServiceHostnames, type Config } from './config';
 import { UserError } from './errors';
-import { natsServiceHostnames } from './nats-values';
 import type { ExistingCa, IssuedPair, LeafSpec } from './pki-issue';
 import { generateRsaKeys } from './pki-keys';
 

@@ -1,8 +1,8 @@
 import { Testing } from 'cdk8s';
 import { NatsAccessChart } from '../charts/nats-access';
 import { NatsTlsChart } from '../charts/nats-tls';
-import { natsFullname, parseConfig } from '../lib/config';
-import { natsAuthorization, natsHelmValues, natsPodSelector, natsServiceHostnames } from '../lib/nats-values';
+import { natsFullname, natsServiceHostnames, parseConfig } from '../lib/config';
+import { natsAuthorization, natsHelmValues, natsPodSelector } from '../lib/nats-values';
 import { defaults, FAKE_TLS, objectOf, synth } from './support/fixtures';
 
 describe('natsHelmValues', () => {

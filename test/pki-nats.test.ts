@@ -5,8 +5,8 @@ import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
-import { parseConfig } from '../lib/config';
-import { natsHelmValues, natsServerConfig, natsServiceHostnames } from '../lib/nats-values';
+import { natsServiceHostnames, parseConfig } from '../lib/config';
+import { natsHelmValues, natsServerConfig } from '../lib/nats-values';
 import { ensurePki, PkiPaths } from '../lib/pki';
 import { RunningNatsServer, startNatsServer } from './support/nats-server';
 
