@@ -22,9 +22,9 @@ if (argv.help) {
 
 const { loadConfig } = requireLib('config');
 const { ensurePki } = requireLib('pki');
-const { UserError } = requireLib('errors');
+const { runMain } = requireLib('run-main');
 
-try {
+runMain(async () => {
   const config = loadConfig();
   console.log(chalk.bold(argv.force ? `Replacing the dev PKI in ${config.pki.dir}/ (CA included)` : `Checking the dev PKI in ${config.pki.dir}/`));
   const result = await ensurePki(config, { force: Boolean(argv.force), log: (line) => console.log(`  ${line}`) });
@@ -36,8 +36,4 @@ try {
   console.log(result.issued.length > 0
     ? `Next: ${chalk.cyan('npm run synth')} to put the server certificate into the NATS Secret (and redeploy if the cluster runs).`
     : 'Nothing to do.');
-} catch (error) {
-  if (!(error instanceof UserError)) throw error;
-  console.error(chalk.red(`✖ ${error.message}`));
-  process.exitCode = 1;
-}
+});

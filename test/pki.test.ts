@@ -268,4 +268,19 @@ describe('npm run certs (scripts/certs.mjs)', () => {
     expect(result.stderr).toMatch(/^✖ .*server\.crt is not a PEM certificate: delete .*server\.crt and .*server\.key/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
+
+  test('--help prints the usage and issues nothing; a misspelt --force is refused', () => {
+    // GIVEN a folder without a PKI
+    const dir = mkdtempSync(join(tmpdir(), 'certs-flags-'));
+    // WHEN asked for help THEN it prints the usage and writes no key
+    const help = run(dir, '--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: npm run certs \[-- --force\]/);
+    expect(existsSync(join(dir, 'keys'))).toBe(false);
+    // WHEN --froce is given THEN it exits 2 naming the flag, before anything is written
+    const typo = run(dir, '--froce');
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toContain('unknown flag --froce');
+    expect(existsSync(join(dir, 'keys'))).toBe(false);
+  });
 });
