@@ -5,6 +5,7 @@ import { NamespacesChart } from './charts/namespaces';
 import { NatsAccessChart } from './charts/nats-access';
 import { NatsTlsChart } from './charts/nats-tls';
 import { loadConfig } from './lib/config';
+import { displayPath } from './lib/display-path';
 import { DistStaging } from './lib/dist';
 import { distDir, NATS_VALUES_FILE } from './lib/layout';
 import { natsValuesDocument } from './lib/nats-values';
@@ -25,8 +26,7 @@ runMain(async () => {
     app.synth();
 
     const written = staging.publish({ [NATS_VALUES_FILE]: natsValuesDocument(config) });
-    const shown = relative(process.cwd(), staging.outdir);
-    console.log(`✔ synthesized into ${shown.startsWith('..') ? staging.outdir : shown}/: ${written.map((file) => relative(staging.outdir, file)).join(', ')}`);
+    console.log(`✔ synthesized into ${displayPath(staging.outdir)}/: ${written.map((file) => relative(staging.outdir, file)).join(', ')}`);
   } finally {
     staging.discard();
   }

@@ -1,5 +1,5 @@
-import { isAbsolute, relative } from 'node:path';
 import { echoUrl, k3dContext, natsFullname, natsUrl, type ClusterConfig, type Config } from './config';
+import { displayPath } from './display-path';
 import { MANIFEST_SUFFIX } from './dist';
 import { NATS_RENDERED_FILE } from './layout';
 import { pkiPaths } from './pki';
@@ -57,7 +57,7 @@ export const kubeContext = (cluster: ClusterConfig, named: string | undefined): 
  * which mounts that Secret. `down` deletes them in the reverse order.
  */
 export function applyOrder(distFiles: readonly string[]): string[] {
-  const synthesized = distFiles.filter((name) => name.endsWith(MANIFEST_SUFFIX)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const synthesized = distFiles.filter((name) => name.endsWith(MANIFEST_SUFFIX)).sort();
   return [...synthesized, NATS_RENDERED_FILE];
 }
 
@@ -88,10 +88,7 @@ export interface ClientCommand {
  */
 export function natsClientCommands(config: Config, root: string): ClientCommand[] {
   const paths = pkiPaths(config, root);
-  const file = (path: string) => {
-    const inside = relative(root, path);
-    return inside.startsWith('..') || isAbsolute(inside) ? path : inside;
-  };
+  const file = (path: string) => displayPath(path, root);
   return config.pki.identities.map((identity) => ({
     identity: identity.name,
     authorized: identity.authorized,

@@ -1,8 +1,9 @@
 import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomic-file';
+import { displayPath } from './display-path';
 import { natsServiceHostnames, type Config } from './config';
 import { UserError } from './errors';
 import type { ExistingCa, IssuedPair, LeafSpec } from './pki-issue';
@@ -103,18 +104,12 @@ function leavesOf(config: Config, paths: PkiPaths): Leaf[] {
 
 const unique = (values: string[]): string[] => [...new Set(values)];
 
-/** Paths in messages are relative to the current directory when inside it, e.g. `keys/ca.crt`. */
-function shown(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel && !rel.startsWith('..') ? rel : path;
-}
-
 function readIfExists(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new PkiError(`cannot read ${shown(path)}: ${(error as Error).message}. Fix its permissions, or delete it to have it re-issued.`);
+    throw new PkiError(`cannot read ${displayPath(path)}: ${(error as Error).message}. Fix its permissions, or delete it to have it re-issued.`);
   }
 }
 
@@ -122,7 +117,7 @@ function parseCert(path: string, pem: string, fix: string): X509Certificate {
   try {
     return new X509Certificate(pem);
   } catch {
-    throw new PkiError(`${shown(path)} is not a PEM certificate: ${fix}`);
+    throw new PkiError(`${displayPath(path)} is not a PEM certificate: ${fix}`);
   }
 }
 
@@ -130,7 +125,7 @@ function parseKey(path: string, pem: string, fix: string): KeyObject {
   try {
     return createPrivateKey(pem);
   } catch {
-    throw new PkiError(`${shown(path)} is not a PEM private key: ${fix}`);
+    throw new PkiError(`${displayPath(path)} is not a PEM private key: ${fix}`);
   }
 }
 
@@ -145,20 +140,20 @@ function loadCa(paths: PkiPaths, renewWithinDays: number, now: Date, log: (line:
   const keyPem = readIfExists(paths.caKey);
   if (certPem === undefined && keyPem === undefined) return undefined;
   const replace = `restore it from a backup, or run \`${FORCE_HINT}\` to create a new CA (every client then needs its new certificate).`;
-  if (certPem === undefined) throw new PkiError(`${shown(paths.caCert)} is missing but ${shown(paths.caKey)} exists: ${replace}`);
-  if (keyPem === undefined) throw new PkiError(`${shown(paths.caKey)} is missing but ${shown(paths.caCert)} exists: ${replace}`);
+  if (certPem === undefined) throw new PkiError(`${displayPath(paths.caCert)} is missing but ${displayPath(paths.caKey)} exists: ${replace}`);
+  if (keyPem === undefined) throw new PkiError(`${displayPath(paths.caKey)} is missing but ${displayPath(paths.caCert)} exists: ${replace}`);
 
   const x509 = parseCert(paths.caCert, certPem, replace);
   const key = parseKey(paths.caKey, keyPem, replace);
   // Issuing signs with RSA (PKCS#1 v1.5) through node-forge, which reads RSA certificates only.
-  if (key.asymmetricKeyType !== 'rsa') throw new PkiError(`${shown(paths.caKey)} is not an RSA key: ${replace}`);
-  if (!x509.ca) throw new PkiError(`${shown(paths.caCert)} is not a CA certificate (no CA:TRUE): ${replace}`);
-  if (!x509.checkPrivateKey(key)) throw new PkiError(`${shown(paths.caKey)} does not belong to ${shown(paths.caCert)}: ${replace}`);
+  if (key.asymmetricKeyType !== 'rsa') throw new PkiError(`${displayPath(paths.caKey)} is not an RSA key: ${replace}`);
+  if (!x509.ca) throw new PkiError(`${displayPath(paths.caCert)} is not a CA certificate (no CA:TRUE): ${replace}`);
+  if (!x509.checkPrivateKey(key)) throw new PkiError(`${displayPath(paths.caKey)} does not belong to ${displayPath(paths.caCert)}: ${replace}`);
   const expires = new Date(x509.validTo);
-  if (expires <= now) throw new PkiError(`${shown(paths.caCert)} expired on ${x509.validTo}: run \`${FORCE_HINT}\` to create a new CA.`);
+  if (expires <= now) throw new PkiError(`${displayPath(paths.caCert)} expired on ${x509.validTo}: run \`${FORCE_HINT}\` to create a new CA.`);
   // Never replaced silently: its successor invalidates every client's certificate.
   if (expires.getTime() - now.getTime() <= renewWithinDays * DAY_MS) {
-    log(`! ${shown(paths.caCert)} expires on ${x509.validTo}: plan \`${FORCE_HINT}\` (a new CA; clients need new certificates).`);
+    log(`! ${displayPath(paths.caCert)} expires on ${x509.validTo}: plan \`${FORCE_HINT}\` (a new CA; clients need new certificates).`);
   }
   return { cert: certPem, key, x509, path: paths.caCert };
 }
@@ -195,15 +190,15 @@ function inspectLeaf(leaf: Leaf, ca: LoadedCa, config: Config, now: Date): Verdi
   const certPem = readIfExists(leaf.certPath);
   const keyPem = readIfExists(leaf.keyPath);
   if (certPem === undefined && keyPem === undefined) return { reuse: false };
-  if (certPem === undefined) return { reuse: false, why: `${shown(leaf.certPath)} is missing` };
-  if (keyPem === undefined) return { reuse: false, why: `${shown(leaf.keyPath)} is missing` };
+  if (certPem === undefined) return { reuse: false, why: `${displayPath(leaf.certPath)} is missing` };
+  if (keyPem === undefined) return { reuse: false, why: `${displayPath(leaf.keyPath)} is missing` };
 
-  const fix = `delete ${shown(leaf.certPath)} and ${shown(leaf.keyPath)} to have them re-issued from ${shown(ca.path)}.`;
+  const fix = `delete ${displayPath(leaf.certPath)} and ${displayPath(leaf.keyPath)} to have them re-issued from ${displayPath(ca.path)}.`;
   const cert = parseCert(leaf.certPath, certPem, fix);
   const key = parseKey(leaf.keyPath, keyPem, fix);
-  if (!cert.checkPrivateKey(key)) throw new PkiError(`${shown(leaf.keyPath)} does not belong to ${shown(leaf.certPath)}: ${fix}`);
+  if (!cert.checkPrivateKey(key)) throw new PkiError(`${displayPath(leaf.keyPath)} does not belong to ${displayPath(leaf.certPath)}: ${fix}`);
   if (!cert.checkIssued(ca.x509) || !cert.verify(ca.x509.publicKey)) {
-    throw new PkiError(`${shown(leaf.certPath)} is not signed by the current CA: ${fix}`);
+    throw new PkiError(`${displayPath(leaf.certPath)} is not signed by the current CA: ${fix}`);
   }
 
   const expires = new Date(cert.validTo);
@@ -264,7 +259,7 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
       keepKeyPrivate(leaf.keyPath);
       reused.push(leaf.certPath, leaf.keyPath);
     } else {
-      if (verdict.why) log(`↻ re-issuing ${shown(leaf.certPath)}: ${verdict.why}`);
+      if (verdict.why) log(`↻ re-issuing ${displayPath(leaf.certPath)}: ${verdict.why}`);
       toIssue.push(leaf);
     }
   }
@@ -282,12 +277,12 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
     toIssue.forEach((leaf, i) => {
       writePair(leaf.certPath, leaf.keyPath, result.leaves[i]);
       issued.push(leaf.certPath, leaf.keyPath);
-      log(`✔ issued ${shown(leaf.certPath)} (${describeSpec(leaf.spec)})`);
+      log(`✔ issued ${displayPath(leaf.certPath)} (${describeSpec(leaf.spec)})`);
     });
     if (result.ca) {
       writePair(paths.caCert, paths.caKey, result.ca);
       issued.push(paths.caCert, paths.caKey);
-      log(`✔ issued ${shown(paths.caCert)} (new CA, ${validityDays} days)`);
+      log(`✔ issued ${displayPath(paths.caCert)} (new CA, ${validityDays} days)`);
     }
   }
 
