@@ -4,21 +4,35 @@ import { EchoChart } from './charts/echo';
 import { NamespacesChart } from './charts/namespaces';
 import { NatsAccessChart } from './charts/nats-access';
 import { NatsTlsChart } from './charts/nats-tls';
+import { commandLine } from './lib/cli';
 import { loadConfig } from './lib/config';
 import { displayPath } from './lib/display-path';
 import { DistStaging } from './lib/dist';
-import { distDir, NATS_VALUES_FILE } from './lib/layout';
+import { NATS_VALUES_FILE, outdirSetting, projectFolders } from './lib/layout';
 import { natsValuesDocument } from './lib/nats-values';
-import { ensurePki } from './lib/pki';
+import { checkServerTls, ensurePki } from './lib/pki';
+import { withProjectLock } from './lib/project-lock';
 import { runMain } from './lib/run-main';
 
-runMain(async () => {
-  const config = loadConfig();
-  const tls = await ensurePki(config, { log: (line) => console.log(line) });
+commandLine({
+  usage: 'npm run synth',
+  description: 'Synthesizes dist/ (or CDK8S_OUTDIR) from the configuration, issuing the dev PKI in pki.dir first when\n' +
+    'anything is missing or outdated. Writes only files it owns; the Secret holding the server key is git-ignored.',
+  flags: {},
+});
 
-  const staging = new DistStaging(distDir(process.cwd()));
+// The project is where this file lives, wherever the command is run from.
+const root = __dirname;
+
+runMain(() => withProjectLock(root, async () => {
+  const config = loadConfig(root);
+  const { dist } = projectFolders(root, config);
+  const staging = new DistStaging(root, dist, outdirSetting());
   try {
-    const app = new App({ outdir: staging.path });
+    const tls = await ensurePki(config, { baseDir: root, log: (line) => console.log(line) });
+    checkServerTls(tls);
+
+    const app = new App({ outdir: staging.staging });
     const namespaces = new NamespacesChart(app, 'namespaces', { names: [config.nats.namespace, config.echo.namespace] });
     new NatsTlsChart(app, 'nats-tls', { nats: config.nats, tls }).addDependency(namespaces);
     new NatsAccessChart(app, 'nats-access', { nats: config.nats, cluster: config.cluster }).addDependency(namespaces);
@@ -26,8 +40,8 @@ runMain(async () => {
     app.synth();
 
     const written = staging.publish({ [NATS_VALUES_FILE]: natsValuesDocument(config) });
-    console.log(`✔ synthesized into ${displayPath(staging.outdir)}/: ${written.map((file) => relative(staging.outdir, file)).join(', ')}`);
+    console.log(`✔ synthesized into ${displayPath(dist)}/: ${written.map((file) => relative(dist, file)).join(', ')}`);
   } finally {
     staging.discard();
   }
-});
+}));

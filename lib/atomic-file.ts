@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
+/** The name `writeFileAtomic` gives its temporary file: what a killed run may leave behind. */
+export const isTemporaryFile = (name: string): boolean => /^\.[^/]+\.[0-9a-f]{12}\.tmp$/.test(name);
+
 /**
  * Writes `path` so that readers see either the old file or the whole new one: the data goes to a
  * sibling temporary file (created with `mode`, so a key is never readable by others, not even

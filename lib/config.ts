@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError } from './errors';
+import { folderValueProblem } from './project-folder';
 
 /**
  * The single source of truth for the whole stack. Defaults reproduce the recipe; a user overrides
@@ -57,8 +58,14 @@ const ClusterConfig = z.strictObject({
   }).default({}),
 });
 
+/** Namespaces that belong to Kubernetes itself: our objects (and `down --context`) stay out of them. */
+export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
+
+const namespace = dnsLabel('namespace name').refine((name) => !SYSTEM_NAMESPACES.includes(name),
+  `must not be a namespace of Kubernetes itself (${SYSTEM_NAMESPACES.join(', ')}): choose one of your own`);
+
 const EchoConfig = z.strictObject({
-  namespace: dnsLabel('namespace name').default('default'),
+  namespace: namespace.default('default'),
   name: dnsLabel('Kubernetes object name').default('echo'),
   image: image.default('hashicorp/http-echo:1.0.0'),
   text: z.string().trim().min(1, 'must not be empty: it is what http://localhost:<port>/ answers')
@@ -66,7 +73,10 @@ const EchoConfig = z.strictObject({
   /** Port http-echo listens on; unprivileged, so the container runs as a non-root user. */
   containerPort: port.min(1024, 'must be ≥ 1024: the container runs as a non-root user').default(5678),
   servicePort: port.default(80),
-  /** Numeric UID: the image's user is not numeric, so runAsNonRoot needs one to be admitted. */
+  /**
+   * Numeric UID, so the kubelet can check runAsNonRoot before the container starts. The image is
+   * distroless `static:nonroot`, whose user is 65532: the default keeps the file ownership it expects.
+   */
   runAsUser: wholeNumber().min(1, 'must be a non-root UID (≥ 1)').default(65532),
 });
 
@@ -79,7 +89,7 @@ const ChartRef = z.strictObject({
 });
 
 const NatsConfig = z.strictObject({
-  namespace: dnsLabel('namespace name').default('nats'),
+  namespace: namespace.default('nats'),
   /** Helm release name: it names the chart's Service and labels its pods. */
   release: dnsLabel('Helm release name').refine((name) => name.length <= 53, 'must be at most 53 characters (Helm\'s limit for release names)')
     .default('nats'),
@@ -101,8 +111,11 @@ const Identity = z.strictObject({
 const ipAddress = z.string().ip('must be an IPv4 or IPv6 address');
 
 const PkiConfig = z.strictObject({
-  /** Where certificates and keys live; git-ignored. */
-  dir: z.string().min(1).default('keys'),
+  /** Where certificates and keys live: a folder inside the project, which the PKI makes private and git-ignored. */
+  dir: z.string().superRefine((dir, ctx) => {
+    const problem = folderValueProblem(dir);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${problem} (got ${JSON.stringify(dir)})` });
+  }).default('keys'),
   validityDays: wholeNumber().min(1, 'must be at least 1 day').max(3650, 'must be at most 3650 days').default(1000),
   /** A leaf certificate this close to expiry is re-issued. */
   renewWithinDays: wholeNumber().min(0, 'must be 0 or more days').default(30),

@@ -1,47 +1,144 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from './atomic-file';
+import { isTemporaryFile, writeFileAtomic } from './atomic-file';
+import { UserError } from './errors';
+import { NATS_RENDERED_FILE, NATS_VALUES_FILE } from './layout';
+import { makeFolder, vetFolder, type FolderSetting } from './project-folder';
 
-/** cdk8s's file suffix for a chart's manifest; synth owns every such file in dist/. */
+/** cdk8s's file suffix for a chart's manifest. */
 export const MANIFEST_SUFFIX = '.k8s.yaml';
 
-/** A manifest holding a Secret is readable by its owner only. */
-const fileMode = (text: string) => (/^kind: Secret$/m.test(text) ? 0o600 : 0o644);
+/**
+ * The list of files the last synth wrote, one relative path a line. Synth deletes a file only when
+ * this list names it and the new synth no longer produces it: a shared folder's other files are
+ * never touched. Committed with dist/, so a fresh clone knows what it owns.
+ */
+export const SYNTH_RECORD = '.synth-files';
+
+/** Git-ignore rules synth writes into its folder, wherever CDK8S_OUTDIR puts it. */
+export const OUTDIR_GITIGNORE = '.gitignore';
+
+const STAGING_PREFIX = '.synth-staging-';
+const FOLDER_MODE = 0o755;
+/** Readable by its owner only: a manifest holding a Secret, and the staging folder where it is first written. */
+const SECRET_MODE = 0o600;
+
+const holdsSecret = (text: string): boolean => /^kind: Secret$/m.test(text);
+
+/** A name synth itself writes: a file, or one in a sub-folder, with no way out of the folder. */
+const SYNTH_FILE_NAME = /^[\w][\w.-]*(\/[\w][\w.-]*)?$/;
+
+function readRecord(outdir: string): string[] {
+  const path = join(outdir, SYNTH_RECORD);
+  if (!existsSync(path)) return [];
+  const names = readFileSync(path, 'utf8').split('\n').filter((line) => line && !line.startsWith('#'));
+  const bad = names.find((name) => !SYNTH_FILE_NAME.test(name));
+  if (bad !== undefined) throw new UserError(`${path} names '${bad}', which is not a file synth writes: restore the file from git, or delete it`);
+  return names;
+}
+
+/** What the output folder may hold: what synth and the deploy script write there, and nothing else. */
+function ownedBy(recorded: readonly string[]) {
+  const owned = new Set([...recorded, SYNTH_RECORD, OUTDIR_GITIGNORE, NATS_VALUES_FILE, NATS_RENDERED_FILE]);
+  const folders = new Set([...owned].filter((file) => file.includes('/')).map((file) => dirname(file)));
+  return (name: string, isDirectory: boolean): boolean => {
+    const base = name.split('/').pop()!;
+    if (isTemporaryFile(base)) return !isDirectory;
+    if (name.startsWith(STAGING_PREFIX)) return isDirectory || name.split('/').length === 2;
+    return isDirectory ? folders.has(name) : owned.has(name);
+  };
+}
+
+/** The git-ignore file: the Secret files by name, the rendered chart, and what an interrupted run leaves. */
+function gitignoreText(secretFiles: readonly string[]): string {
+  return [
+    '# Written by `npm run synth`. Never commit these: a Secret holds a private key, the rendered chart',
+    '# is made by scripts/up.mjs, and the rest are left by an interrupted run.',
+    ...secretFiles.map((file) => `/${file}`),
+    `/${NATS_RENDERED_FILE}`,
+    `${STAGING_PREFIX}*`,
+    '.*.tmp',
+    '',
+  ].join('\n');
+}
+
+/** Deletes a staging folder of an interrupted run: its files, then the (then empty) folder. */
+function removeStaging(path: string): void {
+  for (const name of readdirSync(path)) rmSync(join(path, name));
+  rmdirSync(path);
+}
 
 /**
- * A private folder inside dist/ that the cdk8s App synthesizes into. `publish()` then moves every
- * file into dist/ atomically and removes manifests no chart produces any more, so an interrupted
- * or failed synth leaves dist/ as it was. Files synth does not own (the NATS chart rendered by the
- * deploy script) are kept: that is why we do not use `cdk8s synth`, which empties the folder first.
+ * The synth output folder. Opening it vets it (inside the project, no links, nothing foreign) and
+ * removes what killed runs left behind; the caller holds the project lock, so no other run's files
+ * are taken for leftovers. The cdk8s App synthesizes into `staging`, a private folder inside it;
+ * `publish()` then moves every file into place atomically, writes the record and the git-ignore file,
+ * and removes the recorded files synth no longer produces. An interrupted or failed synth leaves the
+ * folder as it was; files synth does not own (the rendered NATS chart) are kept.
  */
 export class DistStaging {
-  readonly path: string;
+  private readonly recorded: string[];
+  private stagingPath?: string;
 
-  constructor(readonly outdir: string) {
-    mkdirSync(outdir, { recursive: true });
-    this.path = mkdtempSync(join(outdir, '.synth-'));
+  /** Vets the folder and clears what killed runs left; creates nothing yet. */
+  constructor(readonly root: string, readonly outdir: string, folder: FolderSetting) {
+    const exists = vetFolder({ root, path: outdir, folder, owns: ownedBy(readRecord(outdir)) });
+    this.recorded = exists ? readRecord(outdir) : [];
+    if (exists) removeLeftovers(outdir);
   }
 
-  /** Copies the synthesized manifests and `extraFiles` (relative path → text) into place; returns the paths written. */
+  /** The private folder to synthesize into, created (with the output folder) on first use. */
+  get staging(): string {
+    if (!this.stagingPath) {
+      makeFolder(this.root, this.outdir, FOLDER_MODE);
+      this.stagingPath = mkdtempSync(join(this.outdir, STAGING_PREFIX));
+    }
+    return this.stagingPath;
+  }
+
+  /** Moves the synthesized manifests and `extraFiles` (relative path → text) into place; returns the paths written. */
   publish(extraFiles: Readonly<Record<string, string>> = {}): string[] {
     const files = new Map<string, string>();
-    for (const name of readdirSync(this.path)) files.set(name, readFileSync(join(this.path, name), 'utf8'));
+    for (const name of readdirSync(this.staging).sort()) files.set(name, readFileSync(join(this.staging, name), 'utf8'));
     for (const [name, text] of Object.entries(extraFiles)) files.set(name, text);
 
     const written: string[] = [];
     for (const [name, text] of files) {
       const path = join(this.outdir, name);
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileAtomic(path, text, fileMode(text));
+      if (dirname(name) !== '.') makeFolder(this.outdir, dirname(path), FOLDER_MODE);
+      writeFileAtomic(path, text, holdsSecret(text) ? SECRET_MODE : 0o644);
       written.push(path);
     }
-    for (const name of readdirSync(this.outdir)) {
-      if (name.endsWith(MANIFEST_SUFFIX) && !files.has(name)) rmSync(join(this.outdir, name));
+    const secrets = [...files].filter(([, text]) => holdsSecret(text)).map(([name]) => name);
+    writeFileAtomic(join(this.outdir, OUTDIR_GITIGNORE), gitignoreText(secrets));
+    writeFileAtomic(join(this.outdir, SYNTH_RECORD), recordText([...files.keys()]));
+    for (const name of this.recorded) {
+      if (!files.has(name)) rmSync(join(this.outdir, name), { force: true });
     }
     return written;
   }
 
   discard(): void {
-    rmSync(this.path, { recursive: true, force: true });
+    if (this.stagingPath && existsSync(this.stagingPath)) removeStaging(this.stagingPath);
   }
+}
+
+function recordText(files: readonly string[]): string {
+  return ['# Files `npm run synth` wrote here; it deletes only these. Do not edit.', ...[...files].sort(), ''].join('\n');
+}
+
+/** Staging folders and temporary files of killed runs (a temporary Secret holds a key). */
+function removeLeftovers(outdir: string): void {
+  for (const folder of [outdir, ...helmFolder(outdir)]) {
+    for (const name of readdirSync(folder)) {
+      const path = join(folder, name);
+      if (name.startsWith(STAGING_PREFIX) && lstatSync(path).isDirectory()) removeStaging(path);
+      else if (isTemporaryFile(name)) rmSync(path);
+    }
+  }
+}
+
+function helmFolder(outdir: string): string[] {
+  const path = join(outdir, dirname(NATS_VALUES_FILE));
+  return existsSync(path) ? [path] : [];
 }

@@ -1,13 +1,15 @@
 import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import { join, resolve } from 'node:path';
-import { writeFileAtomic } from './atomic-file';
+import { join } from 'node:path';
+import { isTemporaryFile, writeFileAtomic } from './atomic-file';
 import { displayPath } from './display-path';
 import { natsServiceHostnames, type Config } from './config';
 import { UserError } from './errors';
+import { pkiDirSetting } from './layout';
 import type { ExistingCa, IssuedPair, LeafSpec } from './pki-issue';
 import { generateRsaKeys } from './pki-keys';
+import { makeFolder, projectFolder, vetFolder } from './project-folder';
 
 /**
  * The dev PKI: a CA, the NATS server's certificate and one client certificate per identity, kept in
@@ -26,7 +28,7 @@ export interface PkiPaths {
 }
 
 export interface EnsurePkiOptions {
-  /** Folder `config.pki.dir` is resolved against; default: the current directory. */
+  /** The project folder `config.pki.dir` lies in; default: the current directory. */
   baseDir?: string;
   /** Replace everything, the CA included. */
   force?: boolean;
@@ -34,7 +36,7 @@ export interface EnsurePkiOptions {
   log?: (line: string) => void;
 }
 
-/** PEM texts of what the NATS server needs; `issued`/`reused` list file paths. */
+/** PEM texts of what the NATS server needs, as this run checked or issued them; `issued`/`reused` list file paths. */
 export interface PkiResult {
   caCert: string;
   serverCert: string;
@@ -56,8 +58,13 @@ const DIR_MODE = 0o700;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const EKU_OID = { serverAuth: '1.3.6.1.5.5.7.3.1', clientAuth: '1.3.6.1.5.5.7.3.2' } as const;
 
-export function pkiPaths(config: Config, baseDir: string = process.cwd()): PkiPaths {
-  const dir = resolve(baseDir, config.pki.dir);
+/** The PKI's files in `config.pki.dir`, which must lie inside the project folder `baseDir`. */
+export function pkiPaths(config: Pick<Config, 'pki'>, baseDir: string = process.cwd()): PkiPaths {
+  return pkiFilesIn(projectFolder(baseDir, pkiDirSetting(config)));
+}
+
+/** The PKI's file names in `dir`, wherever that is (verify reads keys from any folder). */
+export function pkiFilesIn(dir: string): PkiPaths {
   return {
     dir,
     caCert: join(dir, 'ca.crt'),
@@ -182,7 +189,7 @@ function expectedSans(spec: LeafSpec): string[] {
   ].sort();
 }
 
-type Verdict = { reuse: true } | { reuse: false; why?: string };
+type Verdict = { reuse: true; pair: IssuedPair } | { reuse: false; why?: string };
 
 /** Whether the leaf on disk can be reused, or why it must be re-issued. Damage is an error. */
 function inspectLeaf(leaf: Leaf, ca: LoadedCa, config: Config, now: Date): Verdict {
@@ -209,13 +216,28 @@ function inspectLeaf(leaf: Leaf, ca: LoadedCa, config: Config, now: Date): Verdi
   if (cert.subject !== `CN=${leaf.spec.commonName}`) return { reuse: false, why: `its subject ${cert.subject.replace(/\n/g, ', ')} differs from CN=${leaf.spec.commonName}` };
   if (cert.ca || cert.keyUsage?.join() !== EKU_OID[leaf.spec.usage]) return { reuse: false, why: `it is not a ${leaf.spec.usage} certificate` };
   if (key.asymmetricKeyDetails?.modulusLength !== keyBits) return { reuse: false, why: `its key is not RSA ${keyBits}` };
-  return { reuse: true };
+  return { reuse: true, pair: { cert: certPem, key: keyPem } };
 }
 
-/** Creates the folder private to its owner, or makes an existing one so. */
-function preparePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: DIR_MODE });
-  if ((statSync(dir).mode & 0o777) !== DIR_MODE) chmodSync(dir, DIR_MODE);
+/** What the PKI folder may hold: certificates and keys, its git-ignore file, and temporary files of interrupted writes. */
+const PKI_FILE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.(crt|key)$/;
+const GITIGNORE = '.gitignore';
+/** Ignores everything in the folder, itself included: no key can become committable, wherever pki.dir points. */
+const GITIGNORE_TEXT = '# Written by k3s-nats-tls: private keys never enter git.\n*\n';
+const ownsPkiFile = (name: string, isDirectory: boolean): boolean =>
+  !isDirectory && (PKI_FILE.test(name) || name === GITIGNORE || isTemporaryFile(name));
+
+/**
+ * Vets the PKI folder (inside the project, no links, nothing foreign), removes temporary files of
+ * killed runs, and makes it private to its owner and git-ignored. The caller holds the project lock.
+ */
+function preparePkiFolder(root: string, config: Config, paths: PkiPaths): void {
+  if (vetFolder({ root, path: paths.dir, folder: pkiDirSetting(config), owns: ownsPkiFile })) {
+    for (const name of readdirSync(paths.dir).filter(isTemporaryFile)) rmSync(join(paths.dir, name));
+  }
+  makeFolder(root, paths.dir, DIR_MODE);
+  const gitignore = join(paths.dir, GITIGNORE);
+  if (readIfExists(gitignore) !== GITIGNORE_TEXT) writeFileAtomic(gitignore, GITIGNORE_TEXT, CERT_MODE);
 }
 
 /** Reused keys keep their bytes, but never stay readable by others. */
@@ -228,19 +250,14 @@ function writePair(certPath: string, keyPath: string, pair: IssuedPair): void {
   writeFileAtomic(certPath, pair.cert, CERT_MODE);
 }
 
-/**
- * Makes `config.pki.dir` hold a CA, a server certificate and one client certificate per identity,
- * all valid and matching the configuration: reuses what is valid, re-issues a leaf that expires
- * within `renewWithinDays` or no longer matches, creates the CA only when there is none (or with
- * `force`). Throws PkiError on damaged or foreign material rather than replacing it silently.
- */
-export async function ensurePki(config: Config, options: EnsurePkiOptions = {}): Promise<PkiResult> {
-  const now = options.now ?? new Date();
-  const log = options.log ?? (() => undefined);
-  const { keyBits, validityDays } = config.pki;
-  const paths = pkiPaths(config, options.baseDir);
-  preparePrivateDir(paths.dir);
+/** What a run decided: the CA to sign with (none: create one), the leaves to keep and those to issue. */
+interface PkiPlan {
+  readonly ca?: LoadedCa;
+  readonly keep: ReadonlyArray<{ readonly leaf: Leaf; readonly pair: IssuedPair }>;
+  readonly issue: readonly Leaf[];
+}
 
+function planPki(config: Config, paths: PkiPaths, options: EnsurePkiOptions, now: Date, log: (line: string) => void): PkiPlan {
   if (options.force) {
     // Gone before anything new is written: an interrupted --force then leaves no CA, and the next
     // run issues everything again instead of finding new leaves beside the old CA.
@@ -249,54 +266,130 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
   }
   const ca = options.force ? undefined : loadCa(paths, config.pki.renewWithinDays, now, log);
   const leaves = leavesOf(config, paths);
-  const toIssue: Leaf[] = [];
-  const reused: string[] = [];
-  if (ca) reused.push(paths.caCert, paths.caKey);
+  // Without a CA on disk the old leaves belong to no CA any more: issue them all.
+  if (!ca) return { keep: [], issue: leaves };
+  const keep: Array<{ leaf: Leaf; pair: IssuedPair }> = [];
+  const issue: Leaf[] = [];
   for (const leaf of leaves) {
-    // Without a CA on disk the old leaves belong to no CA any more: issue them all.
-    const verdict: Verdict = ca ? inspectLeaf(leaf, ca, config, now) : { reuse: false };
+    const verdict = inspectLeaf(leaf, ca, config, now);
     if (verdict.reuse) {
-      keepKeyPrivate(leaf.keyPath);
-      reused.push(leaf.certPath, leaf.keyPath);
+      keep.push({ leaf, pair: verdict.pair });
     } else {
       if (verdict.why) log(`↻ re-issuing ${displayPath(leaf.certPath)}: ${verdict.why}`);
-      toIssue.push(leaf);
+      issue.push(leaf);
     }
   }
-
-  const issued: string[] = [];
-  if (!ca || toIssue.length > 0) {
-    const keys = generateRsaKeys(toIssue.length + (ca ? 0 : 1), keyBits);
-    // Loaded while the keys are generated; a synchronous require keeps ensurePki's callers CommonJS-simple.
-    const { issueCertificates } = require('./pki-issue') as typeof import('./pki-issue');
-    const result = issueCertificates({
-      ca, keys: await keys, caCommonName: CA_COMMON_NAME, leaves: toIssue.map((leaf) => leaf.spec), validityDays, now,
-    });
-    // Leaves first, the CA last: if this is interrupted before the CA is written, the next run
-    // finds no CA and issues everything again instead of failing on leaves of an unknown CA.
-    toIssue.forEach((leaf, i) => {
-      writePair(leaf.certPath, leaf.keyPath, result.leaves[i]);
-      issued.push(leaf.certPath, leaf.keyPath);
-      log(`✔ issued ${displayPath(leaf.certPath)} (${describeSpec(leaf.spec)})`);
-    });
-    if (result.ca) {
-      writePair(paths.caCert, paths.caKey, result.ca);
-      issued.push(paths.caCert, paths.caKey);
-      log(`✔ issued ${displayPath(paths.caCert)} (new CA, ${validityDays} days)`);
-    }
-  }
-
-  return {
-    caCert: readFileSync(paths.caCert, 'utf8'),
-    serverCert: readFileSync(paths.serverCert, 'utf8'),
-    serverKey: readFileSync(paths.serverKey, 'utf8'),
-    paths,
-    issued,
-    reused,
-  };
+  return { ca, keep, issue };
 }
 
+/** Issues what the plan says and writes it: leaves first, the CA last. Returns every pair by certificate path. */
+async function issueAndWrite(config: Config, paths: PkiPaths, plan: PkiPlan, now: Date, log: (line: string) => void): Promise<Map<string, IssuedPair>> {
+  const pairs = new Map<string, IssuedPair>();
+  if (plan.ca && plan.issue.length === 0) return pairs;
+  const { keyBits, validityDays } = config.pki;
+  const keys = generateRsaKeys(plan.issue.length + (plan.ca ? 0 : 1), keyBits);
+  // Loaded while the keys are generated; a synchronous require keeps ensurePki's callers CommonJS-simple.
+  const { issueCertificates } = require('./pki-issue') as typeof import('./pki-issue');
+  const result = issueCertificates({
+    ca: plan.ca, keys: await keys, caCommonName: CA_COMMON_NAME, leaves: plan.issue.map((leaf) => leaf.spec), validityDays, now,
+  });
+  // If this is interrupted before the CA is written, the next run finds no CA and issues everything
+  // again instead of failing on leaves of an unknown CA.
+  plan.issue.forEach((leaf, i) => {
+    writePair(leaf.certPath, leaf.keyPath, result.leaves[i]);
+    pairs.set(leaf.certPath, result.leaves[i]);
+    log(`✔ issued ${displayPath(leaf.certPath)} (${describeSpec(leaf.spec)})`);
+  });
+  if (result.ca) {
+    writePair(paths.caCert, paths.caKey, result.ca);
+    pairs.set(paths.caCert, result.ca);
+    log(`✔ issued ${displayPath(paths.caCert)} (new CA, ${validityDays} days)`);
+  }
+  return pairs;
+}
+
+/**
+ * Makes `config.pki.dir` hold a CA, a server certificate and one client certificate per identity,
+ * all valid and matching the configuration: reuses what is valid, re-issues a leaf that expires
+ * within `renewWithinDays` or no longer matches, creates the CA only when there is none (or with
+ * `force`). Throws PkiError on damaged or foreign material rather than replacing it silently.
+ * The caller holds the project lock (lib/project-lock.ts) so that no other run changes the folder meanwhile.
+ */
+export async function ensurePki(config: Config, options: EnsurePkiOptions = {}): Promise<PkiResult> {
+  const now = options.now ?? new Date();
+  const log = options.log ?? (() => undefined);
+  const root = options.baseDir ?? process.cwd();
+  const paths = pkiPaths(config, root);
+  preparePkiFolder(root, config, paths);
+
+  const plan = planPki(config, paths, options, now, log);
+  if (plan.ca) keepKeyPrivate(paths.caKey);
+  for (const { leaf } of plan.keep) keepKeyPrivate(leaf.keyPath);
+  const issued = await issueAndWrite(config, paths, plan, now, log);
+
+  // The PEMs this run checked or issued, never read back: another process cannot slip in between.
+  const server = issued.get(paths.serverCert) ?? plan.keep.find(({ leaf }) => leaf.certPath === paths.serverCert)!.pair;
+  const filesOf = (certs: readonly string[]) => certs.flatMap((cert) => [cert, cert.replace(/\.crt$/, '.key')]);
+  return {
+    caCert: issued.get(paths.caCert)?.cert ?? plan.ca!.cert,
+    serverCert: server.cert,
+    serverKey: server.key,
+    paths,
+    issued: filesOf([...issued.keys()]),
+    reused: filesOf([...(plan.ca ? [paths.caCert] : []), ...plan.keep.map(({ leaf }) => leaf.certPath)]),
+  };
+}
 function describeSpec(spec: LeafSpec): string {
   const names = [...spec.dnsNames, ...spec.ips, ...spec.emails];
   return `${spec.usage}, CN=${spec.commonName}${names.length ? `, ${names.join(' ')}` : ''}`;
+}
+
+/** What `removePki` did: the files it deleted, and whether the folder itself is gone. */
+export interface RemovedPki {
+  readonly removed: string[];
+  /** Files it left because the PKI of this configuration did not write them. */
+  readonly kept: string[];
+  readonly folderRemoved: boolean;
+}
+
+/**
+ * Deletes exactly the files this configuration's PKI writes (CA, server, each identity, the
+ * git-ignore file, temporary files of interrupted writes), then the folder if that left it empty.
+ * Nothing is deleted recursively; anything else in the folder is kept and reported.
+ */
+export function removePki(config: Config, root: string): RemovedPki {
+  const paths = pkiPaths(config, root);
+  if (!vetFolder({ root, path: paths.dir, folder: pkiDirSetting(config), owns: ownsPkiFile })) return { removed: [], kept: [], folderRemoved: false };
+  const ours = new Set([
+    paths.caCert, paths.caKey, paths.serverCert, paths.serverKey, join(paths.dir, GITIGNORE),
+    ...config.pki.identities.flatMap(({ name }) => [paths.identityCert(name), paths.identityKey(name)]),
+  ]);
+  const removed: string[] = [];
+  const kept: string[] = [];
+  for (const name of readdirSync(paths.dir).sort()) {
+    const path = join(paths.dir, name);
+    if (ours.has(path) || isTemporaryFile(name)) {
+      rmSync(path);
+      removed.push(path);
+    } else {
+      kept.push(path);
+    }
+  }
+  if (kept.length === 0) rmdirSync(paths.dir);
+  return { removed, kept, folderRemoved: kept.length === 0 };
+}
+
+/**
+ * Checks the server's TLS material before it goes into a Secret: the key belongs to the
+ * certificate and the CA signed it. A Secret mixing two generations would deploy a server no client can reach.
+ */
+export function checkServerTls(material: { readonly caCert: string; readonly serverCert: string; readonly serverKey: string }): void {
+  const ca = new X509Certificate(material.caCert);
+  const cert = new X509Certificate(material.serverCert);
+  if (!cert.checkPrivateKey(createPrivateKey(material.serverKey))) {
+    throw new PkiError('the server key does not belong to the server certificate: run `npm run certs`, then synth again');
+  }
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
+    throw new PkiError('the server certificate is not signed by the CA: run `npm run certs`, then synth again');
+  }
 }

@@ -2,7 +2,7 @@
 // Creates or refreshes the dev PKI in pki.dir (default keys/): CA, NATS server, one client per identity.
 //   npm run certs                 reuse what is valid, (re-)issue what is missing, expiring or outdated
 //   npm run certs -- --force      replace everything, the CA included (every client needs its new files)
-import { argv, chalk } from 'zx';
+import { argv, chalk, path } from 'zx';
 import { requireLib } from './lib/project.mjs';
 import { checkFlags } from './lib/runbook.mjs';
 
@@ -22,12 +22,15 @@ if (argv.help) {
 
 const { loadConfig } = requireLib('config');
 const { ensurePki } = requireLib('pki');
+const { withProjectLock } = requireLib('project-lock');
 const { runMain } = requireLib('run-main');
 
-runMain(async () => {
-  const config = loadConfig();
+const root = path.resolve(import.meta.dirname, '..');
+
+runMain(() => withProjectLock(root, async () => {
+  const config = loadConfig(root);
   console.log(chalk.bold(argv.force ? `Replacing the dev PKI in ${config.pki.dir}/ (CA included)` : `Checking the dev PKI in ${config.pki.dir}/`));
-  const result = await ensurePki(config, { force: Boolean(argv.force), log: (line) => console.log(`  ${line}`) });
+  const result = await ensurePki(config, { baseDir: root, force: Boolean(argv.force), log: (line) => console.log(`  ${line}`) });
 
   const certs = (files) => files.filter((file) => file.endsWith('.crt')).length;
   console.log(chalk.green(`✔ ${certs(result.issued)} certificate(s) issued, ${certs(result.reused)} still valid and kept as they are.`));
@@ -36,4 +39,4 @@ runMain(async () => {
   console.log(result.issued.length > 0
     ? `Next: ${chalk.cyan('npm run synth')} to put the server certificate into the NATS Secret (and redeploy if the cluster runs).`
     : 'Nothing to do.');
-});
+}));

@@ -22,7 +22,8 @@ const { root: ROOT, namedContext, useK3d, rel, dryRun, step, run, probe, would, 
 });
 
 const { loadConfig } = requireLib('config');
-const { pkiPaths } = requireLib('pki');
+const { pkiPaths, removePki } = requireLib('pki');
+const { withProjectLock } = requireLib('project-lock');
 const { distDir } = requireLib('layout');
 const [k3d, plan] = ['k3d', 'deploy-plan'].map(requireLib);
 
@@ -62,11 +63,14 @@ if (argv.purge) {
   await step('Keys', async () => {
     if (!fs.existsSync(keys)) return `${rel(keys)}/ is already gone`;
     if (dryRun) {
-      would(`delete ${rel(keys)}/ (the CA, server and client keys)`);
+      would(`delete the CA, server and client certificates and keys in ${rel(keys)}/, then the folder if nothing else is in it`);
       return undefined;
     }
-    await fs.rm(keys, { recursive: true, force: true });
-    return `deleted ${rel(keys)}/: the next up issues a new CA, so hand out the new client certificates`;
+    const { removed, kept, folderRemoved } = await withProjectLock(ROOT, async () => removePki(config, ROOT));
+    const next = 'the next up issues a new CA, so hand out the new client certificates';
+    return folderRemoved
+      ? `deleted ${removed.length} file(s) and ${rel(keys)}/: ${next}`
+      : `deleted ${removed.length} file(s) in ${rel(keys)}/ and kept what the PKI did not write: ${kept.map(rel).join(', ')} — ${next}`;
   });
 }
 

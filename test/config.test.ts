@@ -90,6 +90,13 @@ describe('configuration validation names the field and the allowed values', () =
     ['a release name Helm refuses', { nats: { release: 'r'.repeat(54) } }, /^nats\.release: must be at most 53 characters/],
     ['a misspelt key', { nats: { tlsSecret: 'x' } }, /^nats: unknown key\(s\) 'tlsSecret'/],
     ['a wrong type', { echo: { servicePort: '80' } }, /^echo\.servicePort: /],
+    ['NATS in kube-system', { nats: { namespace: 'kube-system' } }, /^nats\.namespace: must not be a namespace of Kubernetes itself \(kube-system, kube-public, kube-node-lease\)/],
+    ['echo in kube-public', { echo: { namespace: 'kube-public' } }, /^echo\.namespace: must not be a namespace of Kubernetes itself/],
+    ['echo in kube-node-lease', { echo: { namespace: 'kube-node-lease' } }, /^echo\.namespace: must not be a namespace of Kubernetes itself/],
+    ['the project folder as pki.dir', { pki: { dir: '.' } }, /^pki\.dir: must be a folder inside the project, not the project folder itself \(got "\."\)$/],
+    ['a pki.dir outside the project', { pki: { dir: '../keys' } }, /^pki\.dir: must stay inside the project folder \(no '\.\.'\) \(got "\.\.\/keys"\)$/],
+    ['an absolute pki.dir', { pki: { dir: '/etc' } }, /^pki\.dir: must be a path relative to the project folder, not an absolute path/],
+    ['a pki.dir in node_modules', { pki: { dir: 'node_modules/keys' } }, /^pki\.dir: must not be inside node_modules\//],
   ])('rejects %s', (_what, raw, expected) => {
     // GIVEN a bad setting WHEN parsed THEN exactly one problem names it
     const found = problems(raw);

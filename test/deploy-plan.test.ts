@@ -93,10 +93,12 @@ describe('deploy plan', () => {
     ]);
   });
 
-  test('dist/ is CDK8S_OUTDIR when set, as in main.ts', () => {
+  test('dist/ is CDK8S_OUTDIR when set, as in main.ts, and always inside the project', () => {
     expect(distDir('/p', {})).toBe('/p/dist');
-    expect(distDir('/p', { CDK8S_OUTDIR: '/tmp/out' })).toBe('/tmp/out');
     expect(distDir('/p', { CDK8S_OUTDIR: 'out' })).toBe('/p/out');
+    expect(() => distDir('/p', { CDK8S_OUTDIR: '/tmp/out' })).toThrow("CDK8S_OUTDIR '/tmp/out' must be a path relative to the project folder, not an absolute path.");
+    expect(() => distDir('/p', { CDK8S_OUTDIR: '../shared' })).toThrow("CDK8S_OUTDIR '../shared' must stay inside the project folder (no '..').");
+    expect(() => distDir('/p', { CDK8S_OUTDIR: '.' })).toThrow('not the project folder itself');
   });
 
   test('waits for the StatefulSet the chart names after its fullname', () => {
@@ -125,11 +127,11 @@ describe('deploy plan', () => {
     ]);
   });
 
-  test('commands follow the configuration: NATS host port and a PKI folder outside the project', () => {
-    const config = parseConfig({ cluster: { ports: { nats: { host: 14222, nodePort: 31400 } } }, pki: { dir: '/secure/pki' } });
+  test('commands follow the configuration: NATS host port and the PKI folder', () => {
+    const config = parseConfig({ cluster: { ports: { nats: { host: 14222, nodePort: 31400 } } }, pki: { dir: 'secure/pki' } });
     expect(natsClientCommands(config, '/project')[0].command).toBe(
-      `nats -s tls://localhost:14222 --tlscert ${join('/secure/pki', 'client1.crt')} --tlskey /secure/pki/client1.key --tlsca /secure/pki/ca.crt pub say hi`,
+      `nats -s tls://localhost:14222 --tlscert ${join('secure/pki', 'client1.crt')} --tlskey secure/pki/client1.key --tlsca secure/pki/ca.crt pub say hi`,
     );
-    expect(verifyArgs(config, '/secure/pki')).toEqual(['--echo-url', 'http://localhost:8080', '--nats-url', 'tls://localhost:14222', '--keys', '/secure/pki']);
+    expect(verifyArgs(config, 'secure/pki')).toEqual(['--echo-url', 'http://localhost:8080', '--nats-url', 'tls://localhost:14222', '--keys', 'secure/pki']);
   });
 });

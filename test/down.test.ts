@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GET_CONTEXTS, removeSandboxes, sandbox, Sandbox, tree } from './support/sandbox';
 
@@ -55,7 +55,35 @@ describe('down: the k3d cluster', () => {
     expect(result.code).toBe(0);
     expect(box.calls()).toEqual([...DOWN_PROBES, LIST, 'k3d cluster delete dev']);
     expect(existsSync(join(box.root, 'keys'))).toBe(false);
-    expect(result.stdout).toContain('✔ Keys — deleted keys/');
+    expect(result.stdout).toContain('✔ Keys — deleted 1 file(s) and keys/');
+  });
+
+  test.concurrent('--purge deletes only the files the PKI writes, and keeps the folder when anything else is in it', async () => {
+    // GIVEN the PKI folder also holds a file the PKI did not write
+    const box = sandbox();
+    deployedProject(box);
+    writeFileSync(join(box.root, 'keys', 'client1.key'), 'KEY\n');
+    writeFileSync(join(box.root, 'keys', 'old-laptop.crt'), 'CERT\n');
+    box.fake.setClusters([DEV_CLUSTER]);
+    // WHEN down --purge runs
+    const result = await box.down(['--purge']);
+    // THEN the configured identity's key and the CA are gone, the other file and the folder stay, and it says so
+    expect(result.code).toBe(0);
+    expect(readdirSync(join(box.root, 'keys'))).toEqual(['old-laptop.crt']);
+    expect(result.stdout).toContain('deleted 2 file(s) in keys/ and kept what the PKI did not write: keys/old-laptop.crt');
+  });
+
+  test.concurrent('--purge refuses a PKI folder that holds foreign files, and deletes nothing', async () => {
+    // GIVEN pki.dir names a folder of source code (the reviewer's `pki.dir: .` is refused at load; this is the subtler case)
+    const box = sandbox();
+    writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), 'pki:\n  dir: charts\n');
+    const before = tree(box.root);
+    box.fake.setClusters([]);
+    // WHEN down --purge runs THEN it fails naming the setting and the foreign file, and nothing is deleted
+    const result = await box.down(['--purge']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/✖ Keys failed: pki\.dir 'charts' \(.*charts\/echo\.ts\) holds echo\.ts, which this tool did not write/);
+    expect(tree(box.root)).toEqual(before);
   });
 
   test.concurrent('a failing delete stops before the keys are touched', async () => {
@@ -80,7 +108,7 @@ describe('down: the k3d cluster', () => {
     expect(box.calls()).toEqual([...DOWN_PROBES, LIST]);
     expect(tree(box.root)).toEqual(before);
     expect(result.stdout).toContain('would run: k3d cluster delete dev');
-    expect(result.stdout).toContain('would delete keys/');
+    expect(result.stdout).toContain('would delete the CA, server and client certificates and keys in keys/, then the folder if nothing else is in it');
     expect(result.stdout).toContain('Dry run: nothing was changed.');
   });
 

@@ -1,10 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Config, parseConfig } from '../lib/config';
 import { ensurePki, PkiError, pkiPaths, PkiResult } from '../lib/pki';
+import { copyProject } from './support/project-copy';
 
 const DAY_MS = 86400000;
 const work = mkdtempSync(join(tmpdir(), 'pki-test-'));
@@ -40,8 +41,10 @@ describe('a fresh PKI', () => {
   test('writes the recipe\'s files into pki.dir, keys 0600, folder 0700', () => {
     const { paths } = fresh;
     expect(paths.dir).toBe(join(baseDir, 'keys'));
-    expect(readdirSync(paths.dir).sort()).toEqual(['ca.crt', 'ca.key', 'client1.crt', 'client1.key', 'client2.crt', 'client2.key', 'server.crt', 'server.key']);
+    expect(readdirSync(paths.dir).sort()).toEqual(['.gitignore', 'ca.crt', 'ca.key', 'client1.crt', 'client1.key', 'client2.crt', 'client2.key', 'server.crt', 'server.key']);
     expect(mode(paths.dir)).toBe(0o700);
+    // AND the folder ignores everything in it, itself included, wherever pki.dir points
+    expect(readFileSync(join(paths.dir, '.gitignore'), 'utf8')).toMatch(/^\*$/m);
     for (const name of readdirSync(paths.dir)) expect([name, mode(join(paths.dir, name))]).toEqual([name, name.endsWith('.key') ? 0o600 : 0o644]);
     expect(fresh.issued).toHaveLength(8);
     expect(fresh.reused).toEqual([]);
@@ -167,7 +170,7 @@ describe('idempotence and renewal', () => {
     const forced = await ensurePki(config, { baseDir: dir, force: true });
     const after = snapshot(join(dir, 'keys'));
     expect(forced.issued).toHaveLength(8);
-    for (const name of Object.keys(before)) expect([name, after[name] === before[name]]).toEqual([name, false]);
+    for (const name of Object.keys(before).filter((file) => file !== '.gitignore')) expect([name, after[name] === before[name]]).toEqual([name, false]);
   });
 
   test('leaves left without their CA (ca.* deleted) are issued anew with a new CA', async () => {
@@ -243,12 +246,17 @@ describe('damaged or foreign material is an error naming the file and the fix, a
 });
 
 describe('npm run certs (scripts/certs.mjs)', () => {
+  /** Runs scripts/certs.mjs of a copy of the project whose keys/ is `dir`'s: the script works on the project it lives in. */
   const run = (dir: string, ...args: string[]) => {
-    const configFile = join(dir, 'k3s-nats-tls.yaml');
-    writeFileSync(configFile, `pki:\n  dir: ${JSON.stringify(join(dir, 'keys'))}\n`);
-    return spawnSync(process.execPath, [join(__dirname, '..', 'scripts', 'certs.mjs'), ...args], {
-      encoding: 'utf8', env: { ...process.env, K3S_NATS_TLS_CONFIG: configFile, FORCE_COLOR: '0' },
-    });
+    const project = copyProject(mkdtempSync(join(work, 'certs-project-')));
+    if (existsSync(join(dir, 'keys'))) renameSync(join(dir, 'keys'), join(project, 'keys'));
+    try {
+      return spawnSync(process.execPath, [join(project, 'scripts', 'certs.mjs'), ...args], {
+        encoding: 'utf8', env: { ...process.env, K3S_NATS_TLS_CONFIG: '', FORCE_COLOR: '0' },
+      });
+    } finally {
+      if (existsSync(join(project, 'keys'))) renameSync(join(project, 'keys'), join(dir, 'keys'));
+    }
   };
 
   test('keeps valid material and says so', () => {
