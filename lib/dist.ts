@@ -142,3 +142,22 @@ function helmFolder(outdir: string): string[] {
   const path = join(outdir, dirname(NATS_VALUES_FILE));
   return existsSync(path) ? [path] : [];
 }
+
+/**
+ * The server certificate inside the synthesized Secret, or undefined when there is none yet: lets
+ * `npm run certs` tell the user that dist/ still carries an older server certificate than keys/.
+ */
+export function synthesizedServerCertificate(outdir: string, certKey: string): string | undefined {
+  for (const name of existsSync(outdir) ? readRecord(outdir) : []) {
+    const path = join(outdir, name);
+    if (!existsSync(path)) continue;
+    const text = readFileSync(path, 'utf8');
+    if (!holdsSecret(text)) continue;
+    const { parseAllDocuments } = require('yaml') as typeof import('yaml');
+    for (const document of parseAllDocuments(text)) {
+      const encoded = (document.toJS() as { data?: Record<string, string> } | null)?.data?.[certKey];
+      if (encoded) return Buffer.from(encoded, 'base64').toString('utf8');
+    }
+  }
+  return undefined;
+}

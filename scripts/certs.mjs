@@ -23,6 +23,9 @@ if (argv.help) {
 const { loadConfig } = requireLib('config');
 const { ensurePki } = requireLib('pki');
 const { withProjectLock } = requireLib('project-lock');
+const { projectFolders } = requireLib('layout');
+const { synthesizedServerCertificate } = requireLib('dist');
+const { TLS_SECRET_KEYS } = requireLib('nats-values');
 const { runMain } = requireLib('run-main');
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -36,7 +39,9 @@ runMain(() => withProjectLock(root, async () => {
   console.log(chalk.green(`✔ ${certs(result.issued)} certificate(s) issued, ${certs(result.reused)} still valid and kept as they are.`));
   console.log(`  CA: ${result.paths.caCert}   server: ${result.paths.serverCert}   clients: ${config.pki.identities.map((identity) => `${identity.name}.crt`).join(', ')}`);
   console.log(chalk.dim('  Private keys (*.key) stay on this machine: the folder is git-ignored and readable by you only.'));
-  console.log(result.issued.length > 0
+  // The Secret in dist/ may come from an earlier generation even when keys/ needed nothing now.
+  const inSecret = synthesizedServerCertificate(projectFolders(root, config).dist, TLS_SECRET_KEYS.cert);
+  console.log(result.issued.length > 0 || (inSecret !== undefined && inSecret !== result.serverCert)
     ? `Next: ${chalk.cyan('npm run synth')} to put the server certificate into the NATS Secret (and redeploy if the cluster runs).`
     : 'Nothing to do.');
 }));
