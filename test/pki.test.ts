@@ -1,10 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Config, parseConfig } from '../lib/config';
 import { ensurePki, PkiError, pkiPaths, PkiResult } from '../lib/pki';
+import { issueCertificates } from '../lib/pki-issue';
 
 const DAY_MS = 86400000;
 const work = mkdtempSync(join(tmpdir(), 'pki-test-'));
@@ -270,6 +271,68 @@ describe('a pki.keyBits change', () => {
     expect(lines.join('\n')).not.toMatch(/new CA/);
     // AND a second run with the same size keeps everything
     expect((await ensurePki(bigger, { baseDir: dir })).issued).toEqual([]);
+  });
+});
+
+describe('serial numbers', () => {
+  /** The content octets of the serialNumber INTEGER: the field after the [0] version in TBSCertificate (RFC 5280). */
+  function serialInteger(der: Buffer): Buffer {
+    let offset = 0;
+    const element = (tag: number) => {
+      if (der[offset] !== tag) throw new Error(`expected DER tag 0x${tag.toString(16)} at ${offset}, found 0x${der[offset].toString(16)}`);
+      let length = der[offset + 1];
+      let header = 2;
+      if (length & 0x80) {
+        header += length & 0x7f;
+        length = der.readUIntBE(offset + 2, length & 0x7f);
+      }
+      return { content: offset + header, end: offset + header + length };
+    };
+    offset = element(0x30).content; // Certificate
+    offset = element(0x30).content; // TBSCertificate
+    offset = element(0xa0).end; // [0] version
+    const serial = element(0x02);
+    return der.subarray(serial.content, serial.end);
+  }
+
+  // The first random byte decides the sign; these cover a set high bit and bytes that would leave a leading zero.
+  test.each([
+    { first: 'ff', rest: 'ff', serial: '7F' + 'FF'.repeat(15) },
+    { first: '80', rest: '00', serial: '01' + '00'.repeat(15) },
+    { first: '00', rest: '00', serial: '01' + '00'.repeat(15) },
+    { first: '00', rest: 'ff', serial: '01' + 'FF'.repeat(15) },
+    { first: '7f', rest: '80', serial: '7F' + '80'.repeat(15) },
+  ])('random bytes $first $rest… give the positive, minimally encoded serial $serial', ({ first, rest, serial }) => {
+    // GIVEN a byte source that yields chosen bytes, and the fresh PKI's keys (no key generation)
+    const keyPair = (keyFile: string) => {
+      const privateKey = createPrivateKey(readFileSync(keyFile));
+      return { privateKey, publicKey: createPublicKey(privateKey) };
+    };
+    const randomBytes = (size: number) => Buffer.from(first + rest.repeat(size - 1), 'hex');
+    // WHEN a CA and a leaf are issued with it
+    const issued = issueCertificates({
+      keys: [keyPair(fresh.paths.serverKey), keyPair(fresh.paths.caKey)],
+      caCommonName: 'serial test CA',
+      leaves: [{ commonName: 'serial', dnsNames: ['localhost'], ips: [], emails: [], usage: 'serverAuth' }],
+      validityDays: 1,
+      now: new Date(),
+      randomBytes,
+    });
+    const dir = mkdtempSync(join(work, 'serial-'));
+    for (const [name, pem] of [['ca', issued.ca!.cert], ['leaf', issued.leaves[0].cert]]) {
+      const file = join(dir, `${name}.crt`);
+      writeFileSync(file, pem);
+      // THEN the DER INTEGER is 16 octets, sign bit clear, with no superfluous leading zero
+      const integer = serialInteger(new X509Certificate(pem).raw);
+      expect(integer.toString('hex').toUpperCase()).toBe(serial);
+      expect(integer[0] & 0x80).toBe(0);
+      expect(integer[0] === 0 && (integer[1] & 0x80) === 0).toBe(false);
+      // AND Node and openssl read the same positive serial
+      expect(new X509Certificate(pem).serialNumber).toBe(serial);
+      const dump = openssl('x509', '-in', file, '-noout', '-serial', '-text');
+      expect(dump.split('\n')[0]).toBe(`serial=${serial}`);
+      expect(dump).not.toMatch(/Negative/);
+    }
   });
 });
 
