@@ -42,6 +42,8 @@ export interface IssueRequest {
   readonly leaves: readonly LeafSpec[];
   readonly validityDays: number;
   readonly now: Date;
+  /** Where serial numbers come from; tests pass chosen bytes to reach the sign-bit cases deterministically. */
+  readonly randomBytes?: (size: number) => Buffer;
 }
 
 export interface IssueResult {
@@ -70,8 +72,8 @@ function nativeSigner(privateKey: KeyObject): { sign(md: Forge.md.MessageDigest)
 }
 
 /** A positive serial without a leading zero byte: forge writes the bytes as a signed DER INTEGER. */
-function serialNumber(): string {
-  const bytes = randomBytes(16);
+function serialNumber(source: (size: number) => Buffer = randomBytes): string {
+  const bytes = source(16);
   bytes[0] = bytes[0] & 0x7f || 0x01;
   return bytes.toString('hex');
 }
@@ -85,7 +87,7 @@ function forgePublicKey(publicKey: KeyObject): Forge.pki.rsa.PublicKey {
 function newCertificate(publicKey: KeyObject, subject: Forge.pki.CertificateField[], request: IssueRequest): Forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = forgePublicKey(publicKey);
-  cert.serialNumber = serialNumber();
+  cert.serialNumber = serialNumber(request.randomBytes);
   const notBefore = new Date(Math.floor(request.now.getTime() / 1000) * 1000);
   cert.validity.notBefore = notBefore;
   cert.validity.notAfter = new Date(notBefore.getTime() + request.validityDays * DAY_MS);

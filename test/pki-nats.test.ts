@@ -1,4 +1,4 @@
-import { connect, errors, NodeConnectionOptions } from '@nats-io/transport-node';
+import { connect, errors, NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
 import { X509Certificate } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
@@ -12,13 +12,23 @@ import { RunningNatsServer, startNatsServer } from './support/nats-server';
 
 /** The PKI against a real nats-server configured like the deployed one (TLS + verify_and_map + users). */
 describe('dev PKI against nats-server', () => {
-  const config = parseConfig({});
+  // The recipe's identities plus client3, whose certificate carries an email but who is not authorized:
+  // only the `authorized` flag stands between it and a NATS user.
+  const config = parseConfig({
+    pki: {
+      identities: [
+        { name: 'client1', email: 'client1@example.com', authorized: true },
+        { name: 'client2' },
+        { name: 'client3', email: 'client3@example.com', authorized: false },
+      ],
+    },
+  });
   const work = mkdtempSync(join(tmpdir(), 'pki-nats-'));
   let paths: PkiPaths;
   let server: RunningNatsServer;
 
   beforeAll(async () => {
-    // GIVEN the default PKI, and a second CA that also issues "client1" (with client1's email)
+    // GIVEN our PKI, and a second CA that also issues "client1" (with client1's email)
     const [ours] = await Promise.all([
       ensurePki(config, { baseDir: join(work, 'ours') }),
       ensurePki(config, { baseDir: join(work, 'foreign') }),
@@ -44,8 +54,24 @@ describe('dev PKI against nats-server', () => {
     ...(name ? { certFile: join(work, dir, config.pki.dir, `${name}.crt`), keyFile: join(work, dir, config.pki.dir, `${name}.key`) } : {}),
   });
 
-  const attempt = (options: NodeConnectionOptions['tls']) =>
-    connect({ servers: server.url, tls: options, reconnect: false, timeout: 5000 });
+  const attempt = (options: NodeConnectionOptions['tls'], url = server.url) =>
+    connect({ servers: url, tls: options, reconnect: false, timeout: 5000 });
+
+  /** The error a connection attempt fails with; undefined (the connection closed again) when the server admits the client. */
+  const refusal = (options: NodeConnectionOptions['tls']) =>
+    attempt(options).then(async (nc) => {
+      await nc.close();
+      return undefined;
+    }, (error: unknown) => error);
+
+  /** Subscribes, publishes one message and returns what the server delivered back. */
+  async function roundTrip(nc: NatsConnection, subject: string, payload: string): Promise<string[]> {
+    const sub = nc.subscribe(subject, { max: 1 });
+    nc.publish(subject, payload);
+    const received: string[] = [];
+    for await (const message of sub) received.push(message.string());
+    return received;
+  }
 
   test('the server runs the Helm values\' TLS mapping and users, not a copy', () => {
     const values = natsHelmValues(config);
@@ -60,12 +86,8 @@ describe('dev PKI against nats-server', () => {
     // WHEN client1 subscribes and publishes over mTLS
     const nc = await attempt(tls('ours', 'client1'));
     try {
-      const sub = nc.subscribe('say', { max: 1 });
-      nc.publish('say', 'hi');
       // THEN the server delivers it back
-      const received: string[] = [];
-      for await (const message of sub) received.push(message.string());
-      expect(received).toEqual(['hi']);
+      expect(await roundTrip(nc, 'say', 'hi')).toEqual(['hi']);
     } finally {
       await nc.close();
     }
@@ -74,10 +96,36 @@ describe('dev PKI against nats-server', () => {
   test('client2 (no email, not a user) gets Authorization Violation', async () => {
     // WHEN client2 presents its valid certificate THEN verify_and_map finds no user
     const mark = server.logs().length;
-    const failure = await attempt(tls('ours', 'client2')).then(() => undefined, (error: unknown) => error);
+    const failure = await refusal(tls('ours', 'client2'));
     expect(failure).toBeInstanceOf(errors.AuthorizationError);
     expect((failure as Error).message).toMatch(/Authorization Violation/);
     await server.waitForLog(/authentication error/, mark);
+  });
+
+  test('client3 (an email, but not authorized) gets Authorization Violation; authorized, the same certificate gets in', async () => {
+    // GIVEN client3's valid certificate really carries its email, the name verify_and_map looks up
+    expect(new X509Certificate(readFileSync(paths.identityCert('client3'))).subjectAltName).toBe('email:client3@example.com');
+    // WHEN client3 connects to the server THEN it is refused as no user
+    const mark = server.logs().length;
+    const failure = await refusal(tls('ours', 'client3'));
+    expect(failure).toBeInstanceOf(errors.AuthorizationError);
+    expect((failure as Error).message).toMatch(/Authorization Violation/);
+    await server.waitForLog(/authentication error/, mark);
+
+    // WHEN the same certificate meets a server whose configuration differs only in client3 being authorized
+    const authorized = parseConfig({ pki: { identities: config.pki.identities.map((identity) => ({ ...identity, authorized: identity.authorized || identity.name === 'client3' })) } });
+    const second = await startNatsServer({ config: authorized, caFile: paths.caCert, certFile: paths.serverCert, keyFile: paths.serverKey });
+    try {
+      const nc = await attempt(tls('ours', 'client3'), second.url);
+      try {
+        // THEN client3 publishes and receives: the refusal above was the flag, not the certificate
+        expect(await roundTrip(nc, 'client3.say', 'hi')).toEqual(['hi']);
+      } finally {
+        await nc.close();
+      }
+    } finally {
+      await second.stop();
+    }
   });
 
   test('a connection without a client certificate is refused', async () => {

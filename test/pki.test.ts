@@ -1,10 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Config, parseConfig } from '../lib/config';
 import { ensurePki, PkiError, pkiPaths, PkiResult } from '../lib/pki';
+import { issueCertificates } from '../lib/pki-issue';
 import { copyProject } from './support/project-copy';
 
 const DAY_MS = 86400000;
@@ -16,6 +17,9 @@ const openssl = (...args: string[]) => execFileSync('openssl', args, { encoding:
 const text = (file: string) => openssl('x509', '-in', file, '-noout', '-text');
 const cert = (file: string) => new X509Certificate(readFileSync(file));
 const mode = (file: string) => statSync(file).mode & 0o777;
+const sansOf = (file: string) => (cert(file).subjectAltName ?? '').split(', ').filter(Boolean);
+const modulusBits = (keyFile: string) => createPrivateKey(readFileSync(keyFile)).asymmetricKeyDetails?.modulusLength;
+const escape = (literal: string) => literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Every file of a PKI folder with its bytes, to prove what changed and what did not. */
 const snapshot = (dir: string) => Object.fromEntries(readdirSync(dir).sort().map((name) => [name, readFileSync(join(dir, name), 'base64')]));
@@ -193,6 +197,145 @@ describe('idempotence and renewal', () => {
     expect(mode(paths.identityKey('client1'))).toBe(0o600);
     expect(mode(paths.dir)).toBe(0o700);
     expect(readFileSync(paths.identityKey('client1'), 'utf8')).toBe(before);
+  });
+});
+
+describe('removing a configured name re-issues the leaf that held it', () => {
+  // A check that only asks "are the configured names present?" would keep a certificate that still
+  // vouches for a name the user took away; these cases pin "the names equal the configuration".
+  const identities = (client2Email?: string) => [
+    { name: 'client1', email: 'client1@example.com', authorized: true },
+    { name: 'client2', ...(client2Email ? { email: client2Email } : {}) },
+  ];
+  const withExtras = (server: { extraDnsNames?: string[]; extraIps?: string[] }, client2Email?: string): Config =>
+    parseConfig({ pki: { server, identities: identities(client2Email) } });
+  const everyExtra = withExtras({ extraDnsNames: ['nats.lan.test'], extraIps: ['192.168.1.10'] }, 'client2@example.com');
+  let extrasDir: string;
+
+  beforeAll(async () => {
+    // GIVEN a PKI issued with an extra DNS name and IP on the server and an email on client2
+    extrasDir = copyOfFresh();
+    await ensurePki(everyExtra, { baseDir: extrasDir });
+  });
+
+  test.each([
+    { removed: 'DNS:nats.lan.test', leaf: 'server', config: () => withExtras({ extraIps: ['192.168.1.10'] }, 'client2@example.com') },
+    { removed: 'IP Address:192.168.1.10', leaf: 'server', config: () => withExtras({ extraDnsNames: ['nats.lan.test'] }, 'client2@example.com') },
+    { removed: 'email:client2@example.com', leaf: 'client2', config: () => withExtras({ extraDnsNames: ['nats.lan.test'], extraIps: ['192.168.1.10'] }) },
+  ])('$removed taken out of the configuration', async ({ removed, leaf, config: changed }) => {
+    const dir = join(work, `removed-${++counter}`);
+    cpSync(extrasDir, dir, { recursive: true });
+    const paths = pkiPaths(config, dir);
+    const certFile = leaf === 'server' ? paths.serverCert : paths.identityCert(leaf);
+    const sansBefore = sansOf(certFile);
+    expect(sansBefore).toContain(removed);
+    const before = snapshot(paths.dir);
+    const lines: string[] = [];
+    // WHEN the PKI is ensured with that one name removed
+    const result = await ensurePki(changed(), { baseDir: dir, log: (line) => lines.push(line) });
+    // THEN only that leaf is re-issued, holding every other name it had and not the removed one
+    expect(result.issued.map((file) => file.slice(paths.dir.length + 1)).sort()).toEqual([`${leaf}.crt`, `${leaf}.key`]);
+    expect(sansOf(certFile)).toEqual(sansBefore.filter((san) => san !== removed));
+    expect(cert(certFile).verify(cert(paths.caCert).publicKey)).toBe(true);
+    const after = snapshot(paths.dir);
+    for (const name of Object.keys(before).filter((file) => !file.startsWith(`${leaf}.`))) expect([name, after[name]]).toEqual([name, before[name]]);
+    // AND the log says why, naming the certificate and the name it no longer should hold
+    expect(lines.filter((line) => line.startsWith('↻'))).toEqual([
+      expect.stringMatching(new RegExp(`^↻ re-issuing .*${leaf}\\.crt: its names \\(.*${escape(removed)}.*\\) differ from the configuration$`)),
+    ]);
+  });
+});
+
+describe('a pki.keyBits change', () => {
+  test('re-issues every leaf with the new key size and keeps the CA', async () => {
+    // GIVEN the fresh 2048-bit PKI and a configuration that asks for 3072 bits (4096 would be slow to generate)
+    const dir = copyOfFresh();
+    const paths = pkiPaths(config, dir);
+    const bigger = parseConfig({ pki: { keyBits: 3072 } });
+    const before = snapshot(paths.dir);
+    const lines: string[] = [];
+    // WHEN the PKI is ensured
+    const result = await ensurePki(bigger, { baseDir: dir, log: (line) => lines.push(line) });
+    // THEN every leaf has a new 3072-bit key, certified by the same CA
+    const leaves = ['server', 'client1', 'client2'];
+    expect(result.issued.map((file) => file.slice(paths.dir.length + 1)).sort()).toEqual(['client1.crt', 'client1.key', 'client2.crt', 'client2.key', 'server.crt', 'server.key']);
+    for (const name of leaves) {
+      expect([name, modulusBits(join(paths.dir, `${name}.key`))]).toEqual([name, 3072]);
+      const leafCert = cert(join(paths.dir, `${name}.crt`));
+      expect(leafCert.publicKey.asymmetricKeyDetails?.modulusLength).toBe(3072);
+      expect(leafCert.verify(cert(paths.caCert).publicKey)).toBe(true);
+    }
+    expect(lines.filter((line) => line.startsWith('↻'))).toEqual(leaves.map((name) => expect.stringMatching(new RegExp(`${name}\\.crt: its key is not RSA 3072$`))));
+    // AND the CA is not replaced silently: same bytes, still 2048 bits, no new CA in the log
+    const after = snapshot(paths.dir);
+    expect(after['ca.crt']).toBe(before['ca.crt']);
+    expect(after['ca.key']).toBe(before['ca.key']);
+    expect(modulusBits(paths.caKey)).toBe(2048);
+    expect(lines.join('\n')).not.toMatch(/new CA/);
+    // AND a second run with the same size keeps everything
+    expect((await ensurePki(bigger, { baseDir: dir })).issued).toEqual([]);
+  });
+});
+
+describe('serial numbers', () => {
+  /** The content octets of the serialNumber INTEGER: the field after the [0] version in TBSCertificate (RFC 5280). */
+  function serialInteger(der: Buffer): Buffer {
+    let offset = 0;
+    const element = (tag: number) => {
+      if (der[offset] !== tag) throw new Error(`expected DER tag 0x${tag.toString(16)} at ${offset}, found 0x${der[offset].toString(16)}`);
+      let length = der[offset + 1];
+      let header = 2;
+      if (length & 0x80) {
+        header += length & 0x7f;
+        length = der.readUIntBE(offset + 2, length & 0x7f);
+      }
+      return { content: offset + header, end: offset + header + length };
+    };
+    offset = element(0x30).content; // Certificate
+    offset = element(0x30).content; // TBSCertificate
+    offset = element(0xa0).end; // [0] version
+    const serial = element(0x02);
+    return der.subarray(serial.content, serial.end);
+  }
+
+  // The first random byte decides the sign; these cover a set high bit and bytes that would leave a leading zero.
+  test.each([
+    { first: 'ff', rest: 'ff', serial: '7F' + 'FF'.repeat(15) },
+    { first: '80', rest: '00', serial: '01' + '00'.repeat(15) },
+    { first: '00', rest: '00', serial: '01' + '00'.repeat(15) },
+    { first: '00', rest: 'ff', serial: '01' + 'FF'.repeat(15) },
+    { first: '7f', rest: '80', serial: '7F' + '80'.repeat(15) },
+  ])('random bytes $first $rest… give the positive, minimally encoded serial $serial', ({ first, rest, serial }) => {
+    // GIVEN a byte source that yields chosen bytes, and the fresh PKI's keys (no key generation)
+    const keyPair = (keyFile: string) => {
+      const privateKey = createPrivateKey(readFileSync(keyFile));
+      return { privateKey, publicKey: createPublicKey(privateKey) };
+    };
+    const randomBytes = (size: number) => Buffer.from(first + rest.repeat(size - 1), 'hex');
+    // WHEN a CA and a leaf are issued with it
+    const issued = issueCertificates({
+      keys: [keyPair(fresh.paths.serverKey), keyPair(fresh.paths.caKey)],
+      caCommonName: 'serial test CA',
+      leaves: [{ commonName: 'serial', dnsNames: ['localhost'], ips: [], emails: [], usage: 'serverAuth' }],
+      validityDays: 1,
+      now: new Date(),
+      randomBytes,
+    });
+    const dir = mkdtempSync(join(work, 'serial-'));
+    for (const [name, pem] of [['ca', issued.ca!.cert], ['leaf', issued.leaves[0].cert]]) {
+      const file = join(dir, `${name}.crt`);
+      writeFileSync(file, pem);
+      // THEN the DER INTEGER is 16 octets, sign bit clear, with no superfluous leading zero
+      const integer = serialInteger(new X509Certificate(pem).raw);
+      expect(integer.toString('hex').toUpperCase()).toBe(serial);
+      expect(integer[0] & 0x80).toBe(0);
+      expect(integer[0] === 0 && (integer[1] & 0x80) === 0).toBe(false);
+      // AND Node and openssl read the same positive serial
+      expect(new X509Certificate(pem).serialNumber).toBe(serial);
+      const dump = openssl('x509', '-in', file, '-noout', '-serial', '-text');
+      expect(dump.split('\n')[0]).toBe(`serial=${serial}`);
+      expect(dump).not.toMatch(/Negative/);
+    }
   });
 });
 
