@@ -1,18 +1,14 @@
 import { relative } from 'node:path';
 import { App } from 'cdk8s';
-import { EchoChart } from './charts/echo';
-import { NamespacesChart } from './charts/namespaces';
-import { NatsAccessChart } from './charts/nats-access';
-import { NatsTlsChart } from './charts/nats-tls';
 import { commandLine } from './lib/cli';
 import { loadConfig } from './lib/config';
 import { displayPath } from './lib/display-path';
 import { DistStaging } from './lib/dist';
 import { NATS_VALUES_FILE, outdirSetting, projectFolders } from './lib/layout';
-import { natsValuesDocument } from './lib/nats-values';
 import { checkServerTls, ensurePki } from './lib/pki';
 import { withProjectLock } from './lib/project-lock';
 import { runMain } from './lib/run-main';
+import { defineStack } from './lib/stack';
 
 commandLine({
   usage: 'npm run synth',
@@ -33,13 +29,10 @@ runMain(() => withProjectLock(root, async () => {
     checkServerTls(tls);
 
     const app = new App({ outdir: staging.staging });
-    const namespaces = new NamespacesChart(app, 'namespaces', { names: [config.nats.namespace, config.echo.namespace] });
-    new NatsTlsChart(app, 'nats-tls', { nats: config.nats, tls }).addDependency(namespaces);
-    new NatsAccessChart(app, 'nats-access', { nats: config.nats, cluster: config.cluster }).addDependency(namespaces);
-    new EchoChart(app, 'echo', { echo: config.echo }).addDependency(namespaces);
+    const stack = defineStack(app, config, tls);
     app.synth();
 
-    const written = staging.publish({ [NATS_VALUES_FILE]: natsValuesDocument(config) });
+    const written = staging.publish({ [NATS_VALUES_FILE]: stack.nats.valuesDocument });
     console.log(`✔ synthesized into ${displayPath(dist)}/: ${written.map((file) => relative(dist, file)).join(', ')}`);
   } finally {
     staging.discard();

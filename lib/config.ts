@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError } from './errors';
+import { DEFAULT_NATS_CHART, natsFullname as chartFullname, natsServiceHostnames as chartServiceHostnames } from './nats-chart';
 import { folderValueProblem } from './project-folder';
 
 /**
@@ -81,11 +82,11 @@ const EchoConfig = z.strictObject({
 });
 
 const ChartRef = z.strictObject({
-  name: z.string().min(1).default('nats'),
+  name: z.string().min(1).default(DEFAULT_NATS_CHART.name),
   version: z.string().regex(/^[12]\.\d+\.\d+$/,
-    'must be an exact 1.x or 2.x chart version (e.g. 2.14.2): the typed values in lib/nats-values.ts follow that schema').default('2.14.2'),
+    'must be an exact 1.x or 2.x chart version (e.g. 2.14.2): the typed values in lib/nats-values.ts follow that schema').default(DEFAULT_NATS_CHART.version),
   repo: z.string().url('must be an https:// Helm repository URL').startsWith('https://', 'must be an https:// Helm repository URL')
-    .default('https://nats-io.github.io/k8s/helm/charts/'),
+    .default(DEFAULT_NATS_CHART.repo),
 });
 
 const NatsConfig = z.strictObject({
@@ -262,22 +263,12 @@ export function loadConfig(dir = process.cwd(), env: NodeJS.ProcessEnv = process
   return parseConfig(raw, file);
 }
 
-/**
- * The chart's "nats.fullname", which names its client Service and StatefulSet: the release, suffixed
- * with the chart name unless the release already contains it (release `nats` → `nats`, `bus` → `bus-nats`).
- */
-export function natsFullname(nats: Pick<NatsConfig, 'release' | 'chart'>): string {
-  const name = nats.release.includes(nats.chart.name) ? nats.release : `${nats.release}-${nats.chart.name}`;
-  return name.slice(0, 63).replace(/-+$/, '');
-}
-
-const CLUSTER_DOMAIN = 'cluster.local';
+/** The chart's fullname for the configured release: it names the client Service and the StatefulSet. */
+export const natsFullname = (nats: Pick<NatsConfig, 'release' | 'chart'>): string => chartFullname(nats.release, nats.chart.name);
 
 /** Names under which in-cluster clients reach the chart's client Service. */
-export function natsServiceHostnames(nats: Pick<NatsConfig, 'release' | 'chart' | 'namespace'>): string[] {
-  const service = natsFullname(nats);
-  return [service, `${service}.${nats.namespace}`, `${service}.${nats.namespace}.svc`, `${service}.${nats.namespace}.svc.${CLUSTER_DOMAIN}`];
-}
+export const natsServiceHostnames = (nats: Pick<NatsConfig, 'release' | 'chart' | 'namespace'>): string[] =>
+  chartServiceHostnames(natsFullname(nats), nats.namespace);
 
 /** The kubectl context k3d writes for the cluster. */
 export const k3dContext = (cluster: ClusterConfig): string => `k3d-${cluster.name}`;

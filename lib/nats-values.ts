@@ -1,17 +1,13 @@
 import { Yaml } from 'cdk8s';
-import type { Config, Identity, NatsConfig } from './config';
+import type { Config, Identity } from './config';
+import { TLS_SECRET_KEYS, type NatsChartRef } from './nats-chart';
 
 /**
- * Typed values for the official NATS Helm chart (nats-io/k8s, chart 1.x/2.x). The chart ships no
+ * Typed values for the official NATS Helm chart (nats-io/k8s, chart 2.x). The chart ships no
  * values schema and silently ignores unknown keys, so these types are the only guard against a
- * typo that would leave the server running without TLS.
+ * typo that would leave the server running without TLS. The same functions configure a real
+ * nats-server in the tests, so a test of that server tests the deployed one.
  */
-
-/** Keys of the TLS Secret; the chart reads tls.crt/tls.key by default and ca.crt through tlsCA. */
-export const TLS_SECRET_KEYS = { ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } as const;
-
-/** The container port name the chart gives the NATS client port. */
-export const NATS_CLIENT_PORT_NAME = 'nats';
 
 /** Settings merged into the server's client `tls {}` block: map the client certificate to a user. */
 export interface NatsTlsSettings {
@@ -19,8 +15,13 @@ export interface NatsTlsSettings {
   readonly verify_and_map: true;
 }
 
+/** A NATS user: the email (or other SAN/DN) `verify_and_map` reads from a client certificate. */
+export interface NatsUser {
+  readonly user: string;
+}
+
 export interface NatsAuthorization {
-  readonly users: ReadonlyArray<{ readonly user: string }>;
+  readonly users: readonly NatsUser[];
 }
 
 export interface NatsChartValues {
@@ -48,21 +49,35 @@ export interface NatsChartValues {
 
 export const NATS_TLS_SETTINGS: NatsTlsSettings = { verify_and_map: true };
 
-/** The server's users: one per authorized identity, named by the email verify_and_map reads. */
-export function natsAuthorization(identities: readonly Identity[]): NatsAuthorization {
-  return {
-    users: identities
-      .filter((identity): identity is Identity & { email: string } => identity.authorized && identity.email !== undefined)
-      .map((identity) => ({ user: identity.email })),
-  };
+/** What the values are made of: everything about the server but its key material. */
+export interface NatsServerSettings {
+  readonly namespace: string;
+  readonly secretName: string;
+  readonly clientPort: number;
+  readonly users: readonly NatsUser[];
 }
 
-/** Labels of the chart's NATS server pods; without `component` the selector would also match nats-box. */
-export function natsPodSelector(nats: NatsConfig): Record<string, string> {
+/** The server's users: one per authorized identity, named by the email verify_and_map reads. */
+export function natsUsers(identities: readonly Identity[]): NatsUser[] {
+  return identities
+    .filter((identity): identity is Identity & { email: string } => identity.authorized && identity.email !== undefined)
+    .map((identity) => ({ user: identity.email }));
+}
+
+export const natsAuthorization = (identities: readonly Identity[]): NatsAuthorization => ({ users: natsUsers(identities) });
+
+export function natsHelmValues(settings: NatsServerSettings): NatsChartValues {
   return {
-    'app.kubernetes.io/name': nats.chart.name,
-    'app.kubernetes.io/instance': nats.release,
-    'app.kubernetes.io/component': 'nats',
+    namespaceOverride: settings.namespace,
+    config: {
+      nats: {
+        port: settings.clientPort,
+        tls: { enabled: true, secretName: settings.secretName, merge: NATS_TLS_SETTINGS },
+      },
+      merge: { authorization: { users: settings.users } },
+    },
+    tlsCA: { enabled: true, secretName: settings.secretName, key: TLS_SECRET_KEYS.ca },
+    natsBox: { enabled: false },
   };
 }
 
@@ -70,26 +85,15 @@ export function natsPodSelector(nats: NatsConfig): Record<string, string> {
  * dist/helm/nats-values.yaml as synth writes it. The deploy script hashes this text, not the file,
  * so even a dry run after a configuration change knows the rendered chart is stale.
  */
-export function natsValuesDocument(config: Config): string {
-  const { chart } = config.nats;
+export function natsValuesDocument(values: NatsChartValues, chart: NatsChartRef): string {
   return `# Values for the NATS Helm chart ${chart.name} ${chart.version}, synthesized by \`npm run synth\` from the configuration\n` +
-    `# (lib/config.ts defaults and k3s-nats-tls.yaml): do not edit.\n${Yaml.stringify(natsHelmValues(config))}`;
+    `# (lib/config.ts defaults and k3s-nats-tls.yaml): do not edit.\n${Yaml.stringify(values)}`;
 }
 
-export function natsHelmValues(config: Config): NatsChartValues {
+/** The server settings the configuration asks for. */
+export function natsServerSettings(config: Config): NatsServerSettings {
   const { nats } = config;
-  return {
-    namespaceOverride: nats.namespace,
-    config: {
-      nats: {
-        port: nats.clientPort,
-        tls: { enabled: true, secretName: nats.tlsSecretName, merge: NATS_TLS_SETTINGS },
-      },
-      merge: { authorization: natsAuthorization(config.pki.identities) },
-    },
-    tlsCA: { enabled: true, secretName: nats.tlsSecretName, key: TLS_SECRET_KEYS.ca },
-    natsBox: { enabled: false },
-  };
+  return { namespace: nats.namespace, secretName: nats.tlsSecretName, clientPort: nats.clientPort, users: natsUsers(config.pki.identities) };
 }
 
 /** Where a nats-server run outside Kubernetes (tests, local checks) finds its listener and PEM files. */
@@ -112,13 +116,14 @@ export interface NatsServerConfig {
 
 /**
  * The client-facing server settings the Helm values produce, for a plain nats-server: the same
- * `NATS_TLS_SETTINGS` and `natsAuthorization`, so a test of this config tests the deployed one.
+ * `NATS_TLS_SETTINGS` and users, so a test of this config tests the deployed one.
  */
 export function natsServerConfig(config: Config, endpoint: NatsServerEndpoint): NatsServerConfig {
+  const values = natsHelmValues(natsServerSettings(config));
   return {
     host: endpoint.host,
     port: endpoint.port,
-    tls: { ca_file: endpoint.caFile, cert_file: endpoint.certFile, key_file: endpoint.keyFile, ...NATS_TLS_SETTINGS },
-    authorization: natsAuthorization(config.pki.identities),
+    tls: { ca_file: endpoint.caFile, cert_file: endpoint.certFile, key_file: endpoint.keyFile, ...values.config.nats.tls.merge },
+    authorization: values.config.merge.authorization,
   };
 }

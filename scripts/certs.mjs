@@ -25,7 +25,7 @@ const { ensurePki } = requireLib('pki');
 const { withProjectLock } = requireLib('project-lock');
 const { projectFolders } = requireLib('layout');
 const { synthesizedServerCertificate } = requireLib('dist');
-const { TLS_SECRET_KEYS } = requireLib('nats-values');
+const { TLS_SECRET_KEYS } = requireLib('nats-chart');
 const { runMain } = requireLib('run-main');
 
 const root = path.resolve(import.meta.dirname, '..');

@@ -25,7 +25,7 @@ const { loadConfig, echoUrl } = requireLib('config');
 const { ensurePki } = requireLib('pki');
 const { writeFileAtomic } = requireLib('atomic-file');
 const { NATS_VALUES_FILE, NATS_RENDERED_FILE, distDir } = requireLib('layout');
-const { natsValuesDocument } = requireLib('nats-values');
+const { natsValuesDocument, natsHelmValues, natsServerSettings } = requireLib('nats-values');
 const [k3d, helm, plan] = ['k3d', 'helm-render', 'deploy-plan'].map(requireLib);
 
 await step('Preflight', () => preflight(plan.upTools(useK3d), { cwd: ROOT }));
@@ -82,7 +82,7 @@ await step('NATS chart', async () => {
   const chart = `${config.nats.chart.name} ${config.nats.chart.version}`;
   // The values synth writes (or, in a dry run, would write): a dry run after a configuration change
   // must not call a rendering of the old values current.
-  const provenance = helm.renderProvenance(config.nats, valuesPath, natsValuesDocument(config));
+  const provenance = helm.renderProvenance(config.nats, valuesPath, natsValuesDocument(natsHelmValues(natsServerSettings(config)), config.nats.chart));
   const current = fs.existsSync(renderedPath) ? await fs.readFile(renderedPath, 'utf8') : undefined;
   if (helm.isRenderCurrent(current, provenance)) return `${rel(renderedPath)} is current (chart ${chart}, same values): not re-rendered`;
   const manifests = await run('helm', args);

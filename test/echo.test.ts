@@ -1,11 +1,13 @@
 import { Testing } from 'cdk8s';
 import { EchoChart } from '../charts/echo';
+import { HttpEcho, InvalidPropsError } from '../lib/constructs';
+import { httpEchoProps } from '../lib/stack';
 import { defaults, objectOf, synth } from './support/fixtures';
 
 describe('EchoChart', () => {
   const config = defaults();
   // GIVEN the recipe's echo settings WHEN the chart is synthesized
-  const manifests = synth(new EchoChart(Testing.app(), 'echo', { echo: config.echo }));
+  const manifests = synth(new EchoChart(Testing.app(), 'echo', { echo: httpEchoProps(config) }));
   const deployment = objectOf(manifests, 'Deployment', 'echo');
   const service = objectOf(manifests, 'Service', 'echo');
   const ingress = objectOf(manifests, 'Ingress', 'echo-ingress');
@@ -44,6 +46,10 @@ describe('EchoChart', () => {
     expect(deployment.spec.template.metadata.labels).toMatchObject(service.spec.selector);
   });
 
+  test('selects its pods by labels it names, not by a construct-path hash (a Deployment selector is immutable)', () => {
+    expect(deployment.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'echo', 'app.kubernetes.io/component': 'http-echo' });
+  });
+
   test('Ingress is networking.k8s.io/v1 for Traefik, routing / (Prefix) to echo:80', () => {
     expect(ingress.apiVersion).toBe('networking.k8s.io/v1');
     expect(ingress.spec.ingressClassName).toBe('traefik');
@@ -55,7 +61,7 @@ describe('EchoChart', () => {
 
   test('follows the configuration: text, ports, namespace and user', () => {
     // GIVEN other settings
-    const custom = { ...config.echo, namespace: 'web', text: 'hi there', containerPort: 9000, servicePort: 8081, runAsUser: 1234 };
+    const custom = { ...httpEchoProps(config), namespace: 'web', text: 'hi there', containerPort: 9000, servicePort: 8081, runAsUser: 1234 };
     // WHEN synthesized
     const out = synth(new EchoChart(Testing.app(), 'echo', { echo: custom }));
     // THEN every derived field follows
@@ -69,5 +75,31 @@ describe('EchoChart', () => {
 
   test('snapshot (a supplement to the assertions above)', () => {
     expect(manifests).toMatchSnapshot();
+  });
+});
+
+describe('HttpEcho on its own', () => {
+  test('needs only its text in a fresh App, and exposes what it creates', () => {
+    // GIVEN a bare chart WHEN an HttpEcho is added with only the required prop
+    const chart = Testing.chart();
+    const echo = new HttpEcho(chart, 'hello', { text: 'hello' });
+    const manifests = synth(chart);
+    // THEN it creates the three objects with the documented defaults, under the names it exposes
+    expect(manifests.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['Deployment/echo', 'Ingress/echo-ingress', 'Service/echo']);
+    expect(echo.deployment.name).toBe('echo');
+    expect(echo.service.name).toBe('echo');
+    expect(echo.ingress.name).toBe('echo-ingress');
+    expect(echo.rolloutResource).toBe('deployment/echo');
+    const container = objectOf(manifests, 'Deployment', 'echo').spec.template.spec.containers[0];
+    expect(container.image).toBe('hashicorp/http-echo:1.0.0');
+    expect(container.args).toEqual(['-listen=:5678', '-text=hello']);
+    expect(objectOf(manifests, 'Ingress', 'echo-ingress').spec.ingressClassName).toBe('traefik');
+  });
+
+  test('refuses props it cannot run with, naming each prop and value', () => {
+    const attempt = () => new HttpEcho(Testing.chart(), 'bad', { text: ' ', containerPort: 80, runAsUser: 0 });
+    expect(attempt).toThrow(InvalidPropsError);
+    expect(attempt).toThrow('HttpEcho: text " " must not be empty; containerPort 80 must be a port ≥ 1024: the container does not run as root; '
+      + 'runAsUser 0 must be a non-root UID (≥ 1)');
   });
 });

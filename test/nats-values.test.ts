@@ -1,9 +1,11 @@
 import { Testing } from 'cdk8s';
-import { NatsAccessChart } from '../charts/nats-access';
-import { NatsTlsChart } from '../charts/nats-tls';
-import { natsFullname, natsServiceHostnames, parseConfig } from '../lib/config';
-import { natsAuthorization, natsHelmValues, natsPodSelector } from '../lib/nats-values';
-import { defaults, FAKE_TLS, objectOf, synth } from './support/fixtures';
+import { natsFullname, natsServiceHostnames, parseConfig, type Config } from '../lib/config';
+import { natsPodSelector } from '../lib/nats-chart';
+import { natsAuthorization, natsHelmValues as valuesOf, natsServerSettings } from '../lib/nats-values';
+import { defineStack } from '../lib/stack';
+import { appObjects, defaults, FAKE_TLS, objectOf } from './support/fixtures';
+
+const natsHelmValues = (config: Config) => valuesOf(natsServerSettings(config));
 
 describe('natsHelmValues', () => {
   test('configures TLS from the Secret, the CA, verify_and_map and the authorized users (chart 2.x keys)', () => {
@@ -45,8 +47,15 @@ describe('consistency between the values, the Secret and the NodePort', () => {
   // GIVEN a non-default release, namespace and secret name, so coincidences cannot pass
   const config = parseConfig({ nats: { release: 'bus', namespace: 'messaging', tlsSecretName: 'bus-tls' } });
   const values = natsHelmValues(config);
-  const secret = objectOf(synth(new NatsTlsChart(Testing.app(), 'nats-tls', { nats: config.nats, tls: FAKE_TLS })), 'Secret', 'bus-tls');
-  const nodePort = objectOf(synth(new NatsAccessChart(Testing.app(), 'nats-access', { nats: config.nats, cluster: config.cluster })), 'Service', 'nats-np');
+  const app = Testing.app();
+  const stack = defineStack(app, config, FAKE_TLS);
+  const secret = objectOf(appObjects(app), 'Secret', 'bus-tls');
+  const nodePort = objectOf(appObjects(app), 'Service', 'nats-np');
+
+  test('the construct carries exactly these values into dist/helm/nats-values.yaml', () => {
+    expect(stack.nats.helmValues).toEqual(values);
+    expect(stack.nats.valuesDocument).toContain('secretName: bus-tls');
+  });
 
   test('the chart mounts the Secret cdk8s synthesizes, with keys it holds', () => {
     expect(values.config.nats.tls.secretName).toBe(secret.metadata.name);
@@ -61,7 +70,7 @@ describe('consistency between the values, the Secret and the NodePort', () => {
   });
 
   test('the NodePort selects the pods of this release and forwards to the chart\'s client port', () => {
-    expect(nodePort.spec.selector).toEqual(natsPodSelector(config.nats));
+    expect(nodePort.spec.selector).toEqual(natsPodSelector(config.nats.release));
     expect(nodePort.spec.selector['app.kubernetes.io/instance']).toBe('bus');
     expect(nodePort.spec.ports[0].port).toBe(values.config.nats.port);
   });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import { natsServiceHostnames, parseConfig } from '../lib/config';
-import { natsHelmValues, natsServerConfig } from '../lib/nats-values';
+import { natsHelmValues, natsServerSettings, natsServerConfig } from '../lib/nats-values';
 import { ensurePki, PkiPaths } from '../lib/pki';
 import { RunningNatsServer, startNatsServer } from './support/nats-server';
 
@@ -74,7 +74,7 @@ describe('dev PKI against nats-server', () => {
   }
 
   test('the server runs the Helm values\' TLS mapping and users, not a copy', () => {
-    const values = natsHelmValues(config);
+    const values = natsHelmValues(natsServerSettings(config));
     const serverConfig = natsServerConfig(config, { host: '127.0.0.1', port: -1, caFile: 'ca', certFile: 'crt', keyFile: 'key' });
     expect(serverConfig.authorization).toEqual(values.config.merge.authorization);
     expect(serverConfig.authorization.users).toEqual([{ user: 'client1@example.com' }]);

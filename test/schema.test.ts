@@ -1,21 +1,13 @@
 import { Testing } from 'cdk8s';
-import { EchoChart } from '../charts/echo';
-import { NamespacesChart } from '../charts/namespaces';
-import { NatsAccessChart } from '../charts/nats-access';
-import { NatsTlsChart } from '../charts/nats-tls';
-import { defaults, FAKE_TLS, synth } from './support/fixtures';
+import { defineStack } from '../lib/stack';
+import { appObjects, defaults, FAKE_TLS } from './support/fixtures';
 import { validateAgainstSchema } from './support/schema';
 
 describe('Kubernetes OpenAPI schema', () => {
-  // GIVEN every chart the app synthesizes
-  const config = defaults();
+  // GIVEN every object of the stack the app synthesizes
   const app = Testing.app();
-  const objects = [
-    ...synth(new NamespacesChart(app, 'namespaces', { names: [config.nats.namespace] })),
-    ...synth(new NatsTlsChart(app, 'nats-tls', { nats: config.nats, tls: FAKE_TLS })),
-    ...synth(new NatsAccessChart(app, 'nats-access', { nats: config.nats, cluster: config.cluster })),
-    ...synth(new EchoChart(app, 'echo', { echo: config.echo })),
-  ];
+  defineStack(app, defaults(), FAKE_TLS);
+  const objects = appObjects(app);
 
   test.each(objects.map((o) => [`${o.kind}/${o.metadata.name}`, o]))('%s is valid', (_name, object) => {
     // WHEN validated against the schema THEN it passes

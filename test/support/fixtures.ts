@@ -1,5 +1,5 @@
-import { Testing } from 'cdk8s';
-import type { ServerTlsMaterial } from '../../charts/nats-tls';
+import { App, Testing } from 'cdk8s';
+import type { ServerTlsMaterial } from '../../lib/constructs';
 import { Config, parseConfig } from '../../lib/config';
 
 /** The recipe's configuration: every default of lib/config.ts. */
@@ -29,3 +29,6 @@ export function objectOf(manifests: ApiObject[], kind: string, name: string): Ap
 }
 
 export const synth = (chart: Parameters<typeof Testing.synth>[0]): ApiObject[] => Testing.synth(chart) as ApiObject[];
+
+/** Every object of every chart in `app`, in file order: what `npm run synth` would write. */
+export const appObjects = (app: App): ApiObject[] => app.charts.flatMap((chart) => chart.toJson() as ApiObject[]);

@@ -1,0 +1,56 @@
+import type { App } from 'cdk8s';
+import { EchoChart } from '../charts/echo';
+import { NamespacesChart } from '../charts/namespaces';
+import { NatsChart } from '../charts/nats';
+import { SecretsChart } from '../charts/secrets';
+import type { Config } from './config';
+import type { HttpEchoProps, NatsMutualTls, HttpEcho, ServerTlsMaterial } from './constructs';
+import type { NatsMutualTlsProps } from './constructs/nats-mutual-tls';
+import { natsUsers } from './nats-values';
+
+/**
+ * The whole stack from one configuration: the only place that maps the configuration onto construct
+ * props. `npm run synth` and the deploy driver both build it, so what the driver waits for and
+ * applies is what the constructs created, never a name rebuilt from the configuration.
+ */
+
+export function httpEchoProps(config: Config): HttpEchoProps {
+  const { echo } = config;
+  return {
+    name: echo.name, namespace: echo.namespace, image: echo.image, text: echo.text,
+    containerPort: echo.containerPort, servicePort: echo.servicePort, runAsUser: echo.runAsUser,
+  };
+}
+
+export function natsMutualTlsProps(config: Config, tls: ServerTlsMaterial): Omit<NatsMutualTlsProps, 'secretScope'> {
+  const { nats } = config;
+  return {
+    tls,
+    users: natsUsers(config.pki.identities),
+    namespace: nats.namespace,
+    release: nats.release,
+    chart: nats.chart,
+    secretName: nats.tlsSecretName,
+    clientPort: nats.clientPort,
+    nodePort: { nodePort: config.cluster.ports.nats.nodePort, serviceName: nats.nodePortServiceName },
+  };
+}
+
+/** What the stack is made of; each member exposes the names of what it creates. */
+export interface Stack {
+  readonly nats: NatsMutualTls;
+  readonly echo: HttpEcho;
+}
+
+/**
+ * Adds the charts to `app`. cdk8s numbers the files by dependency: namespaces first, then the
+ * Secrets (git-ignored, owner-only), then the NATS NodePort and http-echo.
+ */
+export function defineStack(app: App, config: Config, tls: ServerTlsMaterial): Stack {
+  const namespaces = new NamespacesChart(app, 'namespaces', { names: [config.nats.namespace, config.echo.namespace] });
+  const secrets = new SecretsChart(app, 'nats-tls');
+  const nats = new NatsChart(app, 'nats-access', { nats: { ...natsMutualTlsProps(config, tls), secretScope: secrets } });
+  const echo = new EchoChart(app, 'echo', { echo: httpEchoProps(config) });
+  for (const chart of [secrets, nats, echo]) chart.addDependency(namespaces);
+  return { nats: nats.nats, echo: echo.echo };
+}
