@@ -1,0 +1,29 @@
+// ESLint (flat config) with typescript-eslint's type-aware rules: the driver is async everywhere, so
+// a floating promise is a bug that silently skips a step or swallows its failure.
+import js from '@eslint/js';
+import { importX } from 'eslint-plugin-import-x';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'coverage/', 'keys/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    plugins: { 'import-x': importX },
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['*.mjs', '*.js'] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      'import-x/order': ['error', {
+        groups: ['builtin', 'external', 'internal', 'parent', 'sibling', 'index'],
+        alphabetize: { order: 'asc', caseInsensitive: true },
+      }],
+      'max-len': ['error', { code: 150, ignoreUrls: true, ignoreRegExpLiterals: true, ignorePattern: '^\\s*(// |\\* |import )' }],
+      // Tests build objects from YAML and JSON: `any` there is the data, not a shortcut.
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-require-imports': 'off',
+    },
+  },
+);
