@@ -228,9 +228,15 @@ async function attemptEcho(options: VerifyOptions, deadline: number): Promise<Ec
     return { retry: false, ok: !truncated && body === options.echoText, unreachable: false, got };
   } catch (error) {
     const problem = networkProblem(error, ms);
-    if (problem === undefined) return { retry: false, ok: false, unreachable: false, got: (error as Error).message };
+    if (problem === undefined) return { retry: false, ok: false, unreachable: false, got: withCause(error) };
     return { retry: true, ok: false, unreachable: true, got: problem, cause: unreachableCause(options.echoUrl, problem) };
   }
+}
+
+/** fetch rejects with a bare "fetch failed" and the reason in `cause`, e.g. "bad port". */
+function withCause(error: unknown): string {
+  const { message, cause } = error as Error & { cause?: { message?: unknown } };
+  return typeof cause?.message === 'string' ? `${message} (${cause.message})` : message;
 }
 
 const unreachableCause = (endpoint: string, problem: string): string =>

@@ -454,6 +454,15 @@ describe('npm run verify', () => {
       }
     });
 
+    it('says why fetch failed when it gives no network error', async () => {
+      // GIVEN an echo URL on a port fetch refuses to use (port 1 is on its list of bad ports)
+      // WHEN the checks run
+      const results = byCheck(await runVerify(optionsFor(healthy.url, 5, 'http://127.0.0.1:1')));
+
+      // THEN the echo row carries fetch's reason, not just "fetch failed"
+      expect(results['echo http://127.0.0.1:1']).toMatchObject({ ok: false, unreachable: false, got: 'fetch failed (bad port)' });
+    });
+
     it('fails the check without a certificate when the server admits clients without one', async () => {
       // GIVEN a real nats-server with our server certificate, but neither verify_and_map nor users
       const open = await startNatsServer({
