@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, errors, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { echoUrl, loadConfig, natsUrl, type Config, type Identity } from './config';
+import { displayPath } from './display-path';
 import { UserError } from './errors';
+import { closingSockets, readGreeting, type Greeting } from './nats-probe';
 import { pkiPaths, type PkiPaths } from './pki';
 
 /**
@@ -32,6 +34,8 @@ export interface CheckResult {
   readonly ok: boolean;
   /** Failed because nothing answered before the deadline, rather than answering wrongly. */
   readonly unreachable: boolean;
+  /** For a failed check whose reason lies beyond the row: what is wrong and what to do, for the summary. */
+  readonly cause?: string;
   readonly ms: number;
 }
 
@@ -105,14 +109,44 @@ export function loadVerifyOptions(args: ParsedArgs, cwd = process.cwd()): Verify
   return verifyOptions(args, loadConfig(cwd), cwd);
 }
 
+/** PEM texts of the key files, read once before any check so a file problem is one clear error. */
+interface KeyMaterial {
+  readonly ca: string;
+  readonly identities: ReadonlyMap<string, { readonly cert: string; readonly key: string }>;
+}
+
+const KEYS_FIX = 'point --keys (or pki.dir) at the folder holding ca.crt and <identity>.crt/.key';
+
+function requireKeysFolder(dir: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`${displayPath(dir)} is a file, not a folder of keys: ${KEYS_FIX}`);
+}
+
 /** A missing key file is a setup mistake, not a failed check: say how to create it. */
-function requireKeyFiles(options: VerifyOptions): void {
-  const { keys } = options;
-  const needed = [keys.caCert, ...options.identities.flatMap(({ name }) => [keys.identityCert(name), keys.identityKey(name)])];
-  const missing = needed.filter((file) => !existsSync(file));
+function requireKeyFiles(files: readonly string[]): void {
+  const missing = files.filter((file) => !existsSync(file));
   if (missing.length > 0) {
     throw new UserError(`missing ${missing.join(', ')}: run \`npm run synth\` (it creates the certificates in pki.dir) or point --keys at the folder holding them`);
   }
+}
+
+function readKeyFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
+    const why = code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message;
+    throw new UserError(`cannot read ${displayPath(file)} (${why}): make it a file you can read, or ${KEYS_FIX}; \`npm run certs\` issues missing keys`);
+  }
+}
+
+function loadKeyMaterial(options: VerifyOptions): KeyMaterial {
+  const { keys, identities } = options;
+  requireKeysFolder(keys.dir);
+  requireKeyFiles([keys.caCert, ...identities.flatMap(({ name }) => [keys.identityCert(name), keys.identityKey(name)])]);
+  return {
+    ca: readKeyFile(keys.caCert),
+    identities: new Map(identities.map(({ name }) => [name, { cert: readKeyFile(keys.identityCert(name)), key: readKeyFile(keys.identityKey(name)) }])),
+  };
 }
 
 /** Leaves room for one attempt even when the deadline has passed. */
@@ -120,12 +154,20 @@ const MIN_ATTEMPT_MS = 1000;
 const RETRY_PAUSE_MS = 500;
 
 const remainingMs = (deadline: number): number => Math.max(deadline - Date.now(), MIN_ATTEMPT_MS);
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
-/** Retries `attempt` while it says so, until the deadline; returns the last outcome. */
-async function withRetries<T extends { retry: boolean }>(deadline: number, attempt: () => Promise<T>): Promise<T> {
+/** One try of a check: `retry` while nothing answered; `got` is what the row and the progress lines show. */
+interface Attempt {
+  readonly retry: boolean;
+  readonly got: string;
+}
+
+/** Retries `attempt` while it says so, until the deadline, telling `onRetry` why; returns the last outcome. */
+async function withRetries<T extends Attempt>(deadline: number, attempt: () => Promise<T>, onRetry: (got: string) => void): Promise<T> {
   for (;;) {
     const outcome = await attempt();
     if (!outcome.retry || Date.now() + RETRY_PAUSE_MS >= deadline) return outcome;
+    onRetry(outcome.got);
     await sleep(RETRY_PAUSE_MS);
   }
 }
@@ -139,30 +181,75 @@ function networkProblem(error: unknown, ms: number): string | undefined {
     case 'EHOSTUNREACH': case 'ENETUNREACH': return 'host unreachable';
     default: break;
   }
-  if (error instanceof errors.TimeoutError || (error as Error).name === 'TimeoutError') return `no answer within ${(ms / 1000).toFixed(1)} s`;
+  if (error instanceof errors.TimeoutError || (error as Error).name === 'TimeoutError') return `no answer within ${seconds(ms)}`;
   return undefined;
 }
 
 const quoted = (text: string): string => JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
 
-async function checkEcho(options: VerifyOptions, deadline: number): Promise<CheckResult> {
-  const started = Date.now();
-  const expected = `200 ${quoted(options.echoText)}`;
-  const outcome = await withRetries(deadline, async () => {
-    const ms = remainingMs(deadline);
-    try {
-      const response = await fetch(options.echoUrl, { signal: AbortSignal.timeout(ms), redirect: 'manual' });
-      const body = (await response.text()).trim();
-      // Only a 200 is http-echo itself: Traefik answers 404 until its routes load.
-      if (response.status !== 200) return { retry: true, ok: false, unreachable: false, got: `${response.status} ${response.statusText}`.trim() };
-      return { retry: false, ok: body === options.echoText, unreachable: false, got: `200 ${quoted(body)}` };
-    } catch (error) {
-      const problem = networkProblem(error, ms);
-      return { retry: problem !== undefined, ok: false, unreachable: problem !== undefined, got: problem ?? (error as Error).message };
+/** http-echo answers a line; anything longer is not it, and need not be downloaded to know. */
+const ECHO_BODY_LIMIT = 4 * 1024;
+
+/** The body's first ECHO_BODY_LIMIT bytes, read from the stream, which is then cancelled. */
+async function readBodyStart(response: Response): Promise<{ text: string; truncated: boolean }> {
+  if (!response.body) return { text: '', truncated: false };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size <= ECHO_BODY_LIMIT) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
     }
-  });
-  const { got, ok, unreachable } = outcome;
-  return { check: `echo ${options.echoUrl}`, endpoint: options.echoUrl, expected, got, ok, unreachable, ms: Date.now() - started };
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return { text: Buffer.concat(chunks).subarray(0, ECHO_BODY_LIMIT).toString('utf8'), truncated: size > ECHO_BODY_LIMIT };
+}
+
+interface EchoAttempt extends Attempt {
+  readonly ok: boolean;
+  readonly unreachable: boolean;
+  readonly cause?: string;
+}
+
+async function attemptEcho(options: VerifyOptions, deadline: number): Promise<EchoAttempt> {
+  const ms = remainingMs(deadline);
+  try {
+    const response = await fetch(options.echoUrl, { signal: AbortSignal.timeout(ms), redirect: 'manual' });
+    const { text, truncated } = await readBodyStart(response);
+    const status = `${response.status} ${response.statusText}`.trim();
+    // Only a 200 is http-echo itself: Traefik answers 404 until its routes load.
+    if (response.status !== 200) return { retry: true, ok: false, unreachable: false, got: status, cause: `${options.echoUrl} answers ${status}, not http-echo: is it running, and does its Ingress route to it?` };
+    const body = text.trim();
+    const got = `200 ${quoted(body)}${truncated ? ` (more than ${ECHO_BODY_LIMIT / 1024} KiB)` : ''}`;
+    return { retry: false, ok: !truncated && body === options.echoText, unreachable: false, got };
+  } catch (error) {
+    const problem = networkProblem(error, ms);
+    if (problem === undefined) return { retry: false, ok: false, unreachable: false, got: withCause(error) };
+    return { retry: true, ok: false, unreachable: true, got: problem, cause: unreachableCause(options.echoUrl, problem) };
+  }
+}
+
+/** fetch rejects with a bare "fetch failed" and the reason in `cause`, e.g. "bad port". */
+function withCause(error: unknown): string {
+  const { message, cause } = error as Error & { cause?: { message?: unknown } };
+  return typeof cause?.message === 'string' ? `${message} (${cause.message})` : message;
+}
+
+const unreachableCause = (endpoint: string, problem: string): string =>
+  `${endpoint} did not answer (${problem}): is that part of the deployment running, and is the port right?`;
+
+async function checkEcho(options: VerifyOptions, deadline: number, progress: ProgressBoard): Promise<CheckResult> {
+  const started = Date.now();
+  const check = `echo ${options.echoUrl}`;
+  progress.waiting(check, check);
+  const outcome = await withRetries(deadline, () => attemptEcho(options, deadline), (got) => progress.waiting(check, check, got));
+  const { got, ok, unreachable, cause } = outcome;
+  const expected = `200 ${quoted(options.echoText)}`;
+  return { check, endpoint: options.echoUrl, expected, got, ok, unreachable, cause: ok ? undefined : cause, ms: Date.now() - started };
 }
 
 /** What a NATS connection attempt came to, in the terms the expectations are written in. */
@@ -170,8 +257,13 @@ type NatsOutcome =
   | { kind: 'round-trip' }
   | { kind: 'admitted'; detail: string }
   | { kind: 'authorization-violation' }
+  | { kind: 'server-error'; detail: string }
   | { kind: 'tls-refused'; detail: string }
-  | { kind: 'tls-untrusted'; detail: string }
+  | { kind: 'no-tls' }
+  | { kind: 'foreign-ca'; detail: string }
+  | { kind: 'bad-certificate'; detail: string }
+  | { kind: 'not-nats'; detail: string }
+  | { kind: 'stalled'; detail: string }
   | { kind: 'unreachable'; detail: string }
   | { kind: 'error'; detail: string };
 
@@ -183,15 +275,34 @@ const EXPECTED_TEXT: Record<ExpectedKind, string> = {
   'tls-refused': 'refused by TLS handshake',
 };
 
-function describeOutcome(outcome: NatsOutcome): string {
+function describeOutcome(outcome: NatsOutcome, options: VerifyOptions): string {
   switch (outcome.kind) {
     case 'round-trip': return 'admitted: published and received';
     case 'admitted': return `admitted: ${outcome.detail}`;
     case 'authorization-violation': return 'refused: Authorization Violation';
+    case 'server-error': return `server error: '${outcome.detail}'`;
     case 'tls-refused': return `refused by TLS handshake (${outcome.detail})`;
-    case 'tls-untrusted': return `TLS error: server certificate not trusted (${outcome.detail})`;
+    case 'no-tls': return 'the server does not use TLS';
+    case 'foreign-ca': return `server certificate from another CA than ${displayPath(options.keys.caCert)} (${outcome.detail})`;
+    case 'bad-certificate': return `server certificate not valid here (${outcome.detail})`;
+    case 'not-nats': return `no NATS greeting: ${outcome.detail}`;
+    case 'stalled': return outcome.detail;
     case 'unreachable': return outcome.detail;
     case 'error': return `error: ${outcome.detail}`;
+  }
+}
+
+/** The reason behind a failed row and what to do, for the summary; undefined where the row says it all. */
+function causeOf(outcome: NatsOutcome, options: VerifyOptions): string | undefined {
+  const url = options.natsUrl;
+  switch (outcome.kind) {
+    case 'no-tls': return `the server at ${url} does not use TLS: is it our deployment? is the port right?`;
+    case 'foreign-ca': return "the server presents a certificate from another CA: the cluster's Secret is from another PKI — run `npm run synth` and `npx zx scripts/up.mjs`";
+    case 'bad-certificate': return `the server certificate is not valid for ${url}: run \`npm run synth\` (it re-issues an expired one, naming the hosts in pki.server) and \`npx zx scripts/up.mjs\``;
+    case 'not-nats': return `what answers at ${url} is not a NATS server: is the port right?`;
+    case 'stalled': return `the server at ${url} greets like NATS but does not finish connecting: look at its logs`;
+    case 'unreachable': return unreachableCause(url, outcome.detail);
+    default: return undefined;
   }
 }
 
@@ -202,25 +313,59 @@ function tlsAlert(error: unknown): string | undefined {
   return /alert ([a-z ]+)/.exec(message ?? '')?.[0] ?? code;
 }
 
-/** Node's codes for a server certificate our CA does not vouch for (or that does not name the host). */
-const UNTRUSTED_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID',
+/** Node's codes for a server certificate that no certificate in our ca.crt signed. */
+const FOREIGN_CA_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_SIGNATURE_FAILURE',
 ]);
+/** Node's codes for a certificate from our CA that is still not valid: expired, or not naming the host. */
+const BAD_CERTIFICATE_CODES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID']);
 
-function classifyConnectError(error: unknown, ms: number): NatsOutcome {
-  if (error instanceof errors.AuthorizationError) {
-    return /authorization violation/i.test(error.message) ? { kind: 'authorization-violation' } : { kind: 'error', detail: error.message };
-  }
+/** Only the server's exact wording counts as the refusal verify_and_map gives an unmapped identity. */
+const AUTHORIZATION_VIOLATION = 'Authorization Violation';
+
+function classifyTlsError(error: unknown): NatsOutcome | undefined {
   const alert = tlsAlert(error);
   if (alert) return { kind: 'tls-refused', detail: alert };
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && UNTRUSTED_CODES.has(code)) return { kind: 'tls-untrusted', detail: (error as Error).message };
+  if (typeof code !== 'string') return undefined;
+  if (FOREIGN_CA_CODES.has(code)) return { kind: 'foreign-ca', detail: (error as Error).message };
+  if (BAD_CERTIFICATE_CODES.has(code)) return { kind: 'bad-certificate', detail: (error as Error).message };
+  return undefined;
+}
+
+function classifyConnectError(error: unknown, ms: number): NatsOutcome {
+  if (error instanceof errors.AuthorizationError) {
+    return error.message === AUTHORIZATION_VIOLATION ? { kind: 'authorization-violation' } : { kind: 'server-error', detail: error.message };
+  }
+  const tls = classifyTlsError(error);
+  if (tls) return tls;
   const problem = networkProblem(error, ms);
   if (problem) return { kind: 'unreachable', detail: problem };
-  // nats.js wraps a connection the other side closed before speaking in a ConnectionError without a cause.
-  if (error instanceof errors.ConnectionError) return { kind: 'unreachable', detail: `connection closed before NATS answered (${error.message})` };
-  return { kind: 'error', detail: (error as Error).message ?? String(error) };
+  const { message } = error as Error;
+  // nats.js checks the INFO's tls_required itself when the server changed since the greeting was read.
+  if (error instanceof errors.ConnectionError && /does not support 'tls'/.test(message)) return { kind: 'no-tls' };
+  if (error instanceof errors.ConnectionError) return { kind: 'unreachable', detail: `connection closed before NATS answered (${message})` };
+  return { kind: 'error', detail: message ?? String(error) };
+}
+
+/** Why a greeting failed to come, worded like the other network problems. */
+function greetingProblem(error: unknown, ms: number): string {
+  if (error === undefined) return `no answer within ${seconds(ms)}`;
+  return networkProblem(error, ms) ?? (error as Error).message;
+}
+
+/** What the greeting already decides; undefined when it is a NATS server offering TLS, to be connected to. */
+function classifyGreeting(greeting: Greeting, ms: number): NatsOutcome | undefined {
+  switch (greeting.kind) {
+    case 'info': {
+      const { tls_required: required, tls_available: available } = greeting.info;
+      return required === true || available === true ? undefined : { kind: 'no-tls' };
+    }
+    case 'unreachable': return { kind: 'unreachable', detail: greetingProblem(greeting.error, ms) };
+    case 'closed-silently': return { kind: 'unreachable', detail: 'connection closed before NATS answered' };
+    case 'not-nats': return { kind: 'not-nats', detail: greeting.detail };
+  }
 }
 
 /** Publishes on a fresh subject and waits for the server to deliver it back. */
@@ -243,19 +388,35 @@ async function roundTrip(nc: NatsConnection, label: string, ms: number): Promise
   }
 }
 
-async function attemptNats(options: VerifyOptions, label: string, tls: NonNullable<NodeConnectionOptions['tls']>, deadline: number): Promise<NatsOutcome> {
-  const ms = remainingMs(deadline);
+/** Grace for nats.js's own connect timeout, so that the bound around it (which names the stall) fires first. */
+const NATS_TIMEOUT_GRACE_MS = 1000;
+
+async function connectAndRoundTrip(options: VerifyOptions, natsCase: NatsCase, ms: number): Promise<NatsOutcome> {
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: options.natsUrl, tls, timeout: ms, reconnect: false, name: `verify-${label}` });
+    nc = await connect({ servers: options.natsUrl, tls: natsCase.tls, timeout: ms + NATS_TIMEOUT_GRACE_MS, reconnect: false, name: `verify-${natsCase.label}` });
   } catch (error) {
     return classifyConnectError(error, ms);
   }
   try {
-    return await roundTrip(nc, label, ms);
+    return await roundTrip(nc, natsCase.label, ms);
   } finally {
     await nc.close();
   }
+}
+
+const DEFAULT_NATS_PORT = 4222;
+
+/** Reads the server's greeting first, so a silent, endless or plain-text server is named for what it is. */
+async function attemptNats(options: VerifyOptions, natsCase: NatsCase, deadline: number): Promise<NatsOutcome> {
+  const url = new URL(options.natsUrl);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const greetingMs = remainingMs(deadline);
+  const refused = classifyGreeting(await readGreeting(host, Number(url.port || DEFAULT_NATS_PORT), greetingMs), greetingMs);
+  if (refused) return refused;
+  const ms = remainingMs(deadline);
+  const stalled = (): NatsOutcome => ({ kind: 'stalled', detail: `the server sent its INFO, then did not finish the TLS handshake and CONNECT within ${seconds(ms)}` });
+  return closingSockets(ms, () => connectAndRoundTrip(options, natsCase, ms), stalled);
 }
 
 interface NatsCase {
@@ -265,54 +426,118 @@ interface NatsCase {
   readonly tls: NonNullable<NodeConnectionOptions['tls']>;
 }
 
-function natsCases(options: VerifyOptions): NatsCase[] {
-  const { keys } = options;
+function natsCases(options: VerifyOptions, keys: KeyMaterial): NatsCase[] {
   const cases: NatsCase[] = options.identities.map((identity) => ({
     check: `nats ${identity.name} (${identity.authorized ? 'authorized' : 'not authorized'})`,
     label: identity.name,
     expect: identity.authorized ? 'round-trip' : 'authorization-violation',
-    tls: { certFile: keys.identityCert(identity.name), keyFile: keys.identityKey(identity.name), caFile: keys.caCert },
+    tls: { ...keys.identities.get(identity.name), ca: keys.ca },
   }));
-  cases.push({ check: 'nats without client certificate', label: 'no-certificate', expect: 'tls-refused', tls: { caFile: keys.caCert } });
+  cases.push({ check: 'nats without client certificate', label: 'no-certificate', expect: 'tls-refused', tls: { ca: keys.ca } });
   return cases;
 }
 
-async function checkNats(options: VerifyOptions, natsCase: NatsCase, deadline: number): Promise<CheckResult> {
+async function checkNats(options: VerifyOptions, natsCase: NatsCase, deadline: number, progress: ProgressBoard): Promise<CheckResult> {
   const started = Date.now();
-  const outcome = await withRetries(deadline, async () => {
-    const result = await attemptNats(options, natsCase.label, natsCase.tls, deadline);
-    return { retry: result.kind === 'unreachable', result };
-  });
+  const target = `nats ${options.natsUrl}`;
+  progress.waiting(natsCase.check, target);
+  const { result } = await withRetries(deadline, async () => {
+    const outcome = await attemptNats(options, natsCase, deadline);
+    return { retry: outcome.kind === 'unreachable', got: describeOutcome(outcome, options), result: outcome };
+  }, (got) => progress.waiting(natsCase.check, target, got));
+  const ok = result.kind === natsCase.expect;
   return {
     check: natsCase.check,
     endpoint: options.natsUrl,
     expected: EXPECTED_TEXT[natsCase.expect],
-    got: describeOutcome(outcome.result),
-    ok: outcome.result.kind === natsCase.expect,
-    unreachable: outcome.result.kind === 'unreachable',
+    got: describeOutcome(result, options),
+    ok,
+    unreachable: result.kind === 'unreachable',
+    cause: ok ? undefined : causeOf(result, options),
     ms: Date.now() - started,
   };
 }
 
+/** Checks still retrying, each under the endpoint it waits for and the last reason it failed. */
+export interface VerifyProgress {
+  readonly elapsedMs: number;
+  readonly waiting: ReadonlyArray<{ readonly check: string; readonly target: string; readonly reason: string }>;
+}
+
+export interface ProgressOptions {
+  readonly onProgress?: (progress: VerifyProgress) => void;
+  /** Default: every 5 s. */
+  readonly everyMs?: number;
+}
+
+/** Often enough that a 60 s wait does not look like a hang, rarely enough to stay readable. */
+const PROGRESS_EVERY_MS = 5000;
+
+/** What each unfinished check last saw; reports it every `everyMs` while some wait. */
+class ProgressBoard {
+  private readonly board = new Map<string, { target: string; reason: string }>();
+  private readonly timer?: NodeJS.Timeout;
+
+  constructor(started: number, { onProgress, everyMs = PROGRESS_EVERY_MS }: ProgressOptions) {
+    if (!onProgress) return;
+    this.timer = setInterval(() => {
+      const waiting = [...this.board].map(([check, { target, reason }]) => ({ check, target, reason }));
+      if (waiting.length > 0) onProgress({ elapsedMs: Date.now() - started, waiting });
+    }, everyMs);
+  }
+
+  waiting(check: string, target: string, reason = 'no answer yet'): void {
+    this.board.set(check, { target, reason });
+  }
+
+  done(check: string): void {
+    this.board.delete(check);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+/** One progress line: `… 12 s: still waiting for echo http://… — nothing listening (…); nats tls://… (3 checks) — …`. */
+export function formatProgress(progress: VerifyProgress): string {
+  const byTarget = new Map<string, { checks: number; reasons: Set<string> }>();
+  for (const { target, reason } of progress.waiting) {
+    const entry = byTarget.get(target) ?? { checks: 0, reasons: new Set<string>() };
+    entry.checks += 1;
+    entry.reasons.add(reason);
+    byTarget.set(target, entry);
+  }
+  const parts = [...byTarget].map(([target, { checks, reasons }]) => `${target}${checks > 1 ? ` (${checks} checks)` : ''} — ${[...reasons].join(' / ')}`);
+  return `… ${Math.round(progress.elapsedMs / 1000)} s: still waiting for ${parts.join('; ')}`;
+}
+
 /**
  * Runs every check at once against one deadline, so the whole run takes about `timeoutMs` at most
- * even when nothing listens. `onResult` sees each result as it completes; the returned list is in
- * table order.
+ * whatever answers (or does not). `onResult` sees each result as it completes; `progress.onProgress`
+ * hears which checks are still retrying, and why; the returned list is in table order.
  */
-export async function runVerify(options: VerifyOptions, onResult: (result: CheckResult) => void = () => {}): Promise<CheckResult[]> {
-  requireKeyFiles(options);
-  const deadline = Date.now() + options.timeoutMs;
+export async function runVerify(options: VerifyOptions, onResult: (result: CheckResult) => void = () => {}, progress: ProgressOptions = {}): Promise<CheckResult[]> {
+  const keys = loadKeyMaterial(options);
+  const started = Date.now();
+  const deadline = started + options.timeoutMs;
+  const board = new ProgressBoard(started, progress);
   const report = (result: CheckResult): CheckResult => {
+    board.done(result.check);
     onResult(result);
     return result;
   };
-  return Promise.all([
-    checkEcho(options, deadline).then(report),
-    ...natsCases(options).map((natsCase) => checkNats(options, natsCase, deadline).then(report)),
-  ]);
+  try {
+    return await Promise.all([
+      checkEcho(options, deadline, board).then(report),
+      ...natsCases(options, keys).map((natsCase) => checkNats(options, natsCase, deadline, board).then(report)),
+    ]);
+  } finally {
+    board.stop();
+  }
 }
 
-const formatMs = (ms: number): string => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
+const formatMs = (ms: number): string => (ms < 1000 ? `${ms} ms` : seconds(ms));
 
 /** A plain-text table: check, expected, got, time; a mark in front says whether they matched. */
 export function formatTable(results: readonly CheckResult[]): string {
@@ -323,13 +548,20 @@ export function formatTable(results: readonly CheckResult[]): string {
   return [header, ...rows].map(line).join('\n');
 }
 
+/** Failed checks grouped by their cause, in table order: `a, b — cause; c`. */
+function failuresByCause(failed: readonly CheckResult[]): string {
+  const groups = new Map<string | undefined, string[]>();
+  for (const result of failed) groups.set(result.cause, [...(groups.get(result.cause) ?? []), result.check]);
+  return [...groups].map(([cause, checks]) => `${checks.join(', ')}${cause ? ` — ${cause}` : ''}`).join('; ');
+}
+
 /** One line saying what the results mean and what to do next. */
 export function summarize(results: readonly CheckResult[], options: VerifyOptions): string {
   const failed = results.filter((r) => !r.ok);
   if (failed.length === 0) return `all ${results.length} checks passed: the deployment behaves as configured`;
-  if (failed.every((r) => r.unreachable)) {
+  if (results.every((r) => r.unreachable)) {
     const endpoints = [...new Set(failed.map((r) => r.endpoint))].join(' and ');
     return `nothing answered within ${options.timeoutMs / 1000} s at ${endpoints}: is the cluster up? (npx zx scripts/up.mjs), or pass --timeout for a slower start`;
   }
-  return `${failed.length} of ${results.length} checks failed: ${failed.map((r) => r.check).join('; ')}`;
+  return `${failed.length} of ${results.length} checks failed: ${failuresByCause(failed)}`;
 }

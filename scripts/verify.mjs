@@ -6,7 +6,26 @@ import { argv, chalk } from 'zx';
 import { requireLib } from './lib/project.mjs';
 
 const { UserError } = requireLib('errors');
-const { UsageError, VERIFY_USAGE, loadVerifyOptions, runVerify, formatTable, summarize } = requireLib('verify');
+const { UsageError, VERIFY_USAGE, loadVerifyOptions, runVerify, formatTable, formatProgress, summarize } = requireLib('verify');
+
+/** Past the checks' own deadline: only a bug in them could still be running by then. */
+const WATCHDOG_GRACE_MS = 5000;
+
+/**
+ * Ends the process once everything printed is written. The checks close what they open; this is
+ * the last guard, so that nothing a server does can keep `verify` (and up.mjs after it) waiting.
+ */
+function exit(code) {
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+function startWatchdog(timeoutMs) {
+  setTimeout(() => {
+    console.error(chalk.red(`✖ the checks did not end within ${(timeoutMs + WATCHDOG_GRACE_MS) / 1000} s although they are bounded by --timeout: a bug in lib/verify.ts`));
+    exit(1);
+  }, timeoutMs + WATCHDOG_GRACE_MS).unref();
+}
 
 if (argv.help) {
   console.log(VERIFY_USAGE);
@@ -16,17 +35,20 @@ if (argv.help) {
 try {
   const options = loadVerifyOptions(argv);
   console.log(`Checking ${options.echoUrl} and ${options.natsUrl} with the keys in ${options.keys.dir} (giving up after ${options.timeoutMs / 1000} s)`);
-  const results = await runVerify(options, (result) => {
-    console.log(`${result.ok ? chalk.green('✔') : chalk.red('✖')} ${result.check}: ${result.got}`);
-  });
+  startWatchdog(options.timeoutMs);
+  const results = await runVerify(
+    options,
+    (result) => console.log(`${result.ok ? chalk.green('✔') : chalk.red('✖')} ${result.check}: ${result.got}`),
+    { onProgress: (progress) => console.log(chalk.dim(formatProgress(progress))) },
+  );
 
   const passed = results.every((result) => result.ok);
   console.log(`\n${formatTable(results)}\n`);
   console.log(passed ? chalk.green(`✔ ${summarize(results, options)}`) : chalk.red(`✖ ${summarize(results, options)}`));
-  process.exitCode = passed ? 0 : 1;
+  exit(passed ? 0 : 1);
 } catch (error) {
   if (!(error instanceof UserError)) throw error;
   console.error(chalk.red(`✖ ${error.message}`));
   if (error instanceof UsageError) console.error(VERIFY_USAGE);
-  process.exitCode = error instanceof UsageError ? 2 : 1;
+  exit(error instanceof UsageError ? 2 : 1);
 }

@@ -1,12 +1,16 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type Config } from '../lib/config';
 import { ensurePki, type PkiResult } from '../lib/pki';
-import { formatTable, runVerify, UsageError, verifyOptions, type CheckResult } from '../lib/verify';
+import { formatProgress, formatTable, runVerify, summarize, UsageError, verifyOptions, type CheckResult, type VerifyProgress } from '../lib/verify';
+import {
+  startEndlessHttpServer, startEndlessInfoServer, startErrNatsServer, startSilentServer, startStalledTlsServer, type FakeServer,
+} from './support/fake-servers';
+import type { NatsServerConfig } from '../lib/nats-values';
 import { startNatsServer, type RunningNatsServer } from './support/nats-server';
 
 const SCRIPT = join(__dirname, '..', 'scripts', 'verify.mjs');
@@ -18,22 +22,32 @@ interface ScriptRun {
   readonly ms: number;
 }
 
+/** Past this a run counts as hung and is killed, so a hang fails the test instead of timing it out. */
+const HANG_MS = 25000;
+/** What `verify --timeout T` may take beyond T: node and zx start-up on a busy machine, one last attempt. */
+const EXIT_SLACK_MS = 8000;
+
 /** Runs scripts/verify.mjs as `up.mjs` will, in a folder without a k3s-nats-tls.yaml, so the defaults apply. */
 function runScript(cwd: string, args: string[]): Promise<ScriptRun> {
+  return runNode(cwd, [SCRIPT, ...args]);
+}
+
+function runNode(cwd: string, args: string[]): Promise<ScriptRun> {
   const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
   delete env.K3S_NATS_TLS_CONFIG;
   const started = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [SCRIPT, ...args], { cwd, env }, (error, stdout, stderr) => {
+    execFile(process.execPath, args, { cwd, env, timeout: HANG_MS, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
       resolve({ code, output: stdout + stderr, ms: Date.now() - started });
     });
   });
 }
 
-/** The table row (or progress line) for one check. */
+/** The table row for one check: its mark, its name, and the time column after two spaces. */
 const rowOf = (output: string, check: string): string =>
-  output.split('\n').find((line) => line.includes(`${check} `) && / ms| s$/.test(line)) ?? `(no row for ${check} in:\n${output})`;
+  output.split('\n').find((line) => /^[✔✖] /.test(line) && line.slice(2).startsWith(`${check} `) && / {2}(\d+ ms|\d+\.\d s)$/.test(line))
+  ?? `(no row for ${check} in:\n${output})`;
 
 /** An http-echo stand-in: answers 404 (Traefik before its routes load) `notFoundFirst` times, then 200 `text`. */
 async function startEcho(text: string, notFoundFirst = 0): Promise<{ url: string; requests: () => number; server: Server }> {
@@ -66,11 +80,33 @@ const serverFor = (config: Config, pki: PkiResult): Promise<RunningNatsServer> =
 
 const byCheck = (results: readonly CheckResult[]) => Object.fromEntries(results.map((r) => [r.check, r]));
 
+const NATS_CHECKS = ['nats client1 (authorized)', 'nats client2 (not authorized)', 'nats without client certificate'];
+
+/** A server without TLS, as a nats-server started with the defaults (or a chart whose TLS values were ignored) runs. */
+const withoutTls = ({ tls: _tls, authorization: _authorization, ...plain }: NatsServerConfig): object => plain;
+
+/** TLS with our server certificate, but no client certificate required and no users: anyone is admitted. */
+const tlsWithoutClientCertificates = ({ tls, authorization: _authorization, ...rest }: NatsServerConfig): object =>
+  ({ ...rest, tls: { ca_file: tls.ca_file, cert_file: tls.cert_file, key_file: tls.key_file } });
+
+/**
+ * runVerify in a node process of its own, without scripts/verify.mjs and its exit guard: the
+ * process ends by itself only if the checks left nothing open. Prints the results as JSON.
+ */
+function runVerifyAlone(cwd: string, flags: Record<string, string>, keysDir: string): Promise<ScriptRun> {
+  const program = `
+    const { parseConfig } = require('./lib/config.ts');
+    const { verifyOptions, runVerify } = require('./lib/verify.ts');
+    const [flags, dir] = JSON.parse(process.argv[1]);
+    runVerify(verifyOptions({ _: [], ...flags }, parseConfig({ pki: { dir } }))).then((results) => console.log(JSON.stringify(results)));`;
+  return runNode(cwd, ['--require', 'sucrase/register/ts', '--eval', program, JSON.stringify([flags, keysDir])]);
+}
+
 describe('npm run verify', () => {
   let tmp: string;
   let config: Config;
   let pki: PkiResult;
-  /** The same names, but the server's authorization also lists client2 — as stale Helm values would. */
+  /** Another PKI with the same names (its own CA), and the server's authorization also lists client2 — as stale Helm values would. */
   let admitsClient2Config: Config;
   let admitsClient2Pki: PkiResult;
   let healthy: RunningNatsServer;
@@ -105,11 +141,17 @@ describe('npm run verify', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
+  /** The flags up.mjs passes, pointing NATS at `natsUrl`, with a 2 s bound. */
+  const flagsFor = (natsUrl: string, timeout = '2'): string[] => ['--echo-url', echo.url, '--nats-url', natsUrl, '--keys', pki.paths.dir, '--timeout', timeout];
+
+  const optionsFor = (natsUrl: string, timeout: number, echoUrl = echo.url) =>
+    ({ ...verifyOptions({ _: [], 'echo-url': echoUrl, 'nats-url': natsUrl, timeout }, config), keys: pki.paths });
+
   describe('the script', () => {
     it('exits 0 and prints a table of matching checks when the deployment is healthy', async () => {
       // GIVEN http-echo answering the configured text and a nats-server configured like the chart
       // WHEN the script runs with the flags up.mjs passes
-      const run = await runScript(tmp, ['--echo-url', echo.url, '--nats-url', healthy.url, '--keys', pki.paths.dir, '--timeout', '10']);
+      const run = await runScript(tmp, flagsFor(healthy.url, '10'));
 
       // THEN every check matched, the table shows expected and got, and it exits 0
       expect(run.output).toMatch(/check\s+expected\s+got\s+time/);
@@ -145,24 +187,28 @@ describe('npm run verify', () => {
       expect(run.ms).toBeLessThan(8000);
     });
 
-    it('exits 1 with a clear message within the bound when nothing listens', async () => {
+    it('shows progress while nothing listens, then exits 1 within the bound saying the cluster is not up', async () => {
       // GIVEN two loopback ports nothing listens on
       const [httpPort, natsPort] = [await closedPort(), await closedPort()];
 
-      // WHEN the script runs with a 2 s bound
+      // WHEN the script runs with a 6 s bound (progress comes every 5 s)
       const run = await runScript(tmp, [
-        '--echo-url', `http://127.0.0.1:${httpPort}`, '--nats-url', `tls://127.0.0.1:${natsPort}`, '--keys', pki.paths.dir, '--timeout', '2',
+        '--echo-url', `http://127.0.0.1:${httpPort}`, '--nats-url', `tls://127.0.0.1:${natsPort}`, '--keys', pki.paths.dir, '--timeout', '6',
       ]);
 
-      // THEN it retried for about the bound (not forever), every row says nothing listens, and it exits 1
+      // THEN while it retried it said what it waits for and why
+      expect(run.output).toMatch(new RegExp(
+        `^… \\d+ s: still waiting for echo http://127\\.0\\.0\\.1:${httpPort} — nothing listening \\(connection refused\\); ` +
+        `nats tls://127\\.0\\.0\\.1:${natsPort} \\(3 checks\\) — nothing listening \\(connection refused\\)$`, 'm'));
+      // AND it gave up after about the bound, every row says nothing listens, and it exits 1
       expect(run.code).toBe(1);
-      expect(run.ms).toBeGreaterThanOrEqual(1500);
-      expect(run.ms).toBeLessThan(2000 + 4000); // the bound plus node start-up
-      for (const check of ['echo', 'nats client1 (authorized)', 'nats client2 (not authorized)', 'nats without client certificate']) {
+      expect(run.ms).toBeGreaterThanOrEqual(5500);
+      expect(run.ms).toBeLessThan(6000 + EXIT_SLACK_MS);
+      for (const check of ['echo', ...NATS_CHECKS]) {
         expect(rowOf(run.output, check)).toMatch(/^✖ .*nothing listening \(connection refused\)/);
       }
-      expect(run.output).toContain(`nothing answered within 2 s at http://127.0.0.1:${httpPort} and tls://127.0.0.1:${natsPort}: is the cluster up?`);
-    });
+      expect(run.output).toContain(`nothing answered within 6 s at http://127.0.0.1:${httpPort} and tls://127.0.0.1:${natsPort}: is the cluster up?`);
+    }, HANG_MS + 5000);
 
     it('exits 2 and names the flag when a flag is wrong', async () => {
       // GIVEN a misspelt flag, and a timeout that is not a number
@@ -191,6 +237,169 @@ describe('npm run verify', () => {
       expect(run.output).not.toMatch(/\n\s+at /);
       expect(run.code).toBe(1);
     });
+
+    it('exits 1 with one line naming the file and the fix when a key file cannot be read', async () => {
+      // GIVEN a copy of the keys in which client1.key is a folder (root reads any file, so a mode cannot make it unreadable here)
+      const keys = join(tmp, 'keys-unreadable');
+      cpSync(pki.paths.dir, keys, { recursive: true });
+      rmSync(join(keys, 'client1.key'));
+      mkdirSync(join(keys, 'client1.key'));
+
+      // WHEN the script runs with it
+      const run = await runScript(tmp, ['--echo-url', echo.url, '--nats-url', healthy.url, '--keys', keys, '--timeout', '2']);
+
+      // THEN one ✖ line names the file, why and what to do, without a stack trace, and it exits 1 before checking anything
+      expect(run.output.trim().split('\n').slice(1)).toEqual([
+        '✖ cannot read keys-unreadable/client1.key (it is a folder): make it a file you can read, or point --keys (or pki.dir) ' +
+        'at the folder holding ca.crt and <identity>.crt/.key; `npm run certs` issues missing keys',
+      ]);
+      expect(run.code).toBe(1);
+    });
+
+    it('exits 1 with one line saying what to do when --keys names a file', async () => {
+      // GIVEN a file where the keys folder should be
+      writeFileSync(join(tmp, 'keys.txt'), 'not a folder\n');
+
+      // WHEN the script runs with --keys pointing at it
+      const run = await runScript(tmp, ['--keys', join(tmp, 'keys.txt'), '--timeout', '1']);
+
+      // THEN it says so in one line and exits 1
+      expect(run.output).toContain('✖ keys.txt is a file, not a folder of keys: point --keys (or pki.dir) at the folder holding ca.crt and <identity>.crt/.key\n');
+      expect(run.output).not.toContain('missing');
+      expect(run.code).toBe(1);
+    });
+  });
+
+  describe('against a port that is not our NATS', () => {
+    /** Runs the script against `server` with a 2 s bound and returns the run after checking it ended in time. */
+    async function verifyAgainst(server: FakeServer): Promise<ScriptRun> {
+      const run = await runScript(tmp, flagsFor(server.url));
+      expect(run.ms).toBeLessThan(2000 + EXIT_SLACK_MS);
+      expect(run.code).toBe(1);
+      expect(server.connections()).toBeGreaterThan(0);
+      return run;
+    }
+
+    it('exits within the bound when the port accepts connections and stays silent', async () => {
+      // GIVEN a TCP server that accepts and never writes
+      const server = await startSilentServer();
+      try {
+        // WHEN the script runs against it with a 2 s bound
+        const run = await verifyAgainst(server);
+
+        // THEN every NATS row says what happened, and the summary says it is not NATS rather than that the cluster is down
+        for (const check of NATS_CHECKS) {
+          expect(rowOf(run.output, check)).toMatch(/^✖ .*no NATS greeting: connected, but the server sent nothing within \d\.\d s {2}/);
+        }
+        expect(run.output).toContain(`✖ 3 of 4 checks failed: ${NATS_CHECKS.join(', ')} — what answers at ${server.url} is not a NATS server: is the port right?`);
+        expect(run.output).not.toContain('is the cluster up?');
+      } finally {
+        await server.close();
+      }
+    }, HANG_MS + 5000);
+
+    it('exits within the bound when the port starts an INFO line and never ends it', async () => {
+      // GIVEN a server that sends `INFO ` and then bytes without end
+      const server = await startEndlessInfoServer();
+      try {
+        // WHEN the script runs against it with a 2 s bound
+        const run = await verifyAgainst(server);
+
+        // THEN the rows say it sent a line longer than any NATS greeting
+        for (const check of NATS_CHECKS) {
+          expect(rowOf(run.output, check)).toMatch(/^✖ .*no NATS greeting: the server sent 64 KiB starting "INFO x+\.\.\." without a line end {2}/);
+        }
+        expect(run.output).toContain(`what answers at ${server.url} is not a NATS server: is the port right?`);
+      } finally {
+        await server.close();
+      }
+    }, HANG_MS + 5000);
+
+    it('exits within the bound when the server greets for TLS and never answers the handshake', async () => {
+      // GIVEN a server that sends a valid INFO asking for TLS and then nothing
+      const server = await startStalledTlsServer();
+      try {
+        // WHEN the script runs against it with a 2 s bound
+        const run = await verifyAgainst(server);
+
+        // THEN the rows say the server stalled after its INFO
+        for (const check of NATS_CHECKS) {
+          expect(rowOf(run.output, check)).toMatch(/^✖ .*the server sent its INFO, then did not finish the TLS handshake and CONNECT within \d\.\d s {2}/);
+        }
+        expect(run.output).toContain(`the server at ${server.url} greets like NATS but does not finish connecting: look at its logs`);
+      } finally {
+        await server.close();
+      }
+    }, HANG_MS + 5000);
+
+    it('leaves nothing open that keeps the process alive, even without the script', async () => {
+      // GIVEN a server that stalls mid-handshake
+      const server = await startStalledTlsServer();
+      try {
+        // WHEN runVerify runs in a process of its own, with a 2 s bound
+        const run = await runVerifyAlone(join(__dirname, '..'), { 'echo-url': echo.url, 'nats-url': server.url, timeout: '2' }, pki.paths.dir);
+
+        // THEN that process ends by itself soon after the bound, with every NATS check reported
+        expect(run.ms).toBeLessThan(2000 + EXIT_SLACK_MS);
+        expect(run.code).toBe(0);
+        const results = byCheck(JSON.parse(run.output.trim().split('\n').pop() ?? '[]') as CheckResult[]);
+        for (const check of NATS_CHECKS) expect(results[check]?.got).toMatch(/^the server sent its INFO, then did not finish/);
+      } finally {
+        await server.close();
+      }
+    }, HANG_MS + 5000);
+
+    it('says the server does not use TLS when a plain nats-server answers', async () => {
+      // GIVEN a real nats-server without TLS
+      const plain = await startNatsServer({ config, caFile: pki.paths.caCert, certFile: pki.paths.serverCert, keyFile: pki.paths.serverKey, adjust: withoutTls });
+      try {
+        // WHEN the script checks it
+        const run = await runScript(tmp, flagsFor(plain.url, '5'));
+
+        // THEN each NATS row and the summary name the missing TLS, echo still passes, and nobody asks whether the cluster is up
+        for (const check of NATS_CHECKS) expect(rowOf(run.output, check)).toMatch(/^✖ .* {2}the server does not use TLS {2}/);
+        expect(rowOf(run.output, 'echo')).toMatch(/^✔ /);
+        expect(run.output).toContain(`✖ 3 of 4 checks failed: ${NATS_CHECKS.join(', ')} — the server at ${plain.url} does not use TLS: is it our deployment? is the port right?`);
+        expect(run.output).not.toContain('is the cluster up?');
+        expect(run.code).toBe(1);
+      } finally {
+        await plain.stop();
+      }
+    });
+
+    it('says the cluster\'s Secret is from another PKI when the server certificate is from another CA', async () => {
+      // GIVEN a real nats-server whose certificate comes from another PKI (its own ensurePki folder and CA)
+      // WHEN the script checks it with our keys
+      const run = await runScript(tmp, flagsFor(admitsClient2.url, '5'));
+
+      // THEN each NATS row names a certificate from another CA than keys/ca.crt, and the summary says what to run
+      for (const check of NATS_CHECKS) {
+        expect(rowOf(run.output, check)).toMatch(/^✖ .* {2}server certificate from another CA than keys\/ca\.crt \(unable to verify the first certificate\) {2}/);
+      }
+      expect(run.output).toContain(`✖ 3 of 4 checks failed: ${NATS_CHECKS.join(', ')} — the server presents a certificate from another CA: ` +
+        "the cluster's Secret is from another PKI — run `npm run synth` and `npx zx scripts/up.mjs`");
+      expect(run.output).not.toContain('is the cluster up?');
+      expect(run.code).toBe(1);
+    });
+
+    it('says the server certificate is not valid when it has expired', async () => {
+      // GIVEN a real nats-server whose PKI was issued so long ago that every certificate has expired
+      const longAgo = new Date(Date.now() - (config.pki.validityDays + 30) * 24 * 60 * 60 * 1000);
+      const expiredConfig = parseConfig({ pki: { dir: join(tmp, 'keys-expired') } });
+      const expiredPki = await ensurePki(expiredConfig, { now: longAgo });
+      const server = await serverFor(expiredConfig, expiredPki);
+      try {
+        // WHEN the checks run with those keys
+        const options = { ...optionsFor(server.url, 5), keys: expiredPki.paths };
+        const results = await runVerify(options);
+
+        // THEN each NATS row says the certificate is not valid and the summary says how to renew it
+        for (const check of NATS_CHECKS) expect(byCheck(results)[check]).toMatchObject({ ok: false, got: 'server certificate not valid here (certificate has expired)' });
+        expect(summarize(results, options)).toContain(`the server certificate is not valid for ${server.url}: run \`npm run synth\``);
+      } finally {
+        await server.stop();
+      }
+    });
   });
 
   describe('runVerify', () => {
@@ -199,8 +408,7 @@ describe('npm run verify', () => {
       const slowEcho = await startEcho(ECHO_TEXT, 3);
       try {
         // WHEN the checks run with a 10 s bound
-        const options = { ...verifyOptions({ _: [], 'echo-url': slowEcho.url, 'nats-url': healthy.url, timeout: 10 }, config), keys: pki.paths };
-        const results = byCheck(await runVerify(options));
+        const results = byCheck(await runVerify(optionsFor(healthy.url, 10, slowEcho.url)));
 
         // THEN the echo check passed on the fourth request
         expect(results[`echo ${slowEcho.url}`]).toMatchObject({ ok: true, got: '200 "Hello from echo"' });
@@ -210,19 +418,99 @@ describe('npm run verify', () => {
       }
     });
 
-    it('fails every identity by name with a TLS error when the server certificate is not from our CA', async () => {
-      // GIVEN the healthy server, but the keys (CA included) of another PKI
-      const options = { ...verifyOptions({ _: [], 'echo-url': echo.url, 'nats-url': healthy.url, timeout: 5 }, config), keys: admitsClient2Pki.paths };
+    it('reports which checks are still waiting, and why, while it retries', async () => {
+      // GIVEN nothing listening anywhere
+      const [httpPort, natsPort] = [await closedPort(), await closedPort()];
+      const progress: VerifyProgress[] = [];
 
-      // WHEN the checks run
-      const results = byCheck(await runVerify(options));
+      // WHEN the checks run with a 2 s bound and progress every 300 ms
+      const options = optionsFor(`tls://127.0.0.1:${natsPort}`, 2, `http://127.0.0.1:${httpPort}`);
+      await runVerify(options, () => undefined, { onProgress: (p) => progress.push(p), everyMs: 300 });
 
-      // THEN no NATS check passes: a TLS error is not the refusal (or admission) that was expected
-      for (const check of ['nats client1 (authorized)', 'nats client2 (not authorized)', 'nats without client certificate']) {
-        expect(results[check]).toMatchObject({ ok: false, unreachable: false });
-        expect(results[check].got).toMatch(/^TLS error: server certificate not trusted/);
+      // THEN it heard, more than once, every check waiting with the reason of its last attempt
+      expect(progress.length).toBeGreaterThanOrEqual(2);
+      const last = progress[progress.length - 1];
+      expect(last.waiting).toEqual(expect.arrayContaining([
+        { check: `echo http://127.0.0.1:${httpPort}`, target: `echo http://127.0.0.1:${httpPort}`, reason: 'nothing listening (connection refused)' },
+        ...NATS_CHECKS.map((check) => ({ check, target: `nats tls://127.0.0.1:${natsPort}`, reason: 'nothing listening (connection refused)' })),
+      ]));
+      expect(formatProgress({ ...last, elapsedMs: 12300 })).toBe(`… 12 s: still waiting for echo http://127.0.0.1:${httpPort} — nothing listening (connection refused); ` +
+        `nats tls://127.0.0.1:${natsPort} (3 checks) — nothing listening (connection refused)`);
+    });
+
+    it('reads only the start of an endless echo body and reports the mismatch at once', async () => {
+      // GIVEN an echo endpoint that answers 200 with a body that never ends
+      const endless = await startEndlessHttpServer();
+      try {
+        // WHEN the checks run with a 5 s bound
+        const results = byCheck(await runVerify(optionsFor(healthy.url, 5, endless.url)));
+
+        // THEN the echo check failed on the body's first 4 KiB, long before the bound, and says the body was longer
+        expect(results[`echo ${endless.url}`]).toMatchObject({ ok: false, unreachable: false });
+        expect(results[`echo ${endless.url}`].got).toMatch(/^200 "x{57}\.\.\." \(more than 4 KiB\)$/);
+        expect(results[`echo ${endless.url}`].ms).toBeLessThan(4000);
+      } finally {
+        await endless.close();
       }
-      expect(results[`echo ${echo.url}`].ok).toBe(true);
+    });
+
+    it('says why fetch failed when it gives no network error', async () => {
+      // GIVEN an echo URL on a port fetch refuses to use (port 1 is on its list of bad ports)
+      // WHEN the checks run
+      const results = byCheck(await runVerify(optionsFor(healthy.url, 5, 'http://127.0.0.1:1')));
+
+      // THEN the echo row carries fetch's reason, not just "fetch failed"
+      expect(results['echo http://127.0.0.1:1']).toMatchObject({ ok: false, unreachable: false, got: 'fetch failed (bad port)' });
+    });
+
+    it('fails the check without a certificate when the server admits clients without one', async () => {
+      // GIVEN a real nats-server with our server certificate, but neither verify_and_map nor users
+      const open = await startNatsServer({
+        config, caFile: pki.paths.caCert, certFile: pki.paths.serverCert, keyFile: pki.paths.serverKey, adjust: tlsWithoutClientCertificates,
+      });
+      try {
+        // WHEN the checks run
+        const results = byCheck(await runVerify(optionsFor(open.url, 5)));
+
+        // THEN the no-certificate row fails with what happened instead of the TLS refusal
+        expect(results['nats without client certificate']).toMatchObject({
+          ok: false, expected: 'refused by TLS handshake', got: 'admitted: published and received',
+        });
+      } finally {
+        await open.stop();
+      }
+    });
+
+    it('counts only the exact Authorization Violation as the refusal of an unauthorized identity', async () => {
+      // GIVEN a NATS server (TLS, our certificates) that answers every CONNECT with another authorization error
+      const server = await startErrNatsServer({ key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert }, 'Authentication Timeout');
+      try {
+        // WHEN the checks run
+        const results = byCheck(await runVerify(optionsFor(server.url, 5)));
+
+        // THEN client2's row fails and names the server's error, and so does client1's
+        expect(results['nats client2 (not authorized)']).toMatchObject({ ok: false, got: "server error: 'Authentication Timeout'" });
+        expect(results['nats client1 (authorized)']).toMatchObject({ ok: false, got: "server error: 'Authentication Timeout'" });
+        // AND the client without a certificate is still refused by the TLS handshake, as expected
+        expect(results['nats without client certificate']).toMatchObject({ ok: true });
+      } finally {
+        await server.close();
+      }
+    });
+  });
+
+  describe('summarize', () => {
+    it('names the endpoint that did not answer instead of asking whether the cluster is up when something else answered', async () => {
+      // GIVEN http-echo answering, but nothing listening at the NATS port
+      const natsUrl = `tls://127.0.0.1:${await closedPort()}`;
+      const options = optionsFor(natsUrl, 2);
+
+      // WHEN the checks run and are summarized
+      const summary = summarize(await runVerify(options), options);
+
+      // THEN the summary blames the NATS endpoint alone
+      expect(summary).toBe(`3 of 4 checks failed: ${NATS_CHECKS.join(', ')} — ${natsUrl} did not answer (nothing listening (connection refused)): ` +
+        'is that part of the deployment running, and is the port right?');
     });
   });
 

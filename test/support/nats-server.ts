@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../lib/config';
-import { natsServerConfig } from '../../lib/nats-values';
+import { natsServerConfig, type NatsServerConfig } from '../../lib/nats-values';
 
 /**
  * A real nats-server on a free loopback port, configured by `natsServerConfig` — the same TLS
@@ -19,6 +19,8 @@ export interface NatsServerOptions {
   readonly certFile: string;
   readonly keyFile: string;
   readonly readyTimeoutMs?: number;
+  /** Rewrites the chart's settings before the server reads them: a server that is not configured like ours. */
+  readonly adjust?: (config: NatsServerConfig) => object;
 }
 
 export interface RunningNatsServer {
@@ -56,7 +58,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Runni
   const serverConfig = natsServerConfig(options.config, {
     host: HOST, port: -1, caFile: options.caFile, certFile: options.certFile, keyFile: options.keyFile,
   });
-  writeFileSync(configFile, JSON.stringify(serverConfig, null, 2));
+  writeFileSync(configFile, JSON.stringify(options.adjust ? options.adjust(serverConfig) : serverConfig, null, 2));
 
   const child = spawn(NATS_SERVER_BIN, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
