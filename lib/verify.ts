@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, errors, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { echoUrl, loadConfig, natsUrl, type Config, type Identity } from './config';
 import { displayPath } from './display-path';
 import { UserError } from './errors';
 import { closingSockets, readGreeting, type Greeting } from './nats-probe';
-import { pkiPaths, type PkiPaths } from './pki';
+import { pkiFilesIn, type PkiPaths } from './pki';
 
 /**
  * `npm run verify`: proves a running deployment behaves as configured — http-echo answers through
@@ -98,7 +99,8 @@ export function verifyOptions(args: ParsedArgs, config: Config, cwd = process.cw
     echoUrl: checkedUrl('echo-url', stringFlag(args, 'echo-url') ?? echoUrl(config.cluster), ['http:', 'https:']),
     echoText: config.echo.text,
     natsUrl: checkedUrl('nats-url', stringFlag(args, 'nats-url') ?? natsUrl(config.cluster), ['tls:', 'nats:']),
-    keys: pkiPaths({ ...config, pki: { ...config.pki, dir: stringFlag(args, 'keys') ?? config.pki.dir } }, cwd),
+    // Only read, never written: --keys may name any folder, e.g. a copy of another machine's keys.
+    keys: pkiFilesIn(resolve(cwd, stringFlag(args, 'keys') ?? config.pki.dir)),
     identities: config.pki.identities,
     timeoutMs: Math.round(timeoutSeconds * 1000),
   };

@@ -98,7 +98,7 @@ function runVerifyAlone(cwd: string, flags: Record<string, string>, keysDir: str
     const { parseConfig } = require('./lib/config.ts');
     const { verifyOptions, runVerify } = require('./lib/verify.ts');
     const [flags, dir] = JSON.parse(process.argv[1]);
-    runVerify(verifyOptions({ _: [], ...flags }, parseConfig({ pki: { dir } }))).then((results) => console.log(JSON.stringify(results)));`;
+    runVerify(verifyOptions({ _: [], ...flags, keys: dir }, parseConfig({}))).then((results) => console.log(JSON.stringify(results)));`;
   return runNode(cwd, ['--require', 'sucrase/register/ts', '--eval', program, JSON.stringify([flags, keysDir])]);
 }
 
@@ -116,17 +116,17 @@ describe('npm run verify', () => {
 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'verify-'));
-    config = parseConfig({ pki: { dir: join(tmp, 'keys') } });
+    config = parseConfig({});
     admitsClient2Config = parseConfig({
       pki: {
-        dir: join(tmp, 'keys-admits-client2'),
+        dir: 'keys-admits-client2',
         identities: [
           { name: 'client1', email: 'client1@example.com', authorized: true },
           { name: 'client2', email: 'client2@example.com', authorized: true },
         ],
       },
     });
-    [pki, admitsClient2Pki] = await Promise.all([ensurePki(config), ensurePki(admitsClient2Config)]);
+    [pki, admitsClient2Pki] = await Promise.all([ensurePki(config, { baseDir: tmp }), ensurePki(admitsClient2Config, { baseDir: tmp })]);
     [healthy, admitsClient2, echo, wrongEcho] = await Promise.all([
       serverFor(config, pki),
       serverFor(admitsClient2Config, admitsClient2Pki),
@@ -385,8 +385,8 @@ describe('npm run verify', () => {
     it('says the server certificate is not valid when it has expired', async () => {
       // GIVEN a real nats-server whose PKI was issued so long ago that every certificate has expired
       const longAgo = new Date(Date.now() - (config.pki.validityDays + 30) * 24 * 60 * 60 * 1000);
-      const expiredConfig = parseConfig({ pki: { dir: join(tmp, 'keys-expired') } });
-      const expiredPki = await ensurePki(expiredConfig, { now: longAgo });
+      const expiredConfig = parseConfig({ pki: { dir: 'keys-expired' } });
+      const expiredPki = await ensurePki(expiredConfig, { baseDir: tmp, now: longAgo });
       const server = await serverFor(expiredConfig, expiredPki);
       try {
         // WHEN the checks run with those keys
