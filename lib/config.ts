@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError } from './errors';
 import { DEFAULT_NATS_CHART, natsFullname as chartFullname, natsServiceHostnames as chartServiceHostnames } from './nats-chart';
+import { subjectProblem } from './nats-subjects';
 import { folderValueProblem } from './project-folder';
 
 /**
@@ -100,6 +101,25 @@ const NatsConfig = z.strictObject({
   clientPort: port.default(4222),
 });
 
+const subject = z.string().superRefine((value, ctx) => {
+  const problem = subjectProblem(value);
+  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `subject ${JSON.stringify(value)} ${problem}` });
+});
+
+/** Allow and deny lists in NATS's own terms; a deny wins over an allow. */
+const SubjectRules = z.strictObject({
+  allow: z.array(subject).optional(),
+  deny: z.array(subject).optional(),
+});
+
+/** NATS user permissions (nats.conf `permissions {}`); absent = everything, as in the recipe. */
+const Permissions = z.strictObject({
+  publish: SubjectRules.optional(),
+  subscribe: SubjectRules.optional(),
+  /** Lets the user publish replies to requests it received, whatever `publish` says. */
+  allow_responses: z.boolean().optional(),
+});
+
 const Identity = z.strictObject({
   /** Certificate subject CN and file stem: keys/<name>.crt, keys/<name>.key. */
   name: dnsLabel('identity name (it names keys/<name>.crt)'),
@@ -107,6 +127,8 @@ const Identity = z.strictObject({
   email: z.string().email('must be an email address, e.g. client1@example.com').optional(),
   /** Listed in the server's authorization users, so its certificate is admitted. */
   authorized: z.boolean().default(false),
+  /** What the user may publish and subscribe to; absent = everything. */
+  permissions: Permissions.optional(),
 });
 
 const ipAddress = z.string().ip('must be an IPv4 or IPv6 address');
@@ -169,6 +191,12 @@ export const ConfigSchema = z.strictObject({
       }
       emails.add(identity.email);
     }
+    if (identity.permissions && !identity.authorized) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom, path: at('permissions'),
+        message: 'permissions apply to a NATS user: set authorized: true (with an email), or remove them',
+      });
+    }
     if (identity.authorized && identity.email === undefined) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom, path: at('authorized'),
@@ -203,6 +231,7 @@ export type EchoConfig = Config['echo'];
 export type NatsConfig = Config['nats'];
 export type PkiConfig = Config['pki'];
 export type Identity = PkiConfig['identities'][number];
+export type Permissions = NonNullable<Identity['permissions']>;
 
 export class ConfigError extends UserError {
   constructor(readonly source: string, readonly problems: string[]) {
@@ -224,6 +253,13 @@ function inputAt(raw: unknown, path: PropertyKey[]): unknown {
   return path.reduce<unknown>((value, key) => (value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined), raw);
 }
 
+/** ` (identity 'sensor')` for a problem inside an identity's settings, so a person finds it by name. */
+function identityNamed(raw: unknown, path: PropertyKey[]): string {
+  if (path[0] !== 'pki' || path[1] !== 'identities' || typeof path[2] !== 'number' || path.length < 5) return '';
+  const name = inputAt(raw, ['pki', 'identities', path[2], 'name']);
+  return typeof name === 'string' ? ` (identity '${name}')` : '';
+}
+
 function describe(issue: z.ZodIssue, raw: unknown): string {
   const field = fieldPath(issue.path) || '(top level)';
   if (issue.code === 'unrecognized_keys') {
@@ -231,7 +267,7 @@ function describe(issue: z.ZodIssue, raw: unknown): string {
   }
   if (issue.code === 'invalid_type' && issue.received === 'undefined') return `${field}: is required`;
   const quoted = issue.code === z.ZodIssueCode.custom ? '' : shown(inputAt(raw, issue.path));
-  return `${field}: ${issue.message}${quoted}`;
+  return `${field}${identityNamed(raw, issue.path)}: ${issue.message}${quoted}`;
 }
 
 /** Validates raw settings (as read from YAML) over the defaults; throws ConfigError naming every bad field. */

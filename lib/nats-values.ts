@@ -15,9 +15,23 @@ export interface NatsTlsSettings {
   readonly verify_and_map: true;
 }
 
+/** Subjects a user may (allow) or may not (deny) use; a deny wins. Absent lists impose nothing. */
+export interface NatsSubjectRules {
+  readonly allow?: readonly string[];
+  readonly deny?: readonly string[];
+}
+
+/** A user's permissions in nats.conf terms; an absent `publish` or `subscribe` allows everything. */
+export interface NatsPermissions {
+  readonly publish?: NatsSubjectRules;
+  readonly subscribe?: NatsSubjectRules;
+  readonly allow_responses?: boolean;
+}
+
 /** A NATS user: the email (or other SAN/DN) `verify_and_map` reads from a client certificate. */
 export interface NatsUser {
   readonly user: string;
+  readonly permissions?: NatsPermissions;
 }
 
 export interface NatsAuthorization {
@@ -61,7 +75,7 @@ export interface NatsServerSettings {
 export function natsUsers(identities: readonly Identity[]): NatsUser[] {
   return identities
     .filter((identity): identity is Identity & { email: string } => identity.authorized && identity.email !== undefined)
-    .map((identity) => ({ user: identity.email }));
+    .map((identity) => (identity.permissions ? { user: identity.email, permissions: identity.permissions } : { user: identity.email }));
 }
 
 export const natsAuthorization = (identities: readonly Identity[]): NatsAuthorization => ({ users: natsUsers(identities) });

@@ -1,0 +1,127 @@
+import { connect, NatsConnection } from '@nats-io/transport-node';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../lib/config';
+import { expectedAccess, permissionCases, probePublish, probeSubscribe } from '../lib/nats-permissions';
+import { concreteSubject, subjectMatches, subjectProblem } from '../lib/nats-subjects';
+import { natsServerConfig } from '../lib/nats-values';
+import { ensurePki, PkiResult } from '../lib/pki';
+import { RunningNatsServer, startNatsServer } from './support/nats-server';
+
+const SENSOR = {
+  name: 'sensor', email: 'sensor@example.com', authorized: true,
+  permissions: { publish: { allow: ['sensors.>'], deny: ['sensors.admin.>'] }, subscribe: { allow: ['_INBOX.>'] } },
+};
+
+describe('subjects', () => {
+  test.each([
+    ['a', undefined], ['sensors.>', undefined], ['*.temp', undefined], ['_INBOX.>', undefined], ['a.*.c', undefined],
+    ['', 'is empty'], ['a b', 'contains white space'], ['a..b', "has an empty token (a leading, trailing or doubled '.')"],
+    ['.a', "has an empty token (a leading, trailing or doubled '.')"], ['a.>.b', "uses '>' before the last token"],
+    ['a*', "uses a wildcard inside the token 'a*'"], ['a.b>', "uses a wildcard inside the token 'b>'"],
+  ])('%j: %s', (subject, problem) => {
+    if (problem === undefined) expect(subjectProblem(subject)).toBeUndefined();
+    else expect(subjectProblem(subject)).toContain(problem);
+  });
+
+  test('match as nats-server does: * one token, > one or more', () => {
+    expect(subjectMatches('sensors.>', 'sensors.temp.kitchen')).toBe(true);
+    expect(subjectMatches('sensors.>', 'sensors')).toBe(false);
+    expect(subjectMatches('*.temp', 'a.temp')).toBe(true);
+    expect(subjectMatches('*.temp', 'a.b.temp')).toBe(false);
+    expect(subjectMatches('a.b', 'a.b')).toBe(true);
+    expect(subjectMatches('a.b', 'a.b.c')).toBe(false);
+    expect(concreteSubject('sensors.*.>')).toBe('sensors.verify.verify');
+  });
+
+  test('a bad subject in the configuration names the identity and the subject', () => {
+    const bad = { ...SENSOR, permissions: { publish: { allow: ['sensors.> x'] } } };
+    expect(() => parseConfig({ pki: { identities: [bad] } })).toThrow(
+      'pki.identities[0].permissions.publish.allow[0] (identity \'sensor\'): subject "sensors.> x" contains white space',
+    );
+  });
+
+  test('permissions on an identity that is no NATS user are refused', () => {
+    expect(() => parseConfig({ pki: { identities: [SENSOR, { ...SENSOR, name: 'x', email: 'x@example.com', authorized: false }] } }))
+      .toThrow('pki.identities[1].permissions: permissions apply to a NATS user');
+  });
+});
+
+describe('permission cases: one per rule, the expectation weighing every rule', () => {
+  test('the sensor: deny wins over allow, and an allow list refuses what it does not name', () => {
+    expect(permissionCases(SENSOR.permissions)).toEqual([
+      { operation: 'publish', rule: 'publish allow sensors.>', subject: 'sensors.verify', expected: 'allowed' },
+      { operation: 'publish', rule: 'publish deny sensors.admin.>', subject: 'sensors.admin.verify', expected: 'denied' },
+      { operation: 'subscribe', rule: 'subscribe allow _INBOX.>', subject: '_INBOX.verify', expected: 'allowed' },
+    ]);
+    expect(expectedAccess(SENSOR.permissions.subscribe, 'sensors.temp')).toBe('denied');
+    expect(expectedAccess(undefined, 'anything')).toBe('allowed');
+    // an allow whose concrete subject a deny covers is expected to be refused
+    expect(permissionCases({ publish: { allow: ['a.>'], deny: ['a.*'] } })[0]).toMatchObject({ subject: 'a.verify', expected: 'denied' });
+  });
+});
+
+/** The Helm values' users and permissions on a real nats-server: what the server does, not what we think. */
+describe('permissions on a real nats-server', () => {
+  const config = parseConfig({ pki: { identities: [SENSOR, { name: 'client1', email: 'client1@example.com', authorized: true }] } });
+  const work = mkdtempSync(join(tmpdir(), 'nats-permissions-'));
+  let pki: PkiResult;
+  let server: RunningNatsServer;
+  let sensor: NatsConnection;
+  let client1: NatsConnection;
+
+  const as = (name: string) => connect({
+    servers: server.url, reconnect: false, timeout: 10_000,
+    tls: { caFile: pki.paths.caCert, certFile: pki.paths.identityCert(name), keyFile: pki.paths.identityKey(name) },
+  });
+
+  beforeAll(async () => {
+    pki = await ensurePki(config, { baseDir: work });
+    server = await startNatsServer({ config, caFile: pki.paths.caCert, certFile: pki.paths.serverCert, keyFile: pki.paths.serverKey });
+    [sensor, client1] = await Promise.all([as('sensor'), as('client1')]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([sensor?.close(), client1?.close()]);
+    await server?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the server runs the values\' permissions for the sensor user', () => {
+    const users = natsServerConfig(config, { host: 'h', port: -1, caFile: 'a', certFile: 'b', keyFile: 'c' }).authorization.users;
+    expect(users).toEqual([{ user: 'sensor@example.com', permissions: SENSOR.permissions }, { user: 'client1@example.com' }]);
+  });
+
+  test('an allowed publish is delivered', async () => {
+    // GIVEN client1 (no permissions: everything) listens on sensors.temp
+    const inbox = client1.subscribe('sensors.temp', { max: 1 });
+    await client1.flush();
+    // WHEN the sensor publishes there
+    expect(await probePublish(sensor, 'sensors.temp')).toBe('allowed');
+    // THEN client1 receives it
+    for await (const message of inbox) expect(message.string()).toBe('verify');
+  });
+
+  test('a denied publish gets the server\'s Permissions Violation, and the connection stays open', async () => {
+    const mark = server.logs().length;
+    expect(await probePublish(sensor, 'sensors.admin.reset')).toBe('denied');
+    await server.waitForLog(/Publish Violation.*sensors\.admin\.reset|Permissions Violation for Publish to "sensors\.admin\.reset"/, mark);
+    expect(sensor.isClosed()).toBe(false);
+    expect(await probePublish(sensor, 'elsewhere')).toBe('denied');
+    expect(await probePublish(sensor, 'sensors.ok')).toBe('allowed');
+  });
+
+  test('a denied subscription gets the server\'s Permissions Violation; an allowed one is kept', async () => {
+    expect(await probeSubscribe(sensor, 'sensors.temp')).toBe('denied');
+    expect(await probeSubscribe(sensor, '_INBOX.abc')).toBe('allowed');
+    expect(sensor.isClosed()).toBe(false);
+  });
+
+  test('every permission case of the configuration comes out on the server as expected', async () => {
+    for (const { operation, subject, expected } of permissionCases(SENSOR.permissions)) {
+      const got = operation === 'publish' ? await probePublish(sensor, subject) : await probeSubscribe(sensor, subject);
+      expect([operation, subject, got]).toEqual([operation, subject, expected]);
+    }
+  });
+});
