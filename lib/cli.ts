@@ -12,6 +12,8 @@ export interface FlagSpec {
   readonly help: string;
   /** Shown in --help after the flag, e.g. `NAME`. */
   readonly value?: string;
+  /** May be given more than once; the value is then a list. */
+  readonly multiple?: boolean;
 }
 
 export interface CommandSpec {
@@ -22,7 +24,7 @@ export interface CommandSpec {
   readonly flags: Readonly<Record<string, FlagSpec>>;
 }
 
-export type ParsedFlags = Record<string, string | boolean | undefined>;
+export type ParsedFlags = Record<string, string | boolean | string[] | undefined>;
 
 export const EXIT_USAGE = 2;
 
@@ -45,12 +47,12 @@ export function helpText(spec: CommandSpec): string {
 /** Parses `args` strictly: an unknown flag, a missing value or a stray argument is a UsageError. */
 export function parseFlags(spec: CommandSpec, args: readonly string[]): ParsedFlags & { help?: boolean } {
   const options = Object.fromEntries(Object.entries({ ...spec.flags, help: { type: 'boolean' } as FlagSpec })
-    .map(([name, flag]) => [name, { type: flag.type }]));
+    .map(([name, flag]) => [name, { type: flag.type, multiple: flag.multiple ?? false }]));
   try {
     const { values, positionals } = parseArgs({ args: [...args], options, strict: true, allowPositionals: true });
     if (positionals.length) throw new UsageError(`unexpected argument(s): ${positionals.join(' ')}`);
     for (const [name, value] of Object.entries(values)) {
-      if (value === '') throw new UsageError(`--${name} needs a value`);
+      if (value === '' || (Array.isArray(value) && value.includes(''))) throw new UsageError(`--${name} needs a value`);
     }
     return values as ParsedFlags;
   } catch (error) {

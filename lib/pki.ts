@@ -32,6 +32,8 @@ export interface EnsurePkiOptions {
   baseDir?: string;
   /** Replace everything, the CA included. */
   force?: boolean;
+  /** Re-issue these leaves from the same CA although they are valid: `server` or identity names. */
+  renew?: readonly string[];
   now?: Date;
   log?: (line: string) => void;
 }
@@ -50,6 +52,8 @@ export interface PkiResult {
 export class PkiError extends UserError {}
 
 const CA_COMMON_NAME = 'k3s-nats-tls dev CA';
+/** The name `--renew` knows the server certificate by. */
+export const SERVER_LEAF = 'server';
 const SERVER_COMMON_NAME = 'k3s-nats-tls NATS server';
 const FORCE_HINT = 'npm run certs -- --force';
 const KEY_MODE = 0o600;
@@ -77,6 +81,8 @@ export function pkiFilesIn(dir: string): PkiPaths {
 }
 
 interface Leaf {
+  /** `server`, or the identity's name: what `--renew` names. */
+  readonly name: string;
   readonly certPath: string;
   readonly keyPath: string;
   readonly spec: LeafSpec;
@@ -85,6 +91,7 @@ interface Leaf {
 /** The server's and every identity's certificate, as the configuration wants them. */
 function leavesOf(config: Config, paths: PkiPaths): Leaf[] {
   const server: Leaf = {
+    name: SERVER_LEAF,
     certPath: paths.serverCert,
     keyPath: paths.serverKey,
     spec: {
@@ -96,6 +103,7 @@ function leavesOf(config: Config, paths: PkiPaths): Leaf[] {
     },
   };
   const clients = config.pki.identities.map((identity): Leaf => ({
+    name: identity.name,
     certPath: paths.identityCert(identity.name),
     keyPath: paths.identityKey(identity.name),
     spec: {
@@ -270,9 +278,13 @@ function planPki(config: Config, paths: PkiPaths, options: EnsurePkiOptions, now
   if (!ca) return { keep: [], issue: leaves };
   const keep: Array<{ leaf: Leaf; pair: IssuedPair }> = [];
   const issue: Leaf[] = [];
+  const renew = new Set(options.renew ?? []);
   for (const leaf of leaves) {
     const verdict = inspectLeaf(leaf, ca, config, now);
-    if (verdict.reuse) {
+    if (verdict.reuse && renew.has(leaf.name)) {
+      log(`↻ re-issuing ${displayPath(leaf.certPath)}: renewal asked for`);
+      issue.push(leaf);
+    } else if (verdict.reuse) {
       keep.push({ leaf, pair: verdict.pair });
     } else {
       if (verdict.why) log(`↻ re-issuing ${displayPath(leaf.certPath)}: ${verdict.why}`);
@@ -320,6 +332,7 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
   const log = options.log ?? (() => undefined);
   const root = options.baseDir ?? process.cwd();
   const paths = pkiPaths(config, root);
+  checkRenewNames(config, options.renew ?? []);
   preparePkiFolder(root, config, paths);
 
   const plan = planPki(config, paths, options, now, log);
@@ -339,6 +352,35 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
     reused: filesOf([...(plan.ca ? [paths.caCert] : []), ...plan.keep.map(({ leaf }) => leaf.certPath)]),
   };
 }
+/** Every name `--renew` accepts, for the error that lists them. */
+function checkRenewNames(config: Config, names: readonly string[]): void {
+  const known = [SERVER_LEAF, ...config.pki.identities.map(({ name }) => name)];
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    throw new PkiError(`cannot renew ${unknown.map((name) => `'${name}'`).join(', ')}: not a certificate of this configuration (known: ${known.join(', ')})`);
+  }
+}
+
+/**
+ * Certificates and keys in the PKI folder that belong to no identity of the configuration any
+ * more (a removed identity): `npm run certs` reports them, `--prune` deletes exactly these.
+ */
+export function strayPkiFiles(config: Config, root: string): string[] {
+  const paths = pkiPaths(config, root);
+  if (!vetFolder({ root, path: paths.dir, folder: pkiDirSetting(config), owns: ownsPkiFile })) return [];
+  const known = new Set(['ca', SERVER_LEAF, ...config.pki.identities.map(({ name }) => name)]);
+  return readdirSync(paths.dir).sort()
+    .filter((name) => PKI_FILE.test(name) && !known.has(name.replace(/\.(crt|key)$/, '')))
+    .map((name) => join(paths.dir, name));
+}
+
+/** Deletes the stray files `strayPkiFiles` finds; returns them. */
+export function pruneStrayPkiFiles(config: Config, root: string): string[] {
+  const stray = strayPkiFiles(config, root);
+  for (const path of stray) rmSync(path);
+  return stray;
+}
+
 function describeSpec(spec: LeafSpec): string {
   const names = [...spec.dnsNames, ...spec.ips, ...spec.emails];
   return `${spec.usage}, CN=${spec.commonName}${names.length ? `, ${names.join(' ')}` : ''}`;

@@ -395,7 +395,7 @@ describe('npm run certs (scripts/certs.mjs)', () => {
     if (existsSync(join(dir, 'keys'))) renameSync(join(dir, 'keys'), join(project, 'keys'));
     try {
       return spawnSync(process.execPath, [join(project, 'scripts', 'certs.mjs'), ...args], {
-        encoding: 'utf8', env: { ...process.env, K3S_NATS_TLS_CONFIG: '', FORCE_COLOR: '0' },
+        cwd: project, encoding: 'utf8', env: { ...process.env, K3S_NATS_TLS_CONFIG: '', FORCE_COLOR: '0' },
       });
     } finally {
       if (existsSync(join(project, 'keys'))) renameSync(join(project, 'keys'), join(dir, 'keys'));
@@ -426,12 +426,53 @@ describe('npm run certs (scripts/certs.mjs)', () => {
     // WHEN asked for help THEN it prints the usage and writes no key
     const help = run(dir, '--help');
     expect(help.status).toBe(0);
-    expect(help.stdout).toMatch(/^Usage: npm run certs \[-- --force\]/);
+    expect(help.stdout).toMatch(/^Usage: npm run certs -- \[flags\]/);
+    expect(help.stdout).toContain('--renew NAME');
     expect(existsSync(join(dir, 'keys'))).toBe(false);
     // WHEN --froce is given THEN it exits 2 naming the flag, before anything is written
     const typo = run(dir, '--froce');
     expect(typo.status).toBe(2);
-    expect(typo.stderr).toContain('unknown flag --froce');
+    expect(typo.stderr).toContain("unknown flag '--froce'");
     expect(existsSync(join(dir, 'keys'))).toBe(false);
+  });
+
+  test('--renew NAME re-issues just that certificate from the same CA; the others stay byte for byte', () => {
+    const dir = copyOfFresh();
+    const before = snapshot(join(dir, 'keys'));
+    const result = run(dir, '--renew', 'client1', '--renew', 'server');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('↻ re-issuing keys/client1.crt: renewal asked for');
+    const after = snapshot(join(dir, 'keys'));
+    const changed = Object.keys(before).filter((name) => before[name] !== after[name]).sort();
+    expect(changed).toEqual(['client1.crt', 'client1.key', 'server.crt', 'server.key']);
+    // AND the renewed certificate comes from the same CA
+    expect(cert(join(dir, 'keys', 'client1.crt')).verify(cert(join(dir, 'keys', 'ca.crt')).publicKey)).toBe(true);
+    expect(result.stdout).toContain('Next: npm run synth');
+  });
+
+  test('--renew of a name the configuration does not have is refused, listing the names it knows', () => {
+    const dir = copyOfFresh();
+    const before = snapshot(join(dir, 'keys'));
+    const result = run(dir, '--renew', 'laptop');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("✖ cannot renew 'laptop': not a certificate of this configuration (known: server, client1, client2)");
+    expect(snapshot(join(dir, 'keys'))).toEqual(before);
+  });
+
+  test('files of an identity no longer configured are reported, and --prune deletes exactly those', () => {
+    // GIVEN keys/ still holds the files of an identity removed from the configuration
+    const dir = copyOfFresh();
+    cpSync(join(dir, 'keys', 'client2.crt'), join(dir, 'keys', 'old-laptop.crt'));
+    cpSync(join(dir, 'keys', 'client2.key'), join(dir, 'keys', 'old-laptop.key'));
+    const before = snapshot(join(dir, 'keys'));
+    // WHEN certs runs THEN it reports them and keeps them
+    const report = run(dir);
+    expect(report.stdout).toContain('! keys/old-laptop.crt, keys/old-laptop.key: no such identity in the configuration any more — `npm run certs -- --prune` deletes them');
+    expect(snapshot(join(dir, 'keys'))).toEqual(before);
+    // WHEN certs --prune runs THEN exactly those are gone
+    const prune = run(dir, '--prune');
+    expect(prune.stdout).toContain('✔ pruned keys/old-laptop.crt, keys/old-laptop.key');
+    const { ['old-laptop.crt']: _crt, ['old-laptop.key']: _key, ...rest } = before;
+    expect(snapshot(join(dir, 'keys'))).toEqual(rest);
   });
 });
