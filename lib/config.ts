@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError } from './errors';
-import { DEFAULT_NATS_CHART, natsFullname as chartFullname, natsServiceHostnames as chartServiceHostnames } from './nats-chart';
+import { DEFAULT_NATS_CHART, natsFullname as chartFullname, natsRouteHostnames, natsServiceHostnames as chartServiceHostnames } from './nats-chart';
 import { subjectProblem } from './nats-subjects';
 import { folderValueProblem } from './project-folder';
 
@@ -97,6 +97,18 @@ const NatsConfig = z.strictObject({
     .default('nats'),
   chart: ChartRef.default({}),
   tlsSecretName: dnsLabel('Secret name').default('nats-server-tls'),
+  /** 1 = the recipe's single server; 3 or 5 = a cluster whose servers route to each other over mutual TLS. */
+  replicas: wholeNumber().refine((n) => [1, 3, 5].includes(n),
+    'must be 1, 3 or 5: a cluster needs an odd number of servers for a quorum (JetStream needs a majority), and more than 5 only adds latency')
+    .default(1),
+  /** The Secret holding the route certificate (cluster.tls), when replicas > 1. */
+  routeTlsSecretName: dnsLabel('Secret name').default('nats-route-tls'),
+  jetstream: z.strictObject({
+    /** JetStream with file storage on a PersistentVolumeClaim per server (k3s: the local-path storage class). */
+    enabled: z.boolean().default(false),
+    /** Size of each server's volume, as Kubernetes writes quantities. */
+    storage: z.string().regex(/^[1-9]\d*(Mi|Gi|Ti)$/, 'must be a size such as 512Mi, 1Gi or 10Gi').default('1Gi'),
+  }).default({}),
   nodePortServiceName: dnsLabel('Service name').default('nats-np'),
   clientPort: port.default(4222),
 });
@@ -154,7 +166,7 @@ const PkiConfig = z.strictObject({
   ]),
 });
 
-const RESERVED_IDENTITY_NAMES = ['ca', 'server'];
+const RESERVED_IDENTITY_NAMES = ['ca', 'server', 'route'];
 
 export const ConfigSchema = z.strictObject({
   cluster: ClusterConfig.default({}),
@@ -215,6 +227,12 @@ export const ConfigSchema = z.strictObject({
     ctx.addIssue({
       code: z.ZodIssueCode.custom, path: ['nats', 'nodePortServiceName'],
       message: `'${config.nats.nodePortServiceName}' is a Service the NATS chart creates (${chartServices.join(', ')}): choose another name`,
+    });
+  }
+  if (config.nats.routeTlsSecretName === config.nats.tlsSecretName) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom, path: ['nats', 'routeTlsSecretName'],
+      message: 'must differ from nats.tlsSecretName: the routes have a certificate of their own',
     });
   }
   if (config.pki.renewWithinDays >= config.pki.validityDays) {
@@ -301,6 +319,10 @@ export function loadConfig(dir = process.cwd(), env: NodeJS.ProcessEnv = process
 
 /** The chart's fullname for the configured release: it names the client Service and the StatefulSet. */
 export const natsFullname = (nats: Pick<NatsConfig, 'release' | 'chart'>): string => chartFullname(nats.release, nats.chart.name);
+
+/** Host names the chart's route URLs dial, for every replica. */
+export const natsRouteHostnamesOf = (nats: Pick<NatsConfig, 'release' | 'chart' | 'namespace' | 'replicas'>): string[] =>
+  natsRouteHostnames(natsFullname(nats), nats.namespace, nats.replicas);
 
 /** Names under which in-cluster clients reach the chart's client Service. */
 export const natsServiceHostnames = (nats: Pick<NatsConfig, 'release' | 'chart' | 'namespace'>): string[] =>

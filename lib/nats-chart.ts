@@ -52,3 +52,20 @@ export function natsServiceHostnames(service: string, namespace: string): string
 export function natsPodSelector(release: string, chartName: string = DEFAULT_NATS_CHART.name): Record<string, string> {
   return { 'app.kubernetes.io/name': chartName, 'app.kubernetes.io/instance': release, 'app.kubernetes.io/component': 'nats' };
 }
+
+/** The port the chart's servers route to each other on. */
+export const NATS_CLUSTER_PORT = 6222;
+
+/**
+ * Every host name a route dials, for every replica: the chart writes route URLs with the short form
+ * `<fullname>-<i>.<fullname>-headless` (and with `routeURLs.useFQDN` the long form), so the route
+ * certificate carries all four spellings of each pod's name. A missing short name is a known cause
+ * of failed route handshakes.
+ */
+export function natsRouteHostnames(fullname: string, namespace: string, replicas: number): string[] {
+  return Array.from({ length: replicas }, (_, i) => natsServiceHostnames(`${fullname}-${i}.${fullname}-headless`, namespace)).flat();
+}
+
+/** The route URLs the chart writes into every server's `cluster.routes` for release `fullname` (short form). */
+export const natsRouteUrls = (fullname: string, replicas: number): string[] =>
+  Array.from({ length: replicas }, (_, i) => `tls://${fullname}-${i}.${fullname}-headless:${NATS_CLUSTER_PORT}`);

@@ -51,6 +51,17 @@ export interface NatsChartValues {
       };
     };
     readonly merge: { readonly authorization: NatsAuthorization };
+    /** Present when replicas > 1: the servers form a cluster whose routes use mutual TLS. */
+    readonly cluster?: {
+      readonly enabled: true;
+      readonly replicas: number;
+      readonly tls: { readonly enabled: true; readonly secretName: string; readonly merge: NatsRouteTlsSettings };
+    };
+    /** Present when JetStream is on: file storage on a volume per server. */
+    readonly jetstream?: {
+      readonly enabled: true;
+      readonly fileStore: { readonly pvc: { readonly size: string } };
+    };
   };
   readonly tlsCA: { readonly enabled: true; readonly secretName: string; readonly key: string };
   /**
@@ -63,12 +74,26 @@ export interface NatsChartValues {
 
 export const NATS_TLS_SETTINGS: NatsTlsSettings = { verify_and_map: true };
 
+/** Settings merged into the cluster's route `tls {}` block (its ca_file comes from tlsCA). */
+export interface NatsRouteTlsSettings {
+  /** A route must present a certificate from our CA: no foreign server can join the cluster. */
+  readonly verify: true;
+}
+
+export const NATS_ROUTE_TLS_SETTINGS: NatsRouteTlsSettings = { verify: true };
+
 /** What the values are made of: everything about the server but its key material. */
 export interface NatsServerSettings {
   readonly namespace: string;
   readonly secretName: string;
   readonly clientPort: number;
   readonly users: readonly NatsUser[];
+  /** Servers in the StatefulSet; more than 1 makes a cluster. @default 1 */
+  readonly replicas?: number;
+  /** The Secret with the route certificate; needed when replicas > 1. */
+  readonly routeSecretName?: string;
+  /** JetStream file storage per server, e.g. `1Gi`; absent = no JetStream. */
+  readonly jetstreamStorage?: string;
 }
 
 /** The server's users: one per authorized identity, named by the email verify_and_map reads. */
@@ -89,10 +114,19 @@ export function natsHelmValues(settings: NatsServerSettings): NatsChartValues {
         tls: { enabled: true, secretName: settings.secretName, merge: NATS_TLS_SETTINGS },
       },
       merge: { authorization: { users: settings.users } },
+      ...clusterValues(settings),
+      ...(settings.jetstreamStorage ? { jetstream: { enabled: true, fileStore: { pvc: { size: settings.jetstreamStorage } } } } : {}),
     },
     tlsCA: { enabled: true, secretName: settings.secretName, key: TLS_SECRET_KEYS.ca },
     natsBox: { enabled: false },
   };
+}
+
+function clusterValues(settings: NatsServerSettings): Pick<NatsChartValues['config'], 'cluster'> {
+  const replicas = settings.replicas ?? 1;
+  if (replicas === 1) return {};
+  if (!settings.routeSecretName) throw new Error('natsHelmValues: a cluster needs routeSecretName');
+  return { cluster: { enabled: true, replicas, tls: { enabled: true, secretName: settings.routeSecretName, merge: NATS_ROUTE_TLS_SETTINGS } } };
 }
 
 /**
@@ -107,7 +141,15 @@ export function natsValuesDocument(values: NatsChartValues, chart: NatsChartRef)
 /** The server settings the configuration asks for. */
 export function natsServerSettings(config: Config): NatsServerSettings {
   const { nats } = config;
-  return { namespace: nats.namespace, secretName: nats.tlsSecretName, clientPort: nats.clientPort, users: natsUsers(config.pki.identities) };
+  return {
+    namespace: nats.namespace,
+    secretName: nats.tlsSecretName,
+    clientPort: nats.clientPort,
+    users: natsUsers(config.pki.identities),
+    replicas: nats.replicas,
+    routeSecretName: nats.routeTlsSecretName,
+    ...(nats.jetstream.enabled ? { jetstreamStorage: nats.jetstream.storage } : {}),
+  };
 }
 
 /** Where a nats-server run outside Kubernetes (tests, local checks) finds its listener and PEM files. */
@@ -120,24 +162,60 @@ export interface NatsServerEndpoint {
   readonly keyFile: string;
 }
 
+/** Where one server of a local cluster listens for routes, and what it routes to. */
+export interface NatsClusterEndpoint {
+  /** The cluster's name, the same on every server. */
+  readonly name: string;
+  /** This server's name, unique in the cluster (JetStream needs it). */
+  readonly serverName: string;
+  readonly host: string;
+  readonly port: number;
+  /** The other servers' route URLs, `tls://host:port`. */
+  readonly routes: readonly string[];
+  /** The route certificate and key. */
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Where JetStream keeps this server's files, when the configuration turns it on. */
+  readonly storeDir?: string;
+}
+
 /** A nats-server configuration (JSON is valid nats-server syntax) with the chart's TLS mapping and users. */
 export interface NatsServerConfig {
+  readonly server_name?: string;
   readonly host: string;
   readonly port: number;
   readonly tls: NatsTlsSettings & { readonly ca_file: string; readonly cert_file: string; readonly key_file: string };
   readonly authorization: NatsAuthorization;
+  readonly cluster?: {
+    readonly name: string;
+    readonly host: string;
+    readonly port: number;
+    readonly routes: readonly string[];
+    readonly tls: NatsRouteTlsSettings & { readonly ca_file: string; readonly cert_file: string; readonly key_file: string };
+  };
+  readonly jetstream?: { readonly store_dir: string };
 }
 
 /**
- * The client-facing server settings the Helm values produce, for a plain nats-server: the same
- * `NATS_TLS_SETTINGS` and users, so a test of this config tests the deployed one.
+ * The server settings the Helm values produce, for a plain nats-server: the same TLS mapping, users
+ * and route TLS settings, so a test of this config tests the deployed one.
  */
-export function natsServerConfig(config: Config, endpoint: NatsServerEndpoint): NatsServerConfig {
+export function natsServerConfig(config: Config, endpoint: NatsServerEndpoint, cluster?: NatsClusterEndpoint): NatsServerConfig {
   const values = natsHelmValues(natsServerSettings(config));
+  const route = values.config.cluster;
+  if (cluster && !route) throw new Error('natsServerConfig: the configuration has nats.replicas 1, so no routes');
   return {
+    ...(cluster ? { server_name: cluster.serverName } : {}),
     host: endpoint.host,
     port: endpoint.port,
     tls: { ca_file: endpoint.caFile, cert_file: endpoint.certFile, key_file: endpoint.keyFile, ...values.config.nats.tls.merge },
     authorization: values.config.merge.authorization,
+    ...(cluster && route ? {
+      cluster: {
+        name: cluster.name, host: cluster.host, port: cluster.port, routes: cluster.routes,
+        tls: { ca_file: endpoint.caFile, cert_file: cluster.certFile, key_file: cluster.keyFile, ...route.tls.merge },
+      },
+    } : {}),
+    ...(values.config.jetstream && cluster?.storeDir ? { jetstream: { store_dir: cluster.storeDir } } : {}),
   };
 }

@@ -12,13 +12,16 @@ require('node-forge/lib/x509');
 require('node-forge/lib/sha256');
 const forge: typeof Forge = require('node-forge/lib/forge');
 
+export type KeyUsage = 'serverAuth' | 'clientAuth';
+
 /** What a leaf certificate asserts; `lib/pki.ts` derives it from the configuration and checks files against it. */
 export interface LeafSpec {
   readonly commonName: string;
   readonly dnsNames: readonly string[];
   readonly ips: readonly string[];
   readonly emails: readonly string[];
-  readonly usage: 'serverAuth' | 'clientAuth';
+  /** Extended key usages: a server, a client, or both (a NATS route dials and accepts). */
+  readonly usages: readonly KeyUsage[];
 }
 
 /** PEM texts of a certificate and its private key (PKCS#8). */
@@ -123,7 +126,7 @@ function issueLeaf(spec: LeafSpec, publicKey: KeyObject, ca: Forge.pki.Certifica
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', [spec.usage]: true },
+    { name: 'extKeyUsage', ...Object.fromEntries(spec.usages.map((usage) => [usage, true])) },
     // An empty SAN extension is invalid (RFC 5280): a client without an email gets none.
     ...(altNames.length ? [{ name: 'subjectAltName', altNames }] : []),
     { name: 'subjectKeyIdentifier' },

@@ -4,7 +4,7 @@ import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import { isTemporaryFile, writeFileAtomic } from './atomic-file';
 import { displayPath } from './display-path';
-import { natsServiceHostnames, type Config } from './config';
+import { natsRouteHostnamesOf, natsServiceHostnames, type Config } from './config';
 import { UserError } from './errors';
 import { pkiDirSetting } from './layout';
 import type { ExistingCa, IssuedPair, LeafSpec } from './pki-issue';
@@ -23,6 +23,9 @@ export interface PkiPaths {
   caKey: string;
   serverCert: string;
   serverKey: string;
+  /** The NATS routes' certificate, when the configuration asks for a cluster. */
+  routeCert: string;
+  routeKey: string;
   identityCert(name: string): string;
   identityKey(name: string): string;
 }
@@ -43,6 +46,8 @@ export interface PkiResult {
   caCert: string;
   serverCert: string;
   serverKey: string;
+  /** The routes' certificate and key, when `nats.replicas` > 1. */
+  route?: IssuedPair;
   paths: PkiPaths;
   issued: string[];
   reused: string[];
@@ -52,8 +57,10 @@ export interface PkiResult {
 export class PkiError extends UserError {}
 
 const CA_COMMON_NAME = 'k3s-nats-tls dev CA';
-/** The name `--renew` knows the server certificate by. */
+/** The names `--renew` knows the server and the route certificates by. */
 export const SERVER_LEAF = 'server';
+export const ROUTE_LEAF = 'route';
+const ROUTE_COMMON_NAME = 'k3s-nats-tls NATS route';
 const SERVER_COMMON_NAME = 'k3s-nats-tls NATS server';
 const FORCE_HINT = 'npm run certs -- --force';
 const KEY_MODE = 0o600;
@@ -75,6 +82,8 @@ export function pkiFilesIn(dir: string): PkiPaths {
     caKey: join(dir, 'ca.key'),
     serverCert: join(dir, 'server.crt'),
     serverKey: join(dir, 'server.key'),
+    routeCert: join(dir, `${ROUTE_LEAF}.crt`),
+    routeKey: join(dir, `${ROUTE_LEAF}.key`),
     identityCert: (name) => join(dir, `${name}.crt`),
     identityKey: (name) => join(dir, `${name}.key`),
   };
@@ -99,7 +108,7 @@ function leavesOf(config: Config, paths: PkiPaths): Leaf[] {
       dnsNames: unique(['localhost', ...natsServiceHostnames(config.nats), ...config.pki.server.extraDnsNames]),
       ips: unique(['127.0.0.1', ...config.pki.server.extraIps]),
       emails: [],
-      usage: 'serverAuth',
+      usages: ['serverAuth'],
     },
   };
   const clients = config.pki.identities.map((identity): Leaf => ({
@@ -111,10 +120,24 @@ function leavesOf(config: Config, paths: PkiPaths): Leaf[] {
       dnsNames: [],
       ips: [],
       emails: identity.email === undefined ? [] : [identity.email],
-      usage: 'clientAuth',
+      usages: ['clientAuth'],
     },
   }));
-  return [server, ...clients];
+  if (config.nats.replicas === 1) return [server, ...clients];
+  // A route both dials and accepts, so its certificate serves both ends of the mutual TLS.
+  const route: Leaf = {
+    name: ROUTE_LEAF,
+    certPath: paths.routeCert,
+    keyPath: paths.routeKey,
+    spec: {
+      commonName: ROUTE_COMMON_NAME,
+      dnsNames: unique(['localhost', ...natsRouteHostnamesOf(config.nats)]),
+      ips: ['127.0.0.1'],
+      emails: [],
+      usages: ['serverAuth', 'clientAuth'],
+    },
+  };
+  return [server, route, ...clients];
 }
 
 const unique = (values: string[]): string[] => [...new Set(values)];
@@ -222,7 +245,8 @@ function inspectLeaf(leaf: Leaf, ca: LoadedCa, config: Config, now: Date): Verdi
   const sans = (cert.subjectAltName ?? '').split(', ').filter(Boolean).sort();
   if (sans.join(', ') !== expectedSans(leaf.spec).join(', ')) return { reuse: false, why: `its names (${sans.join(', ') || 'none'}) differ from the configuration` };
   if (cert.subject !== `CN=${leaf.spec.commonName}`) return { reuse: false, why: `its subject ${cert.subject.replace(/\n/g, ', ')} differs from CN=${leaf.spec.commonName}` };
-  if (cert.ca || cert.keyUsage?.join() !== EKU_OID[leaf.spec.usage]) return { reuse: false, why: `it is not a ${leaf.spec.usage} certificate` };
+  const usages = leaf.spec.usages.map((usage) => EKU_OID[usage]).sort().join();
+  if (cert.ca || [...(cert.keyUsage ?? [])].sort().join() !== usages) return { reuse: false, why: `it is not a ${leaf.spec.usages.join(' + ')} certificate` };
   if (key.asymmetricKeyDetails?.modulusLength !== keyBits) return { reuse: false, why: `its key is not RSA ${keyBits}` };
   return { reuse: true, pair: { cert: certPem, key: keyPem } };
 }
@@ -341,12 +365,14 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
   const issued = await issueAndWrite(config, paths, plan, now, log);
 
   // The PEMs this run checked or issued, never read back: another process cannot slip in between.
-  const server = issued.get(paths.serverCert) ?? plan.keep.find(({ leaf }) => leaf.certPath === paths.serverCert)!.pair;
+  const pairOf = (certPath: string) => issued.get(certPath) ?? plan.keep.find(({ leaf }) => leaf.certPath === certPath)?.pair;
+  const server = pairOf(paths.serverCert)!;
   const filesOf = (certs: readonly string[]) => certs.flatMap((cert) => [cert, cert.replace(/\.crt$/, '.key')]);
   return {
     caCert: issued.get(paths.caCert)?.cert ?? plan.ca!.cert,
     serverCert: server.cert,
     serverKey: server.key,
+    route: pairOf(paths.routeCert),
     paths,
     issued: filesOf([...issued.keys()]),
     reused: filesOf([...(plan.ca ? [paths.caCert] : []), ...plan.keep.map(({ leaf }) => leaf.certPath)]),
@@ -354,7 +380,7 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
 }
 /** Every name `--renew` accepts, for the error that lists them. */
 function checkRenewNames(config: Config, names: readonly string[]): void {
-  const known = [SERVER_LEAF, ...config.pki.identities.map(({ name }) => name)];
+  const known = [SERVER_LEAF, ...(config.nats.replicas > 1 ? [ROUTE_LEAF] : []), ...config.pki.identities.map(({ name }) => name)];
   const unknown = names.filter((name) => !known.includes(name));
   if (unknown.length > 0) {
     throw new PkiError(`cannot renew ${unknown.map((name) => `'${name}'`).join(', ')}: not a certificate of this configuration (known: ${known.join(', ')})`);
@@ -368,7 +394,7 @@ function checkRenewNames(config: Config, names: readonly string[]): void {
 export function strayPkiFiles(config: Config, root: string): string[] {
   const paths = pkiPaths(config, root);
   if (!vetFolder({ root, path: paths.dir, folder: pkiDirSetting(config), owns: ownsPkiFile })) return [];
-  const known = new Set(['ca', SERVER_LEAF, ...config.pki.identities.map(({ name }) => name)]);
+  const known = new Set(['ca', SERVER_LEAF, ROUTE_LEAF, ...config.pki.identities.map(({ name }) => name)]);
   return readdirSync(paths.dir).sort()
     .filter((name) => PKI_FILE.test(name) && !known.has(name.replace(/\.(crt|key)$/, '')))
     .map((name) => join(paths.dir, name));
@@ -383,7 +409,7 @@ export function pruneStrayPkiFiles(config: Config, root: string): string[] {
 
 function describeSpec(spec: LeafSpec): string {
   const names = [...spec.dnsNames, ...spec.ips, ...spec.emails];
-  return `${spec.usage}, CN=${spec.commonName}${names.length ? `, ${names.join(' ')}` : ''}`;
+  return `${spec.usages.join(' + ')}, CN=${spec.commonName}${names.length ? `, ${names.join(' ')}` : ''}`;
 }
 
 /** What `removePki` did: the files it deleted, and whether the folder itself is gone. */
@@ -403,7 +429,7 @@ export function removePki(config: Config, root: string): RemovedPki {
   const paths = pkiPaths(config, root);
   if (!vetFolder({ root, path: paths.dir, folder: pkiDirSetting(config), owns: ownsPkiFile })) return { removed: [], kept: [], folderRemoved: false };
   const ours = new Set([
-    paths.caCert, paths.caKey, paths.serverCert, paths.serverKey, join(paths.dir, GITIGNORE),
+    paths.caCert, paths.caKey, paths.serverCert, paths.serverKey, paths.routeCert, paths.routeKey, join(paths.dir, GITIGNORE),
     ...config.pki.identities.flatMap(({ name }) => [paths.identityCert(name), paths.identityKey(name)]),
   ]);
   const removed: string[] = [];
@@ -422,16 +448,20 @@ export function removePki(config: Config, root: string): RemovedPki {
 }
 
 /**
- * Checks the server's TLS material before it goes into a Secret: the key belongs to the
+ * Checks the server's TLS material before it goes into a Secret: each key belongs to its
  * certificate and the CA signed it. A Secret mixing two generations would deploy a server no client can reach.
  */
-export function checkServerTls(material: { readonly caCert: string; readonly serverCert: string; readonly serverKey: string }): void {
+export function checkServerTls(material: { readonly caCert: string; readonly serverCert: string; readonly serverKey: string; readonly route?: IssuedPair }): void {
   const ca = new X509Certificate(material.caCert);
-  const cert = new X509Certificate(material.serverCert);
-  if (!cert.checkPrivateKey(createPrivateKey(material.serverKey))) {
-    throw new PkiError('the server key does not belong to the server certificate: run `npm run certs`, then synth again');
-  }
-  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
-    throw new PkiError('the server certificate is not signed by the CA: run `npm run certs`, then synth again');
+  const pairs: Array<[string, IssuedPair]> = [['server', { cert: material.serverCert, key: material.serverKey }]];
+  if (material.route) pairs.push(['route', material.route]);
+  for (const [what, pair] of pairs) {
+    const cert = new X509Certificate(pair.cert);
+    if (!cert.checkPrivateKey(createPrivateKey(pair.key))) {
+      throw new PkiError(`the ${what} key does not belong to the ${what} certificate: run \`npm run certs\`, then synth again`);
+    }
+    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
+      throw new PkiError(`the ${what} certificate is not signed by the CA: run \`npm run certs\`, then synth again`);
+    }
   }
 }

@@ -32,6 +32,9 @@ export function natsMutualTlsProps(config: Config, tls: ServerTlsMaterial): Omit
     chart: nats.chart,
     secretName: nats.tlsSecretName,
     clientPort: nats.clientPort,
+    replicas: nats.replicas,
+    routeSecretName: nats.routeTlsSecretName,
+    ...(nats.jetstream.enabled ? { jetstream: { storage: nats.jetstream.storage } } : {}),
     nodePort: { nodePort: config.cluster.ports.nats.nodePort, serviceName: nats.nodePortServiceName },
   };
 }

@@ -27,6 +27,8 @@ describe('configuration defaults', () => {
     expect(config.nats).toEqual({
       namespace: 'nats', release: 'nats', tlsSecretName: 'nats-server-tls', nodePortServiceName: 'nats-np', clientPort: 4222,
       chart: { name: 'nats', version: '2.14.2', repo: 'https://nats-io.github.io/k8s/helm/charts/' },
+      // one server, no JetStream: the recipe
+      replicas: 1, routeTlsSecretName: 'nats-route-tls', jetstream: { enabled: false, storage: '1Gi' },
     });
     expect(config.pki).toMatchObject({ dir: 'keys', validityDays: 1000, keyBits: 2048 });
     expect(config.pki.identities).toEqual([
@@ -90,6 +92,12 @@ describe('configuration validation names the field and the allowed values', () =
     ['a release name Helm refuses', { nats: { release: 'r'.repeat(54) } }, /^nats\.release: must be at most 53 characters/],
     ['a misspelt key', { nats: { tlsSecret: 'x' } }, /^nats: unknown key\(s\) 'tlsSecret'/],
     ['a wrong type', { echo: { servicePort: '80' } }, /^echo\.servicePort: /],
+    ['an even number of NATS servers', { nats: { replicas: 2 } }, /^nats\.replicas: must be 1, 3 or 5: a cluster needs an odd number of servers for a quorum/],
+    ['more than 5 NATS servers', { nats: { replicas: 7 } }, /^nats\.replicas: must be 1, 3 or 5/],
+    ['a JetStream size Kubernetes cannot read', { nats: { jetstream: { storage: '1GB' } } }, /^nats\.jetstream\.storage: must be a size such as 512Mi, 1Gi or 10Gi/],
+    ['one Secret for clients and routes', { nats: { routeTlsSecretName: 'nats-server-tls' } }, /^nats\.routeTlsSecretName: must differ from nats\.tlsSecretName/],
+    ['an identity named like the route certificate', { pki: { identities: [{ name: 'route', email: 'r@example.com', authorized: true }] } },
+      /^pki\.identities\[0\]\.name: 'route' is reserved/],
     ['NATS in kube-system', { nats: { namespace: 'kube-system' } }, /^nats\.namespace: must not be a namespace of Kubernetes itself \(kube-system, kube-public, kube-node-lease\)/],
     ['echo in kube-public', { echo: { namespace: 'kube-public' } }, /^echo\.namespace: must not be a namespace of Kubernetes itself/],
     ['echo in kube-node-lease', { echo: { namespace: 'kube-node-lease' } }, /^echo\.namespace: must not be a namespace of Kubernetes itself/],

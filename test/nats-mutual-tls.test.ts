@@ -111,3 +111,46 @@ describe('the stack wires the configuration onto the construct', () => {
     expect(stack.nats.rolloutResource).toBe('statefulset/bus-nats');
   });
 });
+
+describe('NatsMutualTls as a cluster with JetStream', () => {
+  const ROUTE = { cert: '-----BEGIN CERTIFICATE-----\ncm91dGU=\n-----END CERTIFICATE-----\n', key: 'route-key' };
+
+  test('3 replicas: the route Secret beside the server one, cluster values with route TLS verify, and the chart\'s route URLs', () => {
+    const chart = Testing.chart();
+    const nats = new NatsMutualTls(chart, 'nats', { tls: { ...FAKE_TLS, route: ROUTE }, users: USERS, replicas: 3, jetstream: { storage: '2Gi' } });
+    const manifests = synth(chart);
+    const routeSecret = objectOf(manifests, 'Secret', 'nats-route-tls');
+    expect(Object.keys(routeSecret.data).sort()).toEqual(['tls.crt', 'tls.key']);
+    expect(Buffer.from(routeSecret.data['tls.crt'], 'base64').toString()).toBe(ROUTE.cert);
+    expect(nats.helmValues.config.cluster).toEqual({ enabled: true, replicas: 3, tls: { enabled: true, secretName: 'nats-route-tls', merge: { verify: true } } });
+    expect(nats.helmValues.config.jetstream).toEqual({ enabled: true, fileStore: { pvc: { size: '2Gi' } } });
+    expect(nats.routeUrls).toEqual(['tls://nats-0.nats-headless:6222', 'tls://nats-1.nats-headless:6222', 'tls://nats-2.nats-headless:6222']);
+    expect(nats.routeSecret?.name).toBe('nats-route-tls');
+  });
+
+  test('one server: no cluster and no route Secret, whatever route material is given', () => {
+    const chart = Testing.chart();
+    const nats = new NatsMutualTls(chart, 'nats', { tls: { ...FAKE_TLS, route: ROUTE }, users: USERS });
+    expect(synth(chart).map((o) => o.metadata.name)).toEqual(['nats-server-tls']);
+    expect(nats.helmValues.config.cluster).toBeUndefined();
+    expect(nats.helmValues.config.jetstream).toBeUndefined();
+    expect(nats.routeUrls).toEqual([]);
+  });
+
+  test.each([
+    [{ replicas: 2, tls: { ...FAKE_TLS, route: ROUTE } }, 'replicas 2 must be 1, 3 or 5: a cluster needs an odd number of servers for a quorum'],
+    [{ replicas: 3 }, 'tls.route undefined must hold the route certificate and key when replicas > 1: the routes use mutual TLS'],
+    [{ jetstream: { storage: 'lots' } }, 'jetstream.storage "lots" must be a size such as 1Gi'],
+  ])('refuses %j', (props, message) => {
+    expect(() => new NatsMutualTls(Testing.chart(), 'nats', { tls: FAKE_TLS, users: USERS, ...props })).toThrow(`NatsMutualTls: ${message}`);
+  });
+
+  test('the whole stack with replicas: 3 and JetStream is schema-valid, and the route Secret sits with the other Secrets', () => {
+    const { validateAgainstSchema } = require('./support/schema') as typeof import('./support/schema');
+    const app = Testing.app();
+    defineStack(app, parseConfig({ nats: { replicas: 3, jetstream: { enabled: true } } }), { ...FAKE_TLS, route: ROUTE });
+    const secrets = app.charts.find((chart) => chart.node.id === 'nats-tls')!.toJson() as Array<{ metadata: { name: string } }>;
+    expect(secrets.map((o) => o.metadata.name)).toEqual(['nats-server-tls', 'nats-route-tls']);
+    for (const object of appObjects(app)) expect(() => validateAgainstSchema(object)).not.toThrow();
+  });
+});

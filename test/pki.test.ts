@@ -316,7 +316,7 @@ describe('serial numbers', () => {
     const issued = issueCertificates({
       keys: [keyPair(fresh.paths.serverKey), keyPair(fresh.paths.caKey)],
       caCommonName: 'serial test CA',
-      leaves: [{ commonName: 'serial', dnsNames: ['localhost'], ips: [], emails: [], usage: 'serverAuth' }],
+      leaves: [{ commonName: 'serial', dnsNames: ['localhost'], ips: [], emails: [], usages: ['serverAuth'] }],
       validityDays: 1,
       now: new Date(),
       randomBytes,
@@ -474,5 +474,35 @@ describe('npm run certs (scripts/certs.mjs)', () => {
     expect(prune.stdout).toContain('✔ pruned keys/old-laptop.crt, keys/old-laptop.key');
     const { ['old-laptop.crt']: _crt, ['old-laptop.key']: _key, ...rest } = before;
     expect(snapshot(join(dir, 'keys'))).toEqual(rest);
+  });
+});
+
+describe('the route certificate of a cluster', () => {
+  test('replicas 1 → 3 issues a route certificate for every name the routes dial; → 5 re-issues it; the rest stays', async () => {
+    // GIVEN a single-server PKI
+    const dir = copyOfFresh();
+    const before = snapshot(join(dir, 'keys'));
+    // WHEN the configuration asks for 3 servers
+    const three = parseConfig({ nats: { replicas: 3 } });
+    const first = await ensurePki(three, { baseDir: dir });
+    // THEN only route.crt/.key are new: server and client files are kept byte for byte
+    expect(first.issued.map((file) => file.split('/').pop()).sort()).toEqual(['route.crt', 'route.key']);
+    const after = snapshot(join(dir, 'keys'));
+    for (const name of Object.keys(before)) expect([name, after[name]]).toEqual([name, before[name]]);
+    // AND the route certificate serves both ends of a route, for each pod in both the short and the long form
+    const route = cert(join(dir, 'keys', 'route.crt'));
+    expect(route.keyUsage?.sort()).toEqual(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
+    for (const i of [0, 1, 2]) {
+      expect(route.checkHost(`nats-${i}.nats-headless`)).toBe(`nats-${i}.nats-headless`);
+      expect(route.checkHost(`nats-${i}.nats-headless.nats.svc.cluster.local`)).toBe(`nats-${i}.nats-headless.nats.svc.cluster.local`);
+    }
+    expect(route.checkHost('nats-3.nats-headless')).toBeUndefined();
+    expect(first.route?.cert).toBe(readFileSync(join(dir, 'keys', 'route.crt'), 'utf8'));
+    // WHEN 5 servers THEN the route certificate is re-issued to name nats-3 and nats-4
+    const lines: string[] = [];
+    const five = await ensurePki(parseConfig({ nats: { replicas: 5 } }), { baseDir: dir, log: (line) => lines.push(line) });
+    expect(five.issued.map((file) => file.split('/').pop()).sort()).toEqual(['route.crt', 'route.key']);
+    expect(lines.join('\n')).toMatch(/re-issuing .*route\.crt: its names .* differ from the configuration/);
+    expect(cert(join(dir, 'keys', 'route.crt')).checkHost('nats-4.nats-headless')).toBe('nats-4.nats-headless');
   });
 });

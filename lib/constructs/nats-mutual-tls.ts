@@ -1,17 +1,25 @@
 import { Construct } from 'constructs';
 import { k8s } from '../../imports/k8s';
 import {
-  DEFAULT_NATS_CHART, NATS_CLIENT_PORT_NAME, natsChartObjects, natsPodSelector, TLS_SECRET_KEYS,
+  DEFAULT_NATS_CHART, NATS_CLIENT_PORT_NAME, natsChartObjects, natsPodSelector, natsRouteUrls, TLS_SECRET_KEYS,
   type NatsChartObjects, type NatsChartRef,
 } from '../nats-chart';
 import { natsHelmValues, natsValuesDocument, type NatsChartValues, type NatsUser } from '../nats-values';
 import { checkProps } from './check-props';
 
-/** PEM text of the server's identity and of the CA that signs every client. */
+/** PEM text of the server's identity and of the CA that signs every client (and every route). */
 export interface ServerTlsMaterial {
   readonly caCert: string;
   readonly serverCert: string;
   readonly serverKey: string;
+  /** The routes' certificate (serverAuth + clientAuth, naming every pod the routes dial); needed when replicas > 1. */
+  readonly route?: { readonly cert: string; readonly key: string };
+}
+
+/** JetStream with file storage. */
+export interface NatsJetStreamProps {
+  /** Size of each server's volume, e.g. `1Gi`. */
+  readonly storage: string;
 }
 
 /** A NodePort that makes the NATS client port reachable from outside the cluster. */
@@ -56,6 +64,21 @@ export interface NatsMutualTlsProps {
    */
   readonly clientPort?: number;
   /**
+   * Servers in the StatefulSet: 1, or 3 or 5 for a cluster whose routes use mutual TLS with `tls.route`.
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * Name of the Secret holding the route certificate, when replicas > 1.
+   * @default 'nats-route-tls'
+   */
+  readonly routeSecretName?: string;
+  /**
+   * Turn on JetStream with file storage on a volume per server.
+   * @default - no JetStream
+   */
+  readonly jetstream?: NatsJetStreamProps;
+  /**
    * Expose the client port on every node.
    * @default - no NodePort: clients inside the cluster use the chart's Service
    */
@@ -86,6 +109,9 @@ export class NatsMutualTls extends Construct {
   readonly secret: k8s.KubeSecret;
   /** The NodePort Service, when `nodePort` was given. */
   readonly nodePortService?: k8s.KubeService;
+  readonly replicas: number;
+  /** The Secret holding the route certificate, when replicas > 1. */
+  readonly routeSecret?: k8s.KubeSecret;
   /** What the chart renders for this release, by name: the StatefulSet to wait for, the Services to reach. */
   readonly chartObjects: NatsChartObjects;
   /** Values for the chart. */
@@ -97,23 +123,32 @@ export class NatsMutualTls extends Construct {
     this.release = props.release ?? 'nats';
     this.chart = props.chart ?? DEFAULT_NATS_CHART;
     this.clientPort = props.clientPort ?? 4222;
+    this.replicas = props.replicas ?? 1;
     const secretName = props.secretName ?? 'nats-server-tls';
+    const routeSecretName = props.routeSecretName ?? 'nats-route-tls';
     this.chartObjects = natsChartObjects(this.release, this.chart.name);
-    validate(props, { namespace: this.namespace, release: this.release, secretName, chartObjects: this.chartObjects });
+    validate(props, { namespace: this.namespace, release: this.release, secretName, routeSecretName, replicas: this.replicas, chartObjects: this.chartObjects });
 
-    const base64 = (pem: string) => Buffer.from(pem, 'utf8').toString('base64');
-    this.secret = new k8s.KubeSecret(props.secretScope ?? this, `${id}-server-tls`, {
-      metadata: { name: secretName, namespace: this.namespace },
-      type: 'kubernetes.io/tls',
-      data: {
-        [TLS_SECRET_KEYS.ca]: base64(props.tls.caCert),
-        [TLS_SECRET_KEYS.cert]: base64(props.tls.serverCert),
-        [TLS_SECRET_KEYS.key]: base64(props.tls.serverKey),
-      },
+    const secretScope = props.secretScope ?? this;
+    this.secret = tlsSecret(secretScope, `${id}-server-tls`, this.namespace, secretName, {
+      [TLS_SECRET_KEYS.ca]: props.tls.caCert, [TLS_SECRET_KEYS.cert]: props.tls.serverCert, [TLS_SECRET_KEYS.key]: props.tls.serverKey,
     });
+    if (this.replicas > 1 && props.tls.route) {
+      this.routeSecret = tlsSecret(secretScope, `${id}-route-tls`, this.namespace, routeSecretName, {
+        [TLS_SECRET_KEYS.cert]: props.tls.route.cert, [TLS_SECRET_KEYS.key]: props.tls.route.key,
+      });
+    }
 
     if (props.nodePort) this.nodePortService = this.addNodePort(props.nodePort);
-    this.helmValues = natsHelmValues({ namespace: this.namespace, secretName, clientPort: this.clientPort, users: props.users });
+    this.helmValues = natsHelmValues({
+      namespace: this.namespace, secretName, clientPort: this.clientPort, users: props.users,
+      replicas: this.replicas, routeSecretName, jetstreamStorage: props.jetstream?.storage,
+    });
+  }
+
+  /** The URLs the chart's servers route to each other on (short form, as the chart writes them). */
+  get routeUrls(): string[] {
+    return this.replicas > 1 ? natsRouteUrls(this.chartObjects.statefulSet, this.replicas) : [];
   }
 
   /** dist/helm/nats-values.yaml: the values as YAML, headed by where they come from. */
@@ -150,10 +185,18 @@ export class NatsMutualTls extends Construct {
   }
 }
 
+/** A `kubernetes.io/tls` Secret from PEM texts (base64 `data`, so the file shows no PEM armour). */
+function tlsSecret(scope: Construct, id: string, namespace: string, name: string, pems: Record<string, string>): k8s.KubeSecret {
+  const data = Object.fromEntries(Object.entries(pems).map(([key, pem]) => [key, Buffer.from(pem, 'utf8').toString('base64')]));
+  return new k8s.KubeSecret(scope, id, { metadata: { name, namespace }, type: 'kubernetes.io/tls', data });
+}
+
 interface Resolved {
   readonly namespace: string;
   readonly release: string;
   readonly secretName: string;
+  readonly routeSecretName: string;
+  readonly replicas: number;
   readonly chartObjects: NatsChartObjects;
 }
 
@@ -164,6 +207,12 @@ function validate(props: NatsMutualTlsProps, resolved: Resolved): void {
     ['namespace', resolved.namespace, DNS_LABEL.test(resolved.namespace), 'must be a DNS label'],
     ['release', resolved.release, DNS_LABEL.test(resolved.release) && resolved.release.length <= 53, 'must be a DNS label of at most 53 characters'],
     ['secretName', resolved.secretName, DNS_LABEL.test(resolved.secretName), 'must be a DNS label'],
+    ['replicas', resolved.replicas, [1, 3, 5].includes(resolved.replicas), 'must be 1, 3 or 5: a cluster needs an odd number of servers for a quorum'],
+    ['tls.route', props.tls.route ? 'given' : undefined, resolved.replicas === 1 || props.tls.route !== undefined,
+      'must hold the route certificate and key when replicas > 1: the routes use mutual TLS'],
+    ['routeSecretName', resolved.routeSecretName, DNS_LABEL.test(resolved.routeSecretName) && resolved.routeSecretName !== resolved.secretName,
+      'must be a DNS label other than secretName'],
+    ['jetstream.storage', props.jetstream?.storage, !props.jetstream || /^[1-9]\d*(Mi|Gi|Ti)$/.test(props.jetstream.storage), 'must be a size such as 1Gi'],
     ['users', props.users.length, props.users.length > 0, 'must name at least one user, or no client can connect'],
     ['users', props.users.map(({ user }) => user).join(', '), new Set(props.users.map(({ user }) => user)).size === props.users.length, 'must not repeat a user'],
     ['nodePort.nodePort', props.nodePort?.nodePort, !props.nodePort || (Number.isInteger(props.nodePort.nodePort)
