@@ -181,6 +181,9 @@ describe('a revoked client that reconnects, as nats.js does by default', () => {
     expect(closed).toBeInstanceOf(errors.AuthorizationError);
     expect((closed as Error).message).toBe('Authorization Violation');
     expect(sensorStatus.map((event) => event.type)).toContain('reconnecting');
+    // AND it gives up after the second refusal, long before its 20 reconnect attempts are spent
+    expect(sensorStatus.filter((event) => event.type === 'error').map((event) => (event as { error: Error }).error.message))
+      .toEqual(['Authorization Violation', 'Authorization Violation']);
     // AND at the chart's default log level only the refused reconnects show: nothing names the closed connection
     await s.server.waitForLog(/authentication error - User ""/, mark, WAIT_MS);
     expect(s.server.logs().slice(mark)).not.toMatch(new RegExp(`cid:${sensorId} `));
