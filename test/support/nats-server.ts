@@ -32,12 +32,20 @@ export interface RunningNatsServer {
   logs(): string;
   /** Resolves with the first log text after offset `since` that matches, e.g. the server's reason for refusing a client. */
   waitForLog(pattern: RegExp, since: number, timeoutMs?: number): Promise<string>;
+  /**
+   * Rewrites the server's configuration file from `config` (same files and `adjust`) and sends SIGHUP,
+   * as the chart's config reloader does; resolves once the server logged the reload, and rejects
+   * with the server's reason when it refused it. Without `config` the file is rewritten unchanged,
+   * so the server re-reads its certificate and key files.
+   */
+  reload(config?: Config, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 const HOST = '127.0.0.1';
 const LISTENING = /Listening for client connections on [^\s]*:(\d+)/;
 const READY = /Server is ready/;
+const RELOADED = /Reloaded server configuration|Failed to reload server configuration: .*/;
 
 function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -55,10 +63,13 @@ function stopProcess(child: ChildProcess): Promise<void> {
 export async function startNatsServer(options: NatsServerOptions): Promise<RunningNatsServer> {
   const dir = mkdtempSync(join(tmpdir(), 'nats-server-'));
   const configFile = join(dir, 'nats-server.json');
-  const serverConfig = natsServerConfig(options.config, {
-    host: HOST, port: -1, caFile: options.caFile, certFile: options.certFile, keyFile: options.keyFile,
-  });
-  writeFileSync(configFile, JSON.stringify(options.adjust ? options.adjust(serverConfig) : serverConfig, null, 2));
+  const writeConfig = (config: Config) => {
+    const serverConfig = natsServerConfig(config, {
+      host: HOST, port: -1, caFile: options.caFile, certFile: options.certFile, keyFile: options.keyFile,
+    });
+    writeFileSync(configFile, JSON.stringify(options.adjust ? options.adjust(serverConfig) : serverConfig, null, 2));
+  };
+  writeConfig(options.config);
 
   const child = spawn(NATS_SERVER_BIN, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -96,19 +107,30 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Runni
     throw error;
   }
 
+  const waitForLog = async (pattern: RegExp, since: number, timeoutMs = 3000): Promise<string> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = pattern.exec(output.slice(since));
+      if (match) return match[0];
+      if (Date.now() > deadline) throw new Error(`nats-server logged nothing matching ${pattern} within ${timeoutMs} ms:\n${output.slice(since)}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  let currentConfig = options.config;
+
   return {
     url: `tls://${HOST}:${port}`,
     host: HOST,
     port,
     logs: () => output,
-    waitForLog: async (pattern, since, timeoutMs = 3000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const match = pattern.exec(output.slice(since));
-        if (match) return match[0];
-        if (Date.now() > deadline) throw new Error(`nats-server logged nothing matching ${pattern} within ${timeoutMs} ms:\n${output.slice(since)}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+    waitForLog,
+    reload: async (config = currentConfig, timeoutMs = 10_000) => {
+      writeConfig(config);
+      currentConfig = config;
+      const mark = output.length;
+      child.kill('SIGHUP');
+      const outcome = await waitForLog(RELOADED, mark, timeoutMs);
+      if (outcome.startsWith('Failed')) throw new Error(`nats-server refused the reload: ${outcome}`);
     },
     stop: cleanUp,
   };
