@@ -1,6 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { X509Certificate } from 'node:crypto';
 import { subscribe } from 'node:diagnostics_channel';
 import { createConnection, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions, type TLSSocket } from 'node:tls';
 
 /**
  * Bounded network steps for `npm run verify`, so that no server — silent, endless or half-NATS —
@@ -49,28 +51,99 @@ function ended(socket: Socket, received: Buffer, ms: number, closed: boolean): G
 }
 
 /**
- * Connects to `host:port` and reads the first line, at most GREETING_LIMIT bytes and `ms` long,
- * then closes the socket. A NATS server sends its INFO at once, before any TLS.
+ * Reads the first line from `socket`, at most GREETING_LIMIT bytes and `ms` long. Leaves the socket
+ * open and paused, so that a caller may go on to TLS on it.
  */
-export function readGreeting(host: string, port: number, ms: number): Promise<Greeting> {
+function readFirstLine(socket: Socket, ms: number): Promise<Greeting> {
   return new Promise((resolve) => {
-    const socket = createConnection({ host, port });
     let received = Buffer.alloc(0);
     const finish = (greeting: Greeting): void => {
       clearTimeout(timer);
-      socket.destroy();
+      socket.pause();
+      socket.off('data', onData).off('error', onError).off('close', onClose);
       resolve(greeting);
     };
     const timer = setTimeout(() => finish(ended(socket, received, ms, false)), ms);
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       received = Buffer.concat([received, chunk]);
       const lineEnd = received.indexOf('\n');
       if (lineEnd >= 0) finish(parseGreeting(received.subarray(0, lineEnd + 1)));
       else if (received.length >= GREETING_LIMIT) finish({ kind: 'not-nats', detail: `the server sent ${GREETING_LIMIT / 1024} KiB starting ${shown(received)} without a line end` });
-    });
-    socket.on('error', (error) => finish({ kind: 'unreachable', error }));
-    socket.on('close', () => finish(ended(socket, received, ms, true)));
+    };
+    const onError = (error: Error): void => finish({ kind: 'unreachable', error });
+    const onClose = (): void => finish(ended(socket, received, ms, true));
+    socket.on('data', onData).on('error', onError).on('close', onClose);
   });
+}
+
+/**
+ * Connects to `host:port` and reads the first line, at most GREETING_LIMIT bytes and `ms` long,
+ * then closes the socket. A NATS server sends its INFO at once, before any TLS.
+ */
+export async function readGreeting(host: string, port: number, ms: number): Promise<Greeting> {
+  const socket = createConnection({ host, port });
+  try {
+    return await readFirstLine(socket, ms);
+  } finally {
+    socket.destroy();
+  }
+}
+
+/** A greeting that is no INFO line. */
+export type FailedGreeting = Exclude<Greeting, { readonly kind: 'info' }>;
+
+/** How the TLS handshake after the greeting went. */
+export type Handshake =
+  | { readonly kind: 'certificate'; readonly certificate: X509Certificate }
+  | { readonly kind: 'no-info'; readonly greeting: FailedGreeting }
+  | { readonly kind: 'failed'; readonly error: unknown }
+  | { readonly kind: 'timed-out' };
+
+/** Starts TLS on the greeted socket and settles with the certificate the server presented, or the handshake's error. */
+function handshake(socket: Socket, tls: ConnectionOptions, opened: (secure: TLSSocket) => void): Promise<Handshake> {
+  return new Promise((resolve) => {
+    const secure = connectTls({ ...tls, socket, rejectUnauthorized: false }, () => {
+      const certificate = secure.getPeerX509Certificate();
+      if (certificate) resolve({ kind: 'certificate', certificate });
+      else resolve({ kind: 'failed', error: new Error('the server presented no certificate') });
+    });
+    opened(secure);
+    secure.on('error', (error) => resolve({ kind: 'failed', error }));
+    secure.on('close', () => resolve({ kind: 'failed', error: new Error('the server closed the connection during the TLS handshake') }));
+  });
+}
+
+/**
+ * Greets, starts TLS as a NATS client does, and returns the certificate the server presents
+ * without judging it (the caller compares it with its own). `tls` may carry a client certificate:
+ * over TLS 1.2 a server that requires one ends the handshake before it completes without one.
+ * Settles within `ms` and leaves no socket open.
+ */
+export async function readServedCertificate(host: string, port: number, tls: ConnectionOptions, ms: number): Promise<Handshake> {
+  const socket = createConnection({ host, port });
+  // Once TLS runs on it, its errors reach the TLS socket; one that came after the greeting and
+  // before the handshake must not crash the process (the bound below still ends the wait).
+  socket.on('error', () => undefined);
+  let secure: TLSSocket | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<Handshake>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: 'timed-out' }), ms);
+  });
+  const greetThenShake = async (): Promise<Handshake> => {
+    const greeting = await readFirstLine(socket, ms);
+    if (greeting.kind !== 'info') return { kind: 'no-info', greeting };
+    // Node throws at once for unusable key material, e.g. a key that does not belong to the certificate.
+    return handshake(socket, tls, (opened) => {
+      secure = opened;
+    }).catch((error: unknown): Handshake => ({ kind: 'failed', error }));
+  };
+  try {
+    return await Promise.race([greetThenShake(), timedOut]);
+  } finally {
+    clearTimeout(timer);
+    secure?.destroy();
+    socket.destroy();
+  }
 }
 
 /** The sockets opened inside the current `closingSockets` call; Node announces each on 'net.client.socket'. */

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,13 +6,15 @@ import { connect, errors, type NatsConnection, type NodeConnectionOptions } from
 import { echoUrl, loadConfig, natsUrl, type Config, type Identity } from './config';
 import { displayPath } from './display-path';
 import { UserError } from './errors';
-import { closingSockets, readGreeting, type Greeting } from './nats-probe';
-import { pkiFilesIn, type PkiPaths } from './pki';
+import { permissionCases, probe, type Access, type PermissionCase } from './nats-permissions';
+import { closingSockets, readGreeting, readServedCertificate, type FailedGreeting, type Greeting } from './nats-probe';
+import { pkiFilesIn, SERVER_LEAF, type PkiPaths } from './pki';
 
 /**
  * `npm run verify`: proves a running deployment behaves as configured — http-echo answers through
- * Traefik, every authorized identity can publish over mutual TLS, every other identity is refused
- * by NATS authorization, and a client without a certificate is refused by TLS.
+ * Traefik, every authorized identity can publish over mutual TLS (or, with permissions, is allowed
+ * and refused exactly what they say), every other identity is refused by NATS authorization, a
+ * client without a certificate is refused by TLS, and the server presents keys/server.crt.
  */
 
 export interface VerifyOptions {
@@ -22,6 +24,8 @@ export interface VerifyOptions {
   /** ca.crt and <identity>.crt/.key, in --keys or pki.dir. */
   readonly keys: PkiPaths;
   readonly identities: readonly Identity[];
+  /** A certificate in the keys folder this close to expiry gets a warning (pki.renewWithinDays). */
+  readonly renewWithinDays: number;
   /** Bound on the whole run: checks retry while nothing answers, and report it once this has passed. */
   readonly timeoutMs: number;
 }
@@ -37,6 +41,8 @@ export interface CheckResult {
   readonly unreachable: boolean;
   /** For a failed check whose reason lies beyond the row: what is wrong and what to do, for the summary. */
   readonly cause?: string;
+  /** More than the table has room for, a line to print under it. */
+  readonly detail?: string;
   readonly ms: number;
 }
 
@@ -102,6 +108,7 @@ export function verifyOptions(args: ParsedArgs, config: Config, cwd = process.cw
     // Only read, never written: --keys may name any folder, e.g. a copy of another machine's keys.
     keys: pkiFilesIn(resolve(cwd, stringFlag(args, 'keys') ?? config.pki.dir)),
     identities: config.pki.identities,
+    renewWithinDays: config.pki.renewWithinDays,
     timeoutMs: Math.round(timeoutSeconds * 1000),
   };
 }
@@ -111,10 +118,22 @@ export function loadVerifyOptions(args: ParsedArgs, cwd = process.cwd()): Verify
   return verifyOptions(args, loadConfig(cwd), cwd);
 }
 
-/** PEM texts of the key files, read once before any check so a file problem is one clear error. */
+/** A certificate of the keys folder, parsed, with the command that re-issues it. */
+interface KeyCertificate {
+  readonly file: string;
+  readonly x509: X509Certificate;
+  readonly renew: string;
+}
+
+/** The key files, read once before any check so a file problem is one clear error. */
 interface KeyMaterial {
   readonly ca: string;
+  readonly caCertificate: X509Certificate;
   readonly identities: ReadonlyMap<string, { readonly cert: string; readonly key: string }>;
+  /** keys/server.crt, when the folder has one (a copy of client keys need not): what the server should present. */
+  readonly serverCertificate?: X509Certificate;
+  /** ca.crt, server.crt and every identity's certificate, for the expiry warnings. */
+  readonly certificates: readonly KeyCertificate[];
 }
 
 const KEYS_FIX = 'point --keys (or pki.dir) at the folder holding ca.crt and <identity>.crt/.key';
@@ -141,14 +160,53 @@ function readKeyFile(file: string): string {
   }
 }
 
+function keyCertificate(file: string, pem: string, renew: string): KeyCertificate {
+  try {
+    return { file, x509: new X509Certificate(pem), renew };
+  } catch {
+    throw new UserError(`${displayPath(file)} is not a PEM certificate: run \`npm run certs\` (it says how to repair the folder), or ${KEYS_FIX}`);
+  }
+}
+
+const CA_RENEWAL = '`npm run certs -- --force` (a new CA: every client then needs its new certificate)';
+const SERVER_RENEWAL = `\`npm run certs -- --renew ${SERVER_LEAF}\`, then \`npx zx scripts/up.mjs\``;
+
 function loadKeyMaterial(options: VerifyOptions): KeyMaterial {
   const { keys, identities } = options;
   requireKeysFolder(keys.dir);
   requireKeyFiles([keys.caCert, ...identities.flatMap(({ name }) => [keys.identityCert(name), keys.identityKey(name)])]);
+  const ca = readKeyFile(keys.caCert);
+  const pairs = new Map(identities.map(({ name }) => [name, {
+    cert: readKeyFile(keys.identityCert(name)),
+    key: readKeyFile(keys.identityKey(name)),
+  }]));
+  const caCertificate = keyCertificate(keys.caCert, ca, CA_RENEWAL);
+  const server = existsSync(keys.serverCert) ? keyCertificate(keys.serverCert, readKeyFile(keys.serverCert), SERVER_RENEWAL) : undefined;
+  const clients = [...pairs].map(([name, { cert }]) => keyCertificate(keys.identityCert(name), cert, `\`npm run certs -- --renew ${name}\``));
   return {
-    ca: readKeyFile(keys.caCert),
-    identities: new Map(identities.map(({ name }) => [name, { cert: readKeyFile(keys.identityCert(name)), key: readKeyFile(keys.identityKey(name)) }])),
+    ca,
+    caCertificate: caCertificate.x509,
+    identities: pairs,
+    serverCertificate: server?.x509,
+    certificates: [caCertificate, ...(server ? [server] : []), ...clients],
   };
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function expiryWarning({ file, x509, renew }: KeyCertificate, renewWithinDays: number, now: Date): string | undefined {
+  const expires = new Date(x509.validTo);
+  if (expires.getTime() - now.getTime() > renewWithinDays * DAY_MS) return undefined;
+  if (expires <= now) return `! ${displayPath(file)} expired on ${x509.validTo}: run ${renew}`;
+  return `! ${displayPath(file)} expires on ${x509.validTo} (within pki.renewWithinDays, ${renewWithinDays} days): run ${renew}`;
+}
+
+/**
+ * A `!` line for each certificate in the keys folder that expires within `renewWithinDays`, naming
+ * the file, the date and the command that renews it. Not a failure: the deployment still works today.
+ */
+export function certificateWarnings(options: VerifyOptions, now = new Date()): string[] {
+  return loadKeyMaterial(options).certificates.flatMap((certificate) => expiryWarning(certificate, options.renewWithinDays, now) ?? []);
 }
 
 /** Leaves room for one attempt even when the deadline has passed. */
@@ -267,7 +325,14 @@ type NatsOutcome =
   | { kind: 'not-nats'; detail: string }
   | { kind: 'stalled'; detail: string }
   | { kind: 'unreachable'; detail: string }
-  | { kind: 'error'; detail: string };
+  | { kind: 'error'; detail: string }
+  /** Admitted, and each permission case tried on that connection, in order. */
+  | { kind: 'probed'; results: readonly ProbeResult[] }
+  /** The TLS handshake showed the server's certificate. */
+  | { kind: 'served'; certificate: X509Certificate };
+
+/** What the server did with one permission case, or why trying it failed. */
+type ProbeResult = Access | { readonly error: string };
 
 type ExpectedKind = 'round-trip' | 'authorization-violation' | 'tls-refused';
 
@@ -291,15 +356,19 @@ function describeOutcome(outcome: NatsOutcome, options: VerifyOptions): string {
     case 'stalled': return outcome.detail;
     case 'unreachable': return outcome.detail;
     case 'error': return `error: ${outcome.detail}`;
+    case 'probed': return `admitted: tried ${outcome.results.length} permission rule(s)`;
+    case 'served': return `presented SHA-256 ${outcome.certificate.fingerprint256}`;
   }
 }
+
+const FOREIGN_CA_CAUSE = "the server presents a certificate from another CA: the cluster's Secret is from another PKI — run `npm run synth` and `npx zx scripts/up.mjs`";
 
 /** The reason behind a failed row and what to do, for the summary; undefined where the row says it all. */
 function causeOf(outcome: NatsOutcome, options: VerifyOptions): string | undefined {
   const url = options.natsUrl;
   switch (outcome.kind) {
     case 'no-tls': return `the server at ${url} does not use TLS: is it our deployment? is the port right?`;
-    case 'foreign-ca': return "the server presents a certificate from another CA: the cluster's Secret is from another PKI — run `npm run synth` and `npx zx scripts/up.mjs`";
+    case 'foreign-ca': return FOREIGN_CA_CAUSE;
     case 'bad-certificate': return `the server certificate is not valid for ${url}: run \`npm run synth\` (it re-issues an expired one, naming the hosts in pki.server) and \`npx zx scripts/up.mjs\``;
     case 'not-nats': return `what answers at ${url} is not a NATS server: is the port right?`;
     case 'stalled': return `the server at ${url} greets like NATS but does not finish connecting: look at its logs`;
@@ -359,11 +428,13 @@ function greetingProblem(error: unknown, ms: number): string {
 
 /** What the greeting already decides; undefined when it is a NATS server offering TLS, to be connected to. */
 function classifyGreeting(greeting: Greeting, ms: number): NatsOutcome | undefined {
+  if (greeting.kind !== 'info') return greetingFailure(greeting, ms);
+  const { tls_required: required, tls_available: available } = greeting.info;
+  return required === true || available === true ? undefined : { kind: 'no-tls' };
+}
+
+function greetingFailure(greeting: FailedGreeting, ms: number): NatsOutcome {
   switch (greeting.kind) {
-    case 'info': {
-      const { tls_required: required, tls_available: available } = greeting.info;
-      return required === true || available === true ? undefined : { kind: 'no-tls' };
-    }
     case 'unreachable': return { kind: 'unreachable', detail: greetingProblem(greeting.error, ms) };
     case 'closed-silently': return { kind: 'unreachable', detail: 'connection closed before NATS answered' };
     case 'not-nats': return { kind: 'not-nats', detail: greeting.detail };
@@ -393,15 +464,33 @@ async function roundTrip(nc: NatsConnection, label: string, ms: number): Promise
 /** Grace for nats.js's own connect timeout, so that the bound around it (which names the stall) fires first. */
 const NATS_TIMEOUT_GRACE_MS = 1000;
 
-async function connectAndRoundTrip(options: VerifyOptions, natsCase: NatsCase, ms: number): Promise<NatsOutcome> {
+/** How far one connection got, so that a stall is described for what it was. */
+interface SessionStep {
+  admitted: boolean;
+}
+
+/** One connection's work after the greeting, bounded by `ms`. */
+type NatsSession = (ms: number, step: SessionStep) => Promise<NatsOutcome>;
+
+/** Tries each permission case on the one connection, in order: the probes share its status events. */
+async function tryPermissions(nc: NatsConnection, cases: readonly PermissionCase[]): Promise<NatsOutcome> {
+  const results: ProbeResult[] = [];
+  for (const { operation, subject } of cases) {
+    results.push(await probe(nc, operation, subject).catch((error: unknown) => ({ error: (error as Error).message ?? String(error) })));
+  }
+  return { kind: 'probed', results };
+}
+
+async function connectAndTry(options: VerifyOptions, natsCase: NatsCase, ms: number, step: SessionStep): Promise<NatsOutcome> {
   let nc: NatsConnection;
   try {
     nc = await connect({ servers: options.natsUrl, tls: natsCase.tls, timeout: ms + NATS_TIMEOUT_GRACE_MS, reconnect: false, name: `verify-${natsCase.label}` });
   } catch (error) {
     return classifyConnectError(error, ms);
   }
+  step.admitted = true;
   try {
-    return await roundTrip(nc, natsCase.label, ms);
+    return natsCase.permissions ? await tryPermissions(nc, natsCase.permissions) : await roundTrip(nc, natsCase.label, ms);
   } finally {
     await nc.close();
   }
@@ -409,16 +498,47 @@ async function connectAndRoundTrip(options: VerifyOptions, natsCase: NatsCase, m
 
 const DEFAULT_NATS_PORT = 4222;
 
-/** Reads the server's greeting first, so a silent, endless or plain-text server is named for what it is. */
-async function attemptNats(options: VerifyOptions, natsCase: NatsCase, deadline: number): Promise<NatsOutcome> {
+function natsAddress(options: VerifyOptions): { host: string; port: number } {
   const url = new URL(options.natsUrl);
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || DEFAULT_NATS_PORT) };
+}
+
+const stalledOutcome = (ms: number, step: SessionStep): NatsOutcome => ({
+  kind: 'stalled',
+  detail: step.admitted
+    ? `connected, then the server did not answer within ${seconds(ms)}`
+    : `the server sent its INFO, then did not finish the TLS handshake and CONNECT within ${seconds(ms)}`,
+});
+
+/** Reads the server's greeting first, so a silent, endless or plain-text server is named for what it is. */
+async function attemptNats(options: VerifyOptions, deadline: number, session: NatsSession): Promise<NatsOutcome> {
+  const { host, port } = natsAddress(options);
   const greetingMs = remainingMs(deadline);
-  const refused = classifyGreeting(await readGreeting(host, Number(url.port || DEFAULT_NATS_PORT), greetingMs), greetingMs);
+  const refused = classifyGreeting(await readGreeting(host, port, greetingMs), greetingMs);
   if (refused) return refused;
   const ms = remainingMs(deadline);
-  const stalled = (): NatsOutcome => ({ kind: 'stalled', detail: `the server sent its INFO, then did not finish the TLS handshake and CONNECT within ${seconds(ms)}` });
-  return closingSockets(ms, () => connectAndRoundTrip(options, natsCase, ms), stalled);
+  const step: SessionStep = { admitted: false };
+  return closingSockets(ms, () => session(ms, step), () => stalledOutcome(ms, step));
+}
+
+/**
+ * For a wrong answer that a configuration reload still on its way would explain, what the check
+ * waits for: the cluster applies a changed Secret or ConfigMap a minute or so after `up` applied it.
+ */
+type ReloadPending = (outcome: NatsOutcome) => string | undefined;
+
+/** Retries `session` while nothing answers, or a reload may be pending, until the deadline; returns its last outcome. */
+async function retryNats(
+  options: VerifyOptions, check: string, deadline: number, progress: ProgressBoard, session: NatsSession, pending: ReloadPending = () => undefined,
+): Promise<NatsOutcome> {
+  const target = `nats ${options.natsUrl}`;
+  progress.waiting(check, target);
+  const { outcome } = await withRetries(deadline, async () => {
+    const outcome = await attemptNats(options, deadline, session);
+    const reload = pending(outcome);
+    return { retry: outcome.kind === 'unreachable' || reload !== undefined, got: reload ?? describeOutcome(outcome, options), outcome };
+  }, (got) => progress.waiting(check, target, got));
+  return outcome;
 }
 
 interface NatsCase {
@@ -426,38 +546,142 @@ interface NatsCase {
   readonly label: string;
   readonly expect: ExpectedKind;
   readonly tls: NonNullable<NodeConnectionOptions['tls']>;
+  /** An identity with permissions: the cases to try once admitted, a row each, instead of the round trip. */
+  readonly permissions?: readonly PermissionCase[];
 }
 
-function natsCases(options: VerifyOptions, keys: KeyMaterial): NatsCase[] {
-  const cases: NatsCase[] = options.identities.map((identity) => ({
+function identityCase(identity: Identity, keys: KeyMaterial): NatsCase {
+  const cases = identity.authorized && identity.permissions ? permissionCases(identity.permissions) : [];
+  return {
     check: `nats ${identity.name} (${identity.authorized ? 'authorized' : 'not authorized'})`,
     label: identity.name,
     expect: identity.authorized ? 'round-trip' : 'authorization-violation',
     tls: { ...keys.identities.get(identity.name), ca: keys.ca },
-  }));
+    // Permissions that name no subject leave nothing to try: the round trip still proves admission.
+    permissions: cases.length > 0 ? cases : undefined,
+  };
+}
+
+function natsCases(options: VerifyOptions, keys: KeyMaterial): NatsCase[] {
+  const cases = options.identities.map((identity) => identityCase(identity, keys));
   cases.push({ check: 'nats without client certificate', label: 'no-certificate', expect: 'tls-refused', tls: { ca: keys.ca } });
   return cases;
 }
 
-async function checkNats(options: VerifyOptions, natsCase: NatsCase, deadline: number, progress: ProgressBoard): Promise<CheckResult> {
+/** A table row before its endpoint, reachability and time are known. */
+type Row = Pick<CheckResult, 'check' | 'expected' | 'got' | 'ok' | 'cause' | 'detail'>;
+
+function identityRow(options: VerifyOptions, natsCase: NatsCase, outcome: NatsOutcome): Row {
+  const ok = outcome.kind === natsCase.expect;
+  const got = describeOutcome(outcome, options);
+  return { check: natsCase.check, expected: EXPECTED_TEXT[natsCase.expect], got, ok, cause: ok ? undefined : causeOf(outcome, options) };
+}
+
+const accessText = ({ operation, subject }: PermissionCase, access: Access, seen = false): string =>
+  `${operation} to ${subject} ${access === 'allowed' ? 'allowed' : seen ? 'refused (Permissions Violation)' : 'refused'}`;
+
+const permissionsCause = (name: string): string =>
+  `the server's permissions for ${name} differ from the configuration: run \`npx zx scripts/up.mjs\` to deploy them`;
+
+/** A row per permission case; when the connection itself failed, each carries that failure. */
+function permissionRows(options: VerifyOptions, natsCase: NatsCase, cases: readonly PermissionCase[], outcome: NatsOutcome): Row[] {
+  return cases.map((permissionCase, index): Row => {
+    const check = `nats ${natsCase.label} ${permissionCase.rule}`;
+    const expected = accessText(permissionCase, permissionCase.expected);
+    if (outcome.kind !== 'probed') return { check, expected, got: describeOutcome(outcome, options), ok: false, cause: causeOf(outcome, options) };
+    const result = outcome.results[index];
+    if (typeof result !== 'string') return { check, expected, got: `error: ${result.error}`, ok: false };
+    const ok = result === permissionCase.expected;
+    return { check, expected, got: accessText(permissionCase, result, true), ok, cause: ok ? undefined : permissionsCause(natsCase.label) };
+  });
+}
+
+/** Permissions not (yet) as configured: the server may not have reloaded the ConfigMap `up` applied. */
+const permissionsPending = (natsCase: NatsCase): ReloadPending => (outcome) => {
+  if (outcome.kind !== 'probed' || !natsCase.permissions) return undefined;
+  const wrong = natsCase.permissions.filter(({ expected }, index) => {
+    const result = outcome.results[index];
+    return typeof result === 'string' && result !== expected;
+  });
+  if (wrong.length === 0) return undefined;
+  return `${natsCase.label}'s permissions not as configured yet: ${wrong.map(({ rule }) => rule).join(', ')}`;
+};
+
+async function checkNats(options: VerifyOptions, natsCase: NatsCase, deadline: number, progress: ProgressBoard): Promise<CheckResult[]> {
   const started = Date.now();
-  const target = `nats ${options.natsUrl}`;
-  progress.waiting(natsCase.check, target);
-  const { result } = await withRetries(deadline, async () => {
-    const outcome = await attemptNats(options, natsCase, deadline);
-    return { retry: outcome.kind === 'unreachable', got: describeOutcome(outcome, options), result: outcome };
-  }, (got) => progress.waiting(natsCase.check, target, got));
-  const ok = result.kind === natsCase.expect;
-  return {
-    check: natsCase.check,
-    endpoint: options.natsUrl,
-    expected: EXPECTED_TEXT[natsCase.expect],
-    got: describeOutcome(result, options),
-    ok,
-    unreachable: result.kind === 'unreachable',
-    cause: ok ? undefined : causeOf(result, options),
-    ms: Date.now() - started,
-  };
+  const session: NatsSession = (ms, step) => connectAndTry(options, natsCase, ms, step);
+  const outcome = await retryNats(options, natsCase.check, deadline, progress, session, permissionsPending(natsCase));
+  const rows = natsCase.permissions ? permissionRows(options, natsCase, natsCase.permissions, outcome) : [identityRow(options, natsCase, outcome)];
+  const ms = Date.now() - started;
+  return rows.map((row) => ({ ...row, endpoint: options.natsUrl, unreachable: outcome.kind === 'unreachable', ms }));
+}
+
+const SERVED_CHECK = 'nats server certificate';
+const OLDER_CERTIFICATE = 'the cluster still serves an older certificate: run up';
+
+/** Any of our client certificates lets a server that requires one finish the handshake over TLS 1.2 too. */
+async function servedCertificate(options: VerifyOptions, keys: KeyMaterial, ms: number, step: SessionStep): Promise<NatsOutcome> {
+  const { host, port } = natsAddress(options);
+  const [client] = keys.identities.values();
+  const handshake = await readServedCertificate(host, port, { ca: keys.ca, ...client }, ms);
+  switch (handshake.kind) {
+    case 'certificate': return { kind: 'served', certificate: handshake.certificate };
+    case 'no-info': return greetingFailure(handshake.greeting, ms);
+    case 'failed': return classifyConnectError(handshake.error, ms);
+    case 'timed-out': return stalledOutcome(ms, step);
+  }
+}
+
+const shortFingerprint = (certificate: X509Certificate): string => `${certificate.fingerprint256.slice(0, 11)}…`;
+
+/** Subject, names, expiry and fingerprint of what the server presents: the line under the table. */
+const describeServed = (served: X509Certificate): string =>
+  `${SERVED_CHECK}: subject ${served.subject.replace(/\n/g, ', ')}; SANs ${served.subjectAltName ?? 'none'}; ` +
+  `not after ${served.validTo}; SHA-256 ${served.fingerprint256}`;
+
+/** keys/server.crt byte for byte (same fingerprint); another from our CA; one from another CA; or nothing to compare with. */
+type Served = 'same' | 'another' | 'foreign-ca' | 'unchecked';
+
+function compareServed(served: X509Certificate, keys: KeyMaterial): Served {
+  const ours = keys.serverCertificate;
+  if (ours && served.fingerprint256 === ours.fingerprint256) return 'same';
+  if (!served.checkIssued(keys.caCertificate) || !served.verify(keys.caCertificate.publicKey)) return 'foreign-ca';
+  return ours ? 'another' : 'unchecked';
+}
+
+function judgeServed(served: X509Certificate, options: VerifyOptions, keys: KeyMaterial): Omit<Row, 'check' | 'expected'> {
+  const detail = describeServed(served);
+  const file = displayPath(options.keys.serverCert);
+  switch (compareServed(served, keys)) {
+    case 'same': return { got: `the same (SHA-256 ${shortFingerprint(served)})`, ok: true, detail };
+    case 'unchecked': return { got: `SHA-256 ${shortFingerprint(served)}`, ok: true, detail };
+    case 'foreign-ca': return { got: `a certificate from another CA than ${displayPath(options.keys.caCert)}`, ok: false, cause: FOREIGN_CA_CAUSE, detail };
+    case 'another': return {
+      got: `${OLDER_CERTIFICATE} (npx zx scripts/up.mjs)`,
+      ok: false,
+      cause: `${OLDER_CERTIFICATE} (\`npx zx scripts/up.mjs\`) so that it presents ${file}`,
+      detail: `${detail}; ${file} has SHA-256 ${keys.serverCertificate?.fingerprint256}`,
+    };
+  }
+}
+
+/** Another certificate from our CA: the server may not have reloaded the Secret `up` applied. */
+const servedPending = (options: VerifyOptions, keys: KeyMaterial): ReloadPending => (outcome) =>
+  (outcome.kind === 'served' && compareServed(outcome.certificate, keys) === 'another'
+    ? `the server still presents another certificate than ${displayPath(options.keys.serverCert)}`
+    : undefined);
+
+async function checkServedCertificate(options: VerifyOptions, keys: KeyMaterial, deadline: number, progress: ProgressBoard): Promise<CheckResult[]> {
+  const started = Date.now();
+  const session: NatsSession = (ms, step) => servedCertificate(options, keys, ms, step);
+  const outcome = await retryNats(options, SERVED_CHECK, deadline, progress, session, servedPending(options, keys));
+  const verdict = outcome.kind === 'served'
+    ? judgeServed(outcome.certificate, options, keys)
+    : { got: describeOutcome(outcome, options), ok: false, cause: causeOf(outcome, options) };
+  const file = displayPath(options.keys.serverCert);
+  const expected = keys.serverCertificate ? `the same as ${file}` : `any (no ${file} to compare with)`;
+  const unreachable = outcome.kind === 'unreachable';
+  return [{ check: SERVED_CHECK, endpoint: options.natsUrl, expected, ...verdict, unreachable, ms: Date.now() - started }];
 }
 
 /** Checks still retrying, each under the endpoint it waits for and the last reason it failed. */
@@ -524,16 +748,18 @@ export async function runVerify(options: VerifyOptions, onResult: (result: Check
   const started = Date.now();
   const deadline = started + options.timeoutMs;
   const board = new ProgressBoard(started, progress);
-  const report = (result: CheckResult): CheckResult => {
-    board.done(result.check);
-    onResult(result);
-    return result;
+  const report = (check: string) => (results: CheckResult[]): CheckResult[] => {
+    board.done(check);
+    results.forEach(onResult);
+    return results;
   };
   try {
-    return await Promise.all([
-      checkEcho(options, deadline, board).then(report),
-      ...natsCases(options, keys).map((natsCase) => checkNats(options, natsCase, deadline, board).then(report)),
+    const rows = await Promise.all([
+      checkEcho(options, deadline, board).then((result) => report(result.check)([result])),
+      ...natsCases(options, keys).map((natsCase) => checkNats(options, natsCase, deadline, board).then(report(natsCase.check))),
+      checkServedCertificate(options, keys, deadline, board).then(report(SERVED_CHECK)),
     ]);
+    return rows.flat();
   } finally {
     board.stop();
   }

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // npm run verify: proves the running deployment answers as configured — http-echo through Traefik,
-// NATS over mutual TLS admitting only the authorized identities. Exit 0: every check matched;
-// 1: a check failed (or the configuration/keys are unusable); 2: wrong flags.
+// NATS over mutual TLS admitting only the authorized identities, each with the permissions it is
+// configured with, and presenting keys/server.crt. Certificates close to expiry are warned about.
+// Exit 0: every check matched (warnings or not); 1: a check failed (or the configuration/keys are
+// unusable); 2: wrong flags.
 import { argv, chalk } from 'zx';
 import { requireLib } from './lib/project.mjs';
 
 const { UserError } = requireLib('errors');
-const { UsageError, VERIFY_USAGE, loadVerifyOptions, runVerify, formatTable, formatProgress, summarize } = requireLib('verify');
+const { UsageError, VERIFY_USAGE, loadVerifyOptions, runVerify, certificateWarnings, formatTable, formatProgress, summarize } = requireLib('verify');
 
 /** Past the checks' own deadline: only a bug in them could still be running by then. */
 const WATCHDOG_GRACE_MS = 5000;
@@ -35,6 +37,7 @@ if (argv.help) {
 try {
   const options = loadVerifyOptions(argv);
   console.log(`Checking ${options.echoUrl} and ${options.natsUrl} with the keys in ${options.keys.dir} (giving up after ${options.timeoutMs / 1000} s)`);
+  const warnings = certificateWarnings(options);
   startWatchdog(options.timeoutMs);
   const results = await runVerify(
     options,
@@ -44,6 +47,8 @@ try {
 
   const passed = results.every((result) => result.ok);
   console.log(`\n${formatTable(results)}\n`);
+  for (const { detail } of results) if (detail) console.log(detail);
+  for (const warning of warnings) console.log(chalk.yellow(warning));
   console.log(passed ? chalk.green(`✔ ${summarize(results, options)}`) : chalk.red(`✖ ${summarize(results, options)}`));
   exit(passed ? 0 : 1);
 } catch (error) {

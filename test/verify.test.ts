@@ -1,14 +1,17 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type Config } from '../lib/config';
-import { ensurePki, type PkiResult } from '../lib/pki';
-import { formatProgress, formatTable, runVerify, summarize, UsageError, verifyOptions, type CheckResult, type VerifyProgress } from '../lib/verify';
+import { ensurePki, pkiFilesIn, type PkiResult } from '../lib/pki';
 import {
-  startEndlessHttpServer, startEndlessInfoServer, startErrNatsServer, startSilentServer, startStalledTlsServer, type FakeServer,
+  certificateWarnings, formatProgress, formatTable, runVerify, summarize, UsageError, verifyOptions, type CheckResult, type VerifyProgress,
+} from '../lib/verify';
+import {
+  startEndlessHttpServer, startEndlessInfoServer, startErrNatsServer, startForwarder, startMuteAfterConnectServer, startSilentServer,
+  startStalledTlsServer, type FakeServer,
 } from './support/fake-servers';
 import type { NatsServerConfig } from '../lib/nats-values';
 import { startNatsServer, type RunningNatsServer } from './support/nats-server';
@@ -64,6 +67,17 @@ async function startEcho(text: string, notFoundFirst = 0): Promise<{ url: string
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => requests, server };
 }
 
+/** What openssl, not Node, reads from a certificate file: its SHA-256 fingerprint, end date and names. */
+function opensslView(file: string): { fingerprint: string; notAfter: string; sans: string } {
+  const x509 = (...args: string[]): string =>
+    execFileSync('openssl', ['x509', '-in', file, '-noout', ...args], { encoding: 'utf8', timeout: 10000, stdio: ['ignore', 'pipe', 'pipe'] });
+  return {
+    fingerprint: x509('-fingerprint', '-sha256').trim().replace(/^.*Fingerprint=/i, ''),
+    notAfter: x509('-enddate').trim().replace(/^notAfter=/, ''),
+    sans: x509('-ext', 'subjectAltName').split('\n')[1]?.trim() ?? '',
+  };
+}
+
 const closeServer = (server: Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
 
 /** A loopback port nothing listens on (it was free a moment ago). */
@@ -81,6 +95,8 @@ const serverFor = (config: Config, pki: PkiResult): Promise<RunningNatsServer> =
 const byCheck = (results: readonly CheckResult[]) => Object.fromEntries(results.map((r) => [r.check, r]));
 
 const NATS_CHECKS = ['nats client1 (authorized)', 'nats client2 (not authorized)', 'nats without client certificate'];
+/** Every NATS row of the default configuration, in table order: the identities' and the served certificate's. */
+const NATS_ROWS = [...NATS_CHECKS, 'nats server certificate'];
 
 /** A server without TLS, as a nats-server started with the defaults (or a chart whose TLS values were ignored) runs. */
 const withoutTls = ({ tls: _tls, authorization: _authorization, ...plain }: NatsServerConfig): object => plain;
@@ -159,7 +175,7 @@ describe('npm run verify', () => {
       expect(rowOf(run.output, 'nats client1 (authorized)')).toMatch(/^✔ .*admitted: publishes and receives\s+admitted: published and received/);
       expect(rowOf(run.output, 'nats client2 (not authorized)')).toMatch(/^✔ .*refused: Authorization Violation\s+refused: Authorization Violation/);
       expect(rowOf(run.output, 'nats without client certificate')).toMatch(/^✔ .*refused by TLS handshake\s+refused by TLS handshake \(alert bad certificate\)/);
-      expect(run.output).toContain('all 4 checks passed');
+      expect(run.output).toContain('all 5 checks passed');
       expect(run.code).toBe(0);
     });
 
@@ -171,7 +187,7 @@ describe('npm run verify', () => {
       // THEN the client2 row fails with what happened, the others still pass, and it exits 1
       expect(rowOf(run.output, 'nats client2 (not authorized)')).toMatch(/^✖ .*refused: Authorization Violation\s+admitted: published and received/);
       expect(rowOf(run.output, 'nats client1 (authorized)')).toMatch(/^✔ /);
-      expect(run.output).toContain('1 of 4 checks failed: nats client2 (not authorized)');
+      expect(run.output).toContain('1 of 5 checks failed: nats client2 (not authorized)');
       expect(run.code).toBe(1);
     });
 
@@ -182,7 +198,7 @@ describe('npm run verify', () => {
 
       // THEN the echo row shows both texts and it exits 1 without waiting for the timeout
       expect(rowOf(run.output, 'echo')).toMatch(/^✖ echo .*200 "Hello from echo"\s+200 "Hello from somewhere else"/);
-      expect(run.output).toContain('1 of 4 checks failed: echo');
+      expect(run.output).toContain('1 of 5 checks failed: echo');
       expect(run.code).toBe(1);
       expect(run.ms).toBeLessThan(8000);
     });
@@ -199,12 +215,12 @@ describe('npm run verify', () => {
       // THEN while it retried it said what it waits for and why
       expect(run.output).toMatch(new RegExp(
         `^… \\d+ s: still waiting for echo http://127\\.0\\.0\\.1:${httpPort} — nothing listening \\(connection refused\\); ` +
-        `nats tls://127\\.0\\.0\\.1:${natsPort} \\(3 checks\\) — nothing listening \\(connection refused\\)$`, 'm'));
+        `nats tls://127\\.0\\.0\\.1:${natsPort} \\(4 checks\\) — nothing listening \\(connection refused\\)$`, 'm'));
       // AND it gave up after about the bound, every row says nothing listens, and it exits 1
       expect(run.code).toBe(1);
       expect(run.ms).toBeGreaterThanOrEqual(5500);
       expect(run.ms).toBeLessThan(6000 + EXIT_SLACK_MS);
-      for (const check of ['echo', ...NATS_CHECKS]) {
+      for (const check of ['echo', ...NATS_ROWS]) {
         expect(rowOf(run.output, check)).toMatch(/^✖ .*nothing listening \(connection refused\)/);
       }
       expect(run.output).toContain(`nothing answered within 6 s at http://127.0.0.1:${httpPort} and tls://127.0.0.1:${natsPort}: is the cluster up?`);
@@ -288,10 +304,10 @@ describe('npm run verify', () => {
         const run = await verifyAgainst(server);
 
         // THEN every NATS row says what happened, and the summary says it is not NATS rather than that the cluster is down
-        for (const check of NATS_CHECKS) {
+        for (const check of NATS_ROWS) {
           expect(rowOf(run.output, check)).toMatch(/^✖ .*no NATS greeting: connected, but the server sent nothing within \d\.\d s {2}/);
         }
-        expect(run.output).toContain(`✖ 3 of 4 checks failed: ${NATS_CHECKS.join(', ')} — what answers at ${server.url} is not a NATS server: is the port right?`);
+        expect(run.output).toContain(`✖ 4 of 5 checks failed: ${NATS_ROWS.join(', ')} — what answers at ${server.url} is not a NATS server: is the port right?`);
         expect(run.output).not.toContain('is the cluster up?');
       } finally {
         await server.close();
@@ -306,7 +322,7 @@ describe('npm run verify', () => {
         const run = await verifyAgainst(server);
 
         // THEN the rows say it sent a line longer than any NATS greeting
-        for (const check of NATS_CHECKS) {
+        for (const check of NATS_ROWS) {
           expect(rowOf(run.output, check)).toMatch(/^✖ .*no NATS greeting: the server sent 64 KiB starting "INFO x+\.\.\." without a line end {2}/);
         }
         expect(run.output).toContain(`what answers at ${server.url} is not a NATS server: is the port right?`);
@@ -323,7 +339,7 @@ describe('npm run verify', () => {
         const run = await verifyAgainst(server);
 
         // THEN the rows say the server stalled after its INFO
-        for (const check of NATS_CHECKS) {
+        for (const check of NATS_ROWS) {
           expect(rowOf(run.output, check)).toMatch(/^✖ .*the server sent its INFO, then did not finish the TLS handshake and CONNECT within \d\.\d s {2}/);
         }
         expect(run.output).toContain(`the server at ${server.url} greets like NATS but does not finish connecting: look at its logs`);
@@ -343,7 +359,7 @@ describe('npm run verify', () => {
         expect(run.ms).toBeLessThan(2000 + EXIT_SLACK_MS);
         expect(run.code).toBe(0);
         const results = byCheck(JSON.parse(run.output.trim().split('\n').pop() ?? '[]') as CheckResult[]);
-        for (const check of NATS_CHECKS) expect(results[check]?.got).toMatch(/^the server sent its INFO, then did not finish/);
+        for (const check of NATS_ROWS) expect(results[check]?.got).toMatch(/^the server sent its INFO, then did not finish/);
       } finally {
         await server.close();
       }
@@ -357,9 +373,9 @@ describe('npm run verify', () => {
         const run = await runScript(tmp, flagsFor(plain.url, '5'));
 
         // THEN each NATS row and the summary name the missing TLS, echo still passes, and nobody asks whether the cluster is up
-        for (const check of NATS_CHECKS) expect(rowOf(run.output, check)).toMatch(/^✖ .* {2}the server does not use TLS {2}/);
+        for (const check of NATS_ROWS) expect(rowOf(run.output, check)).toMatch(/^✖ .* {2}the server does not use TLS {2}/);
         expect(rowOf(run.output, 'echo')).toMatch(/^✔ /);
-        expect(run.output).toContain(`✖ 3 of 4 checks failed: ${NATS_CHECKS.join(', ')} — the server at ${plain.url} does not use TLS: is it our deployment? is the port right?`);
+        expect(run.output).toContain(`✖ 4 of 5 checks failed: ${NATS_ROWS.join(', ')} — the server at ${plain.url} does not use TLS: is it our deployment? is the port right?`);
         expect(run.output).not.toContain('is the cluster up?');
         expect(run.code).toBe(1);
       } finally {
@@ -376,7 +392,8 @@ describe('npm run verify', () => {
       for (const check of NATS_CHECKS) {
         expect(rowOf(run.output, check)).toMatch(/^✖ .* {2}server certificate from another CA than keys\/ca\.crt \(unable to verify the first certificate\) {2}/);
       }
-      expect(run.output).toContain(`✖ 3 of 4 checks failed: ${NATS_CHECKS.join(', ')} — the server presents a certificate from another CA: ` +
+      expect(rowOf(run.output, 'nats server certificate')).toMatch(/^✖ .* {2}a certificate from another CA than keys\/ca\.crt {2}/);
+      expect(run.output).toContain(`✖ 4 of 5 checks failed: ${NATS_ROWS.join(', ')} — the server presents a certificate from another CA: ` +
         "the cluster's Secret is from another PKI — run `npm run synth` and `npx zx scripts/up.mjs`");
       expect(run.output).not.toContain('is the cluster up?');
       expect(run.code).toBe(1);
@@ -396,6 +413,9 @@ describe('npm run verify', () => {
         // THEN each NATS row says the certificate is not valid and the summary says how to renew it
         for (const check of NATS_CHECKS) expect(byCheck(results)[check]).toMatchObject({ ok: false, got: 'server certificate not valid here (certificate has expired)' });
         expect(summarize(results, options)).toContain(`the server certificate is not valid for ${server.url}: run \`npm run synth\``);
+        // AND the warnings say the server's certificate has expired, and how to renew it
+        expect(certificateWarnings(options)).toContain(`! ${expiredPki.paths.serverCert} expired on ${opensslView(expiredPki.paths.serverCert).notAfter}: ` +
+          'run `npm run certs -- --renew server`, then `npx zx scripts/up.mjs`');
       } finally {
         await server.stop();
       }
@@ -432,10 +452,10 @@ describe('npm run verify', () => {
       const last = progress[progress.length - 1];
       expect(last.waiting).toEqual(expect.arrayContaining([
         { check: `echo http://127.0.0.1:${httpPort}`, target: `echo http://127.0.0.1:${httpPort}`, reason: 'nothing listening (connection refused)' },
-        ...NATS_CHECKS.map((check) => ({ check, target: `nats tls://127.0.0.1:${natsPort}`, reason: 'nothing listening (connection refused)' })),
+        ...NATS_ROWS.map((check) => ({ check, target: `nats tls://127.0.0.1:${natsPort}`, reason: 'nothing listening (connection refused)' })),
       ]));
       expect(formatProgress({ ...last, elapsedMs: 12300 })).toBe(`… 12 s: still waiting for echo http://127.0.0.1:${httpPort} — nothing listening (connection refused); ` +
-        `nats tls://127.0.0.1:${natsPort} (3 checks) — nothing listening (connection refused)`);
+        `nats tls://127.0.0.1:${natsPort} (4 checks) — nothing listening (connection refused)`);
     });
 
     it('reads only the start of an endless echo body and reports the mismatch at once', async () => {
@@ -481,6 +501,19 @@ describe('npm run verify', () => {
       }
     });
 
+    it('fails the certificate row, not the run, when a client key does not belong to its certificate', async () => {
+      // GIVEN a copy of the keys in which client1.key is client2's key (the served-certificate check presents client1's pair)
+      const keys = join(tmp, 'keys-mismatched');
+      cpSync(pki.paths.dir, keys, { recursive: true });
+      cpSync(join(keys, 'client2.key'), join(keys, 'client1.key'));
+
+      // WHEN the checks run with it and a 2 s bound
+      const results = byCheck(await runVerify({ ...optionsFor(healthy.url, 2), keys: pkiFilesIn(keys) }));
+
+      // THEN the certificate row says what is wrong with the key instead of the run rejecting
+      expect(results['nats server certificate']).toMatchObject({ ok: false, got: expect.stringMatching(/^error: .*key values mismatch$/) });
+    });
+
     it('counts only the exact Authorization Violation as the refusal of an unauthorized identity', async () => {
       // GIVEN a NATS server (TLS, our certificates) that answers every CONNECT with another authorization error
       const server = await startErrNatsServer({ key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert }, 'Authentication Timeout');
@@ -509,8 +542,213 @@ describe('npm run verify', () => {
       const summary = summarize(await runVerify(options), options);
 
       // THEN the summary blames the NATS endpoint alone
-      expect(summary).toBe(`3 of 4 checks failed: ${NATS_CHECKS.join(', ')} — ${natsUrl} did not answer (nothing listening (connection refused)): ` +
+      expect(summary).toBe(`4 of 5 checks failed: ${NATS_ROWS.join(', ')} — ${natsUrl} did not answer (nothing listening (connection refused)): ` +
         'is that part of the deployment running, and is the port right?');
+    });
+  });
+
+  describe('identities as policy', () => {
+    const SENSOR = {
+      name: 'sensor', email: 'sensor@example.com', authorized: true,
+      permissions: { publish: { allow: ['sensors.>'], deny: ['sensors.admin.>'] }, subscribe: { allow: ['_INBOX.>'] } },
+    };
+    const UNRESTRICTED_SENSOR = { name: SENSOR.name, email: SENSOR.email, authorized: true };
+    const CLIENT1 = { name: 'client1', email: 'client1@example.com', authorized: true };
+    const SENSOR_ROWS = ['nats sensor publish allow sensors.>', 'nats sensor publish deny sensors.admin.>', 'nats sensor subscribe allow _INBOX.>'];
+    const DAY_MS = 24 * 60 * 60 * 1000;
+
+    /** A scratch project whose k3s-nats-tls.yaml gives the sensor permissions; its PKI in the default keys/. */
+    let project: string;
+    let policyConfig: Config;
+    let policyPki: PkiResult;
+    /** keys/ copied, with server.crt re-issued from the same CA: what `npm run certs -- --renew server` leaves before `up`. */
+    let renewedPki: PkiResult;
+    /** Issued so long ago that every certificate expires in 10 days, within pki.renewWithinDays (30). */
+    let soonConfig: Config;
+    let soonPki: PkiResult;
+    /** Configured like policyConfig. */
+    let policyServer: RunningNatsServer;
+    /** The same users and certificates, but the sensor without permissions: allowed everything. */
+    let unrestrictedServer: RunningNatsServer;
+    /** Configured like policyConfig, presenting the renewed server.crt. */
+    let renewedServer: RunningNatsServer;
+    let soonServer: RunningNatsServer;
+
+    beforeAll(async () => {
+      project = join(tmp, 'policy-project');
+      mkdirSync(project);
+      const raw = { pki: { identities: [SENSOR, CLIENT1] } };
+      // JSON is YAML: the script reads this as the project's configuration.
+      writeFileSync(join(project, 'k3s-nats-tls.yaml'), JSON.stringify(raw));
+      policyConfig = parseConfig(raw);
+      soonConfig = parseConfig({ pki: { dir: 'keys-soon' } });
+      const soonNow = new Date(Date.now() - (soonConfig.pki.validityDays - 10) * DAY_MS);
+      [policyPki, soonPki] = await Promise.all([
+        ensurePki(policyConfig, { baseDir: project }), ensurePki(soonConfig, { baseDir: tmp, now: soonNow }),
+      ]);
+      cpSync(policyPki.paths.dir, join(project, 'keys-renewed'), { recursive: true });
+      const renewedConfig = parseConfig({ pki: { ...raw.pki, dir: 'keys-renewed' } });
+      renewedPki = await ensurePki(renewedConfig, { baseDir: project, renew: ['server'] });
+      const unrestricted = parseConfig({ pki: { identities: [UNRESTRICTED_SENSOR, CLIENT1] } });
+      [policyServer, unrestrictedServer, renewedServer, soonServer] = await Promise.all([
+        serverFor(policyConfig, policyPki), serverFor(unrestricted, policyPki), serverFor(renewedConfig, renewedPki), serverFor(soonConfig, soonPki),
+      ]);
+    });
+
+    afterAll(async () => {
+      await Promise.all([policyServer?.stop(), unrestrictedServer?.stop(), renewedServer?.stop(), soonServer?.stop()]);
+    });
+
+    /** The reasons progress reported for `check` while it waited. */
+    const reasonsFor = (progress: readonly VerifyProgress[], check: string): string[] =>
+      [...new Set(progress.flatMap(({ waiting }) => waiting.filter((entry) => entry.check === check).map(({ reason }) => reason)))];
+
+    const policyOptions = (natsUrl: string, timeout: number) =>
+      verifyOptions({ _: [], 'echo-url': echo.url, 'nats-url': natsUrl, timeout }, policyConfig, project);
+
+    it('tries every permission rule of an identity, and shows the certificate the server presents', async () => {
+      // GIVEN a project whose sensor may publish to sensors.> but not sensors.admin.>, and subscribe to _INBOX.> only,
+      // AND a nats-server configured from the same configuration
+      // WHEN the script runs in that project
+      const run = await runScript(project, ['--echo-url', echo.url, '--nats-url', policyServer.url, '--timeout', '10']);
+
+      // THEN each rule is a row of its own, expected and got in the same words
+      expect(rowOf(run.output, SENSOR_ROWS[0])).toMatch(/^✔ nats sensor publish allow sensors\.> +publish to sensors\.verify allowed +publish to sensors\.verify allowed +\d+ ms$/);
+      expect(rowOf(run.output, SENSOR_ROWS[1])).toMatch(
+        /^✔ nats sensor publish deny sensors\.admin\.> +publish to sensors\.admin\.verify refused +publish to sensors\.admin\.verify refused \(Permissions Violation\) +\d+ ms$/);
+      expect(rowOf(run.output, SENSOR_ROWS[2])).toMatch(/^✔ nats sensor subscribe allow _INBOX\.> +subscribe to _INBOX\.verify allowed +subscribe to _INBOX\.verify allowed +\d+ ms$/);
+      // AND an identity without permissions keeps its publish-and-receive row, and the sensor has no such row
+      expect(rowOf(run.output, 'nats client1 (authorized)')).toMatch(/^✔ .*admitted: publishes and receives\s+admitted: published and received/);
+      expect(run.output).not.toContain('nats sensor (authorized)');
+      // AND the served certificate is keys/server.crt, its subject, names, expiry and fingerprint printed as openssl reads the file
+      const served = opensslView(policyPki.paths.serverCert);
+      expect(rowOf(run.output, 'nats server certificate')).toMatch(new RegExp(
+        `^✔ nats server certificate +the same as keys/server\\.crt +the same \\(SHA-256 ${served.fingerprint.slice(0, 11)}…\\) +\\d+ ms$`));
+      expect(run.output).toContain(`\nnats server certificate: subject CN=k3s-nats-tls NATS server; SANs ${served.sans}; ` +
+        `not after ${served.notAfter}; SHA-256 ${served.fingerprint}\n`);
+      expect(served.sans).toBe('DNS:localhost, DNS:nats, DNS:nats.nats, DNS:nats.nats.svc, DNS:nats.nats.svc.cluster.local, IP Address:127.0.0.1');
+      // AND nothing expires soon, every check passed, and it exits 0
+      expect(run.output).not.toMatch(/^! /m);
+      expect(run.output).toContain('all 7 checks passed');
+      expect(run.code).toBe(0);
+    });
+
+    it('fails the deny rows when the server lets the identity do everything', async () => {
+      // GIVEN a server whose configuration gives the sensor no permissions (same users and certificates)
+      // WHEN the checks run with the project's configuration and a 2 s bound
+      const options = policyOptions(unrestrictedServer.url, 2);
+      const progress: VerifyProgress[] = [];
+      const results = await runVerify(options, () => undefined, { onProgress: (p) => progress.push(p), everyMs: 300 });
+
+      // THEN until the bound it waited for a reload, saying which rule is not as configured
+      expect(reasonsFor(progress, 'nats sensor (authorized)')).toContain("sensor's permissions not as configured yet: publish deny sensors.admin.>");
+      // AND then the deny row fails with what the server did, the allow rows pass, and the summary says to deploy the permissions
+      expect(byCheck(results)[SENSOR_ROWS[1]]).toMatchObject({
+        ok: false, expected: 'publish to sensors.admin.verify refused', got: 'publish to sensors.admin.verify allowed',
+      });
+      expect(byCheck(results)[SENSOR_ROWS[0]]).toMatchObject({ ok: true });
+      expect(byCheck(results)[SENSOR_ROWS[2]]).toMatchObject({ ok: true });
+      expect(summarize(results, options)).toBe(`1 of 7 checks failed: ${SENSOR_ROWS[1]} — ` +
+        "the server's permissions for sensor differ from the configuration: run `npx zx scripts/up.mjs` to deploy them");
+    });
+
+    it('fails every permission row with the connection\'s own failure, within the bound', async () => {
+      // GIVEN a server that greets for TLS and never answers the handshake
+      const server = await startStalledTlsServer();
+      try {
+        // WHEN the checks run with a 2 s bound
+        const options = policyOptions(server.url, 2);
+        const started = Date.now();
+        const results = await runVerify(options);
+
+        // THEN each sensor row says the server stalled, the summary names it, and the run kept to its bound
+        for (const check of SENSOR_ROWS) {
+          expect(byCheck(results)[check]).toMatchObject({ ok: false, unreachable: false });
+          expect(byCheck(results)[check].got).toMatch(/^the server sent its INFO, then did not finish the TLS handshake and CONNECT within \d\.\d s$/);
+        }
+        expect(summarize(results, options)).toContain(`${SENSOR_ROWS.join(', ')}, nats client1 (authorized), nats without client certificate, ` +
+          `nats server certificate — the server at ${server.url} greets like NATS but does not finish connecting: look at its logs`);
+        expect(Date.now() - started).toBeLessThan(2000 + EXIT_SLACK_MS);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('fails the permission rows within the bound when the server stops answering after admitting the identity', async () => {
+      // GIVEN a server that admits the sensor, then never answers again
+      const server = await startMuteAfterConnectServer({ key: policyPki.serverKey, cert: policyPki.serverCert, ca: policyPki.caCert });
+      try {
+        // WHEN the checks run with a 2 s bound
+        const started = Date.now();
+        const results = byCheck(await runVerify(policyOptions(server.url, 2)));
+
+        // THEN each sensor row says so instead of waiting for an answer, and the run kept to its bound
+        for (const check of SENSOR_ROWS) expect(results[check].got).toMatch(/^connected, then the server did not answer within \d\.\d s$/);
+        expect(Date.now() - started).toBeLessThan(2000 + EXIT_SLACK_MS);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('says to run up when the cluster serves another certificate than keys/server.crt', async () => {
+      // GIVEN keys whose server.crt was renewed (same CA, same client certificates), and a server still presenting the old one
+      // WHEN the checks run with the renewed keys and a 2 s bound
+      const options = { ...policyOptions(policyServer.url, 2), keys: renewedPki.paths };
+      const progress: VerifyProgress[] = [];
+      const results = await runVerify(options, () => undefined, { onProgress: (p) => progress.push(p), everyMs: 300 });
+
+      // THEN until the bound it waited for a reload
+      expect(reasonsFor(progress, 'nats server certificate')).toContain(`the server still presents another certificate than ${renewedPki.paths.serverCert}`);
+      // AND then only the certificate row fails, saying to run up, with both fingerprints under the table
+      const row = byCheck(results)['nats server certificate'];
+      expect(row).toMatchObject({ ok: false, got: 'the cluster still serves an older certificate: run up (npx zx scripts/up.mjs)' });
+      expect(row.detail).toContain(`SHA-256 ${opensslView(policyPki.paths.serverCert).fingerprint}; `);
+      expect(row.detail).toMatch(new RegExp(`keys-renewed/server\\.crt has SHA-256 ${opensslView(renewedPki.paths.serverCert).fingerprint}$`));
+      expect(summarize(results, options)).toBe('1 of 7 checks failed: nats server certificate — the cluster still serves an older certificate: ' +
+        `run up (\`npx zx scripts/up.mjs\`) so that it presents ${join(renewedPki.paths.dir, 'server.crt')}`);
+    });
+
+    it('passes once the cluster has reloaded the certificate and permissions that up applied', async () => {
+      // GIVEN one address that leads to a server with the old certificate and no permissions for the sensor…
+      let reloaded = false;
+      const address = await startForwarder(() => (reloaded ? renewedServer.port : unrestrictedServer.port));
+      try {
+        // WHEN the checks run with the renewed keys, and the server "reloads" once both checks are seen waiting for it
+        const options = { ...policyOptions(address.url, 20), keys: renewedPki.paths };
+        const waitingFor = (p: VerifyProgress, check: string) => p.waiting.some((entry) => entry.check === check && / yet|still presents/.test(entry.reason));
+        const onProgress = (p: VerifyProgress) => {
+          reloaded ||= waitingFor(p, 'nats server certificate') && waitingFor(p, 'nats sensor (authorized)');
+        };
+        const results = await runVerify(options, () => undefined, { onProgress, everyMs: 200 });
+
+        // THEN …every check passed after the reload, well before the bound
+        expect(reloaded).toBe(true);
+        expect(results.filter((result) => !result.ok)).toEqual([]);
+        expect(byCheck(results)['nats server certificate'].ms).toBeLessThan(15000);
+      } finally {
+        await address.close();
+      }
+    });
+
+    it('warns about certificates that expire within pki.renewWithinDays, without failing', async () => {
+      // GIVEN keys issued so long ago that they expire in 10 days (renewWithinDays: 30), served by a nats-server
+      // WHEN the script checks it
+      const run = await runScript(tmp, ['--echo-url', echo.url, '--nats-url', soonServer.url, '--keys', soonPki.paths.dir, '--timeout', '10']);
+
+      // THEN a ! line names each certificate, its date and the command that renews it
+      const within = '(within pki.renewWithinDays, 30 days)';
+      const until = (name: string) => opensslView(join(soonPki.paths.dir, `${name}.crt`)).notAfter;
+      const warnings = run.output.split('\n').filter((line) => line.startsWith('! '));
+      expect(warnings).toEqual([
+        `! keys-soon/ca.crt expires on ${until('ca')} ${within}: ` +
+          'run `npm run certs -- --force` (a new CA: every client then needs its new certificate)',
+        `! keys-soon/server.crt expires on ${until('server')} ${within}: run \`npm run certs -- --renew server\`, then \`npx zx scripts/up.mjs\``,
+        `! keys-soon/client1.crt expires on ${until('client1')} ${within}: run \`npm run certs -- --renew client1\``,
+        `! keys-soon/client2.crt expires on ${until('client2')} ${within}: run \`npm run certs -- --renew client2\``,
+      ]);
+      // AND every check still passed, and it exits 0
+      expect(run.output).toContain('all 5 checks passed');
+      expect(run.code).toBe(0);
     });
   });
 
@@ -521,7 +759,7 @@ describe('npm run verify', () => {
 
       // THEN they point where the k3d port mappings and pki.dir say
       expect(options).toMatchObject({
-        echoUrl: 'http://localhost:8080', natsUrl: 'tls://localhost:4222', echoText: 'Hello from echo', timeoutMs: 60000,
+        echoUrl: 'http://localhost:8080', natsUrl: 'tls://localhost:4222', echoText: 'Hello from echo', timeoutMs: 60000, renewWithinDays: 30,
       });
       expect(options.keys.caCert).toBe('/project/keys/ca.crt');
       expect(options.keys.identityKey('client2')).toBe('/project/keys/client2.key');

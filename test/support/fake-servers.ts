@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { TLSSocket } from 'node:tls';
 
@@ -98,6 +98,36 @@ export const startErrNatsServer = (tls: TlsMaterial, error: string): Promise<Fak
       received += chunk.toString('utf8');
       if (received.includes('CONNECT ')) secure.end(`-ERR '${error}'\r\n`);
     });
+  });
+
+/**
+ * A NATS server that upgrades to TLS requiring a client certificate from `ca`, answers the PING
+ * that ends a client's CONNECT (so the client counts as connected), and then never says another
+ * word — a server that hangs after letting a client in.
+ */
+export const startMuteAfterConnectServer = (tls: TlsMaterial): Promise<FakeServer> =>
+  startTcpServer((socket) => {
+    socket.write(natsInfoLine());
+    const secure = new TLSSocket(socket, { isServer: true, ...tls, requestCert: true, rejectUnauthorized: true });
+    secure.on('error', () => undefined);
+    let received = '';
+    secure.on('data', (chunk: Buffer) => {
+      if (received.includes('PING\r\n')) return;
+      received += chunk.toString('utf8');
+      if (received.includes('PING\r\n')) secure.write('PONG\r\n');
+    });
+  });
+
+/**
+ * Forwards each new connection to the loopback port `target()` names when it arrives: one address
+ * whose server changes meanwhile, as a cluster's does when it reloads its configuration.
+ */
+export const startForwarder = (target: () => number): Promise<FakeServer> =>
+  startTcpServer((socket) => {
+    const upstream = createConnection({ host: HOST, port: target() });
+    upstream.on('error', () => socket.destroy());
+    socket.on('close', () => upstream.destroy());
+    socket.pipe(upstream).pipe(socket);
   });
 
 export interface FakeHttpServer {
