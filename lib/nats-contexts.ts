@@ -4,8 +4,7 @@ import { isAbsolute, join } from 'node:path';
 import { writeFileAtomic } from './atomic-file';
 import { natsUrl, type Config, type Identity } from './config';
 import { UserError } from './errors';
-import { expectedAccess } from './nats-permissions';
-import { concreteSubject } from './nats-subjects';
+import { concreteSubject, expectedAccess } from './nats-subjects';
 import type { PkiPaths } from './pki';
 
 /**

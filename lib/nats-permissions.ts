@@ -1,47 +1,10 @@
 import { errors, type NatsConnection, type Status } from '@nats-io/transport-node';
-import type { NatsPermissions, NatsSubjectRules } from './nats-values';
-import { concreteSubject, subjectMatches } from './nats-subjects';
+import type { Access, Operation } from './nats-subjects';
 
 /**
- * What a user's permissions mean for one concrete subject, and how to find out what a running
- * server actually does with it: publish or subscribe and see whether the server answers with
- * `Permissions Violation` (the connection stays open either way).
+ * How to find out what a running server does with a user's permissions: publish or subscribe and
+ * see whether the server answers with `Permissions Violation` (the connection stays open either way).
  */
-
-export type Operation = 'publish' | 'subscribe';
-export type Access = 'allowed' | 'denied';
-
-/** nats-server's rule: a subject must match an allow (when there is an allow list) and no deny. */
-export function expectedAccess(rules: NatsSubjectRules | undefined, subject: string): Access {
-  if (!rules) return 'allowed';
-  const allowed = rules.allow === undefined || rules.allow.some((pattern) => subjectMatches(pattern, subject));
-  const denied = (rules.deny ?? []).some((pattern) => subjectMatches(pattern, subject));
-  return allowed && !denied ? 'allowed' : 'denied';
-}
-
-/** One rule turned into something to try: a concrete subject for it, and what the permissions say must happen. */
-export interface PermissionCase {
-  readonly operation: Operation;
-  /** The rule as the configuration writes it, e.g. `publish deny sensors.admin.>`. */
-  readonly rule: string;
-  readonly subject: string;
-  readonly expected: Access;
-}
-
-/** A case per allow and deny rule of both operations, wildcards filled in; the expectation weighs every rule. */
-export function permissionCases(permissions: NatsPermissions): PermissionCase[] {
-  const cases: PermissionCase[] = [];
-  for (const operation of ['publish', 'subscribe'] as const) {
-    const rules = permissions[operation];
-    for (const kind of ['allow', 'deny'] as const) {
-      for (const pattern of rules?.[kind] ?? []) {
-        const subject = concreteSubject(pattern);
-        cases.push({ operation, rule: `${operation} ${kind} ${pattern}`, subject, expected: expectedAccess(rules, subject) });
-      }
-    }
-  }
-  return cases;
-}
 
 const isViolation = (error: unknown, operation: Operation, subject: string): boolean =>
   error instanceof errors.PermissionViolationError && error.subject === subject

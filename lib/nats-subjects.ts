@@ -1,5 +1,8 @@
+import type { NatsPermissions, NatsSubjectRules } from './nats-values';
+
 /**
- * NATS subjects and the wildcards of permission rules, as nats-server reads them: tokens separated
+ * NATS subjects, the wildcards of permission rules and what a user's permissions mean for a
+ * concrete subject, as nats-server reads them (no client library needed): tokens separated
  * by `.`, `*` matching exactly one token and `>` one or more, each only as a whole token, `>` only last.
  */
 
@@ -29,3 +32,38 @@ export function subjectMatches(pattern: string, subject: string): boolean {
 /** A concrete subject the pattern matches, with each wildcard filled by `fill` (a token). */
 export const concreteSubject = (pattern: string, fill = 'verify'): string =>
   pattern.split('.').map((token) => (token === '*' || token === '>' ? fill : token)).join('.');
+
+export type Operation = 'publish' | 'subscribe';
+export type Access = 'allowed' | 'denied';
+
+/** nats-server's rule: a subject must match an allow (when there is an allow list) and no deny. */
+export function expectedAccess(rules: NatsSubjectRules | undefined, subject: string): Access {
+  if (!rules) return 'allowed';
+  const allowed = rules.allow === undefined || rules.allow.some((pattern) => subjectMatches(pattern, subject));
+  const denied = (rules.deny ?? []).some((pattern) => subjectMatches(pattern, subject));
+  return allowed && !denied ? 'allowed' : 'denied';
+}
+
+/** One rule turned into something to try: a concrete subject for it, and what the permissions say must happen. */
+export interface PermissionCase {
+  readonly operation: Operation;
+  /** The rule as the configuration writes it, e.g. `publish deny sensors.admin.>`. */
+  readonly rule: string;
+  readonly subject: string;
+  readonly expected: Access;
+}
+
+/** A case per allow and deny rule of both operations, wildcards filled in; the expectation weighs every rule. */
+export function permissionCases(permissions: NatsPermissions): PermissionCase[] {
+  const cases: PermissionCase[] = [];
+  for (const operation of ['publish', 'subscribe'] as const) {
+    const rules = permissions[operation];
+    for (const kind of ['allow', 'deny'] as const) {
+      for (const pattern of rules?.[kind] ?? []) {
+        const subject = concreteSubject(pattern);
+        cases.push({ operation, rule: `${operation} ${kind} ${pattern}`, subject, expected: expectedAccess(rules, subject) });
+      }
+    }
+  }
+  return cases;
+}

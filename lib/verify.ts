@@ -6,7 +6,8 @@ import { connect, errors, type NatsConnection, type NodeConnectionOptions } from
 import { echoUrl, loadConfig, natsUrl, type Config, type Identity } from './config';
 import { displayPath } from './display-path';
 import { UserError } from './errors';
-import { permissionCases, probe, type Access, type PermissionCase } from './nats-permissions';
+import { probe } from './nats-permissions';
+import { permissionCases, type Access, type PermissionCase } from './nats-subjects';
 import { closingSockets, readGreeting, readServedCertificate, type FailedGreeting, type Greeting } from './nats-probe';
 import { pkiFilesIn, SERVER_LEAF, type PkiPaths } from './pki';
 
