@@ -118,14 +118,16 @@ export async function preflight(tools, { cwd }) {
 /**
  * Checks zx's `argv` (minimist) against the flags a script knows: an unknown or misspelt flag stops
  * the script before anything runs, since a silently ignored `--dry-rn` would deploy for real.
- * `negatable` flags come as `--no-<flag>`; `strings` need a value.
+ * `negatable` flags come as `--no-<flag>`; `strings` need a value; `counts` need a whole number above 0.
  */
-export function checkFlags(argv, { booleans = [], negatable = [], strings = [], usage }) {
+export function checkFlags(argv, { booleans = [], negatable = [], strings = [], counts = [], usage }) {
   const problems = [];
   for (const [key, value] of Object.entries(argv)) {
     if (key === '_' || key === '--') continue;
     if (strings.includes(key)) {
       if (typeof value !== 'string' || value === '') problems.push(`--${key} needs a value`);
+    } else if (counts.includes(key)) {
+      if (!Number.isInteger(value) || value < 1) problems.push(`--${key} needs a whole number above 0`);
     } else if (booleans.includes(key) || negatable.includes(key)) {
       if (typeof value !== 'boolean') problems.push(`--${key} takes no value`);
     } else {
