@@ -40,7 +40,10 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-/** Stops the running commands the way a timeout does (SIGTERM: the shell's background jobs ignore SIGINT), then ends this process by `signal`. */
+/**
+ * Stops the running commands the way a timeout does, then ends this process by `signal`. SIGTERM
+ * rather than the signal received: a shell's background jobs ignore SIGINT.
+ */
 function forwardSignal(signal: NodeJS.Signals): void {
   for (const child of running) killGroup(child, 'SIGTERM');
   for (const each of FORWARDED_SIGNALS) process.removeListener(each, forwardSignal);
@@ -48,21 +51,38 @@ function forwardSignal(signal: NodeJS.Signals): void {
   process.kill(process.pid, signal);
 }
 
-function track(child: ChildProcess): void {
-  if (running.size === 0) for (const signal of FORWARDED_SIGNALS) process.on(signal, forwardSignal);
-  running.add(child);
+const forwarding = (on: boolean): void => {
+  for (const signal of FORWARDED_SIGNALS) {
+    if (on) process.on(signal, forwardSignal);
+    else process.removeListener(signal, forwardSignal);
+  }
+};
+
+/**
+ * Starts a child with the signals forwarded. The listeners go on before the spawn: a signal that
+ * arrives while the child starts then waits for this synchronous block and finds the child in the
+ * set, instead of ending this process by the default action and leaving the child behind.
+ */
+function startTracked(start: () => ChildProcess): ChildProcess {
+  if (running.size === 0) forwarding(true);
+  try {
+    const child = start();
+    running.add(child);
+    return child;
+  } finally {
+    if (running.size === 0) forwarding(false);
+  }
 }
 
 function untrack(child: ChildProcess): void {
   running.delete(child);
-  if (running.size === 0) for (const signal of FORWARDED_SIGNALS) process.removeListener(signal, forwardSignal);
+  if (running.size === 0) forwarding(false);
 }
 
 export function runCommand(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   const { cwd, env, timeoutMs, killGraceMs = 5000 } = options;
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    track(child);
+    const child = startTracked(() => spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
     let stdout = '';
     let stderr = '';
     let timedOut = false;

@@ -4,8 +4,8 @@ import { runCommand } from '../lib/run-command';
 // lib/run-command.ts against real processes (/bin/sh, /bin/sleep): what the deploy scripts rely on
 // so that no tool can hang them.
 
-// Each case starts a shell or two; the slowest waits out a 0.5 s limit plus a 0.3 s kill grace.
-// Generous for a loaded machine.
+// Each case starts a shell or two; the slowest waits out a 5 s limit (long enough for the shell to
+// get going on a loaded machine before it is stopped). Generous for a loaded machine.
 jest.setTimeout(60_000);
 
 const sh = (script: string, timeoutMs = 30_000, killGraceMs?: number) => runCommand('/bin/sh', ['-c', script], { timeoutMs, killGraceMs });
@@ -27,7 +27,7 @@ describe('runCommand', () => {
   test('a command past its limit is stopped with everything it started', async () => {
     // GIVEN a command whose child keeps the output pipe open, as a tool waiting on a server
     const started = Date.now();
-    const result = await sh('/bin/sleep 600 & echo $!; wait', 500);
+    const result = await sh('/bin/sleep 600 & echo $!; wait', 5_000);
     // THEN it is reported as timed out, well before the sleep would end, and the child is gone too
     expect(result.timedOut).toBe(true);
     expect(result.signal).toBe('SIGTERM');
@@ -39,7 +39,7 @@ describe('runCommand', () => {
 
   test('a command that ignores SIGTERM is killed after the grace period', async () => {
     // GIVEN a command that ignores SIGTERM (its sleep inherits that)
-    const result = await sh('trap "" TERM; /bin/sleep 600', 300, 300);
+    const result = await sh('trap "" TERM; /bin/sleep 600', 3_000, 300);
     // THEN it ends by SIGKILL
     expect(result.timedOut).toBe(true);
     expect(result.signal).toBe('SIGKILL');
