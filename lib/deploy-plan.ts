@@ -1,6 +1,8 @@
+import { KUBECTL_REQUEST_TIMEOUT } from './command-limits';
 import { echoUrl, k3dContext, natsFullname, natsUrl, type ClusterConfig, type Config } from './config';
 import { displayPath } from './display-path';
 import { MANIFEST_SUFFIX } from './dist';
+import { k3dVersionProblem } from './k3d';
 import { NATS_RENDERED_FILE } from './layout';
 import { pkiPaths } from './pki';
 
@@ -16,6 +18,8 @@ export interface ToolCheck {
   readonly probe: readonly string[];
   readonly missingHint: string;
   readonly brokenHint: string;
+  /** What is wrong with the probe's output (a tool of the wrong major version), if anything. */
+  readonly outputProblem?: (stdout: string) => string | undefined;
 }
 
 const TOOLS: Record<'docker' | 'k3d' | 'kubectl' | 'helm', ToolCheck> = {
@@ -28,6 +32,7 @@ const TOOLS: Record<'docker' | 'k3d' | 'kubectl' | 'helm', ToolCheck> = {
     tool: 'k3d', probe: ['version'],
     missingHint: 'install k3d v5 (https://k3d.io/#installation)',
     brokenHint: 'reinstall k3d v5 (https://k3d.io/#installation)',
+    outputProblem: k3dVersionProblem,
   },
   kubectl: {
     tool: 'kubectl', probe: ['version', '--client'],
@@ -50,6 +55,15 @@ export const downTools = (useK3d: boolean): ToolCheck[] => (useK3d ? [TOOLS.dock
 
 /** The kubectl context to deploy to: the one named on the command line, else the one k3d writes. */
 export const kubeContext = (cluster: ClusterConfig, named: string | undefined): string => named ?? k3dContext(cluster);
+
+/**
+ * Arguments of a kubectl call that reaches the cluster. Each API request is bounded: an API server
+ * that accepts the connection and never answers would otherwise keep kubectl waiting. `rollout
+ * status` gets the bound too: it watches through an informer that re-opens a watch the bound cuts,
+ * so only its own --timeout ends the wait.
+ */
+export const kubectlArgs = (context: string, ...args: string[]): string[] =>
+  ['--context', context, `--request-timeout=${KUBECTL_REQUEST_TIMEOUT}`, ...args];
 
 /**
  * Manifests in apply order, relative to dist/: synth's files in lexical order (cdk8s numbers them

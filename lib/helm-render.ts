@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import type { NatsConfig } from './config';
+import { parseAllDocuments } from 'yaml';
+import { natsFullname, type NatsConfig } from './config';
 
 /**
  * Provenance of dist/helm/nats.yaml, the NATS chart rendered by `helm template`. The rendering is
@@ -55,8 +56,33 @@ export function renderHeader(p: RenderProvenance): string {
 /** The file written to dist/helm/nats.yaml: the header, then helm's output unchanged. */
 export const renderedDocument = (p: RenderProvenance, helmOutput: string): string => `${renderHeader(p)}${helmOutput}`;
 
-/** True when `rendered` (the current file, if any) was made from exactly these inputs. */
+/**
+ * The objects of the chart the deployment relies on, as "Kind name": the StatefulSet the rollout
+ * waits for, the client Service and the headless one its pods are named under, and the ConfigMap
+ * holding nats.conf (with the TLS and the user mapping).
+ */
+export function expectedChartObjects(p: RenderProvenance): string[] {
+  const fullname = natsFullname({ release: p.release, chart: { name: p.chart, version: p.version, repo: p.repo } });
+  return [`StatefulSet ${fullname}`, `Service ${fullname}`, `Service ${fullname}-headless`, `ConfigMap ${fullname}-config`];
+}
+
+/** Which expected objects `manifests` (helm's output or the rendered file) lacks; all of them if it is not YAML. */
+export function missingChartObjects(manifests: string, p: RenderProvenance): string[] {
+  const expected = expectedChartObjects(p);
+  const documents = parseAllDocuments(manifests);
+  if (!Array.isArray(documents) || documents.some((document) => document.errors.length > 0)) return expected;
+  const present = new Set(documents.map((document) => {
+    const object = document.toJS() as { kind?: unknown; metadata?: { name?: unknown } } | null;
+    return `${object?.kind} ${object?.metadata?.name}`;
+  }));
+  return expected.filter((object) => !present.has(object));
+}
+
+/**
+ * True when `rendered` (the current file, if any) was made from exactly these inputs and holds the
+ * chart's objects: a file cut short or edited by hand under a current header is rendered again.
+ */
 export function isRenderCurrent(rendered: string | undefined, p: RenderProvenance): boolean {
   const header = renderHeader(p);
-  return rendered !== undefined && rendered.startsWith(header) && rendered.length > header.length;
+  return rendered !== undefined && rendered.startsWith(header) && missingChartObjects(rendered.slice(header.length), p).length === 0;
 }

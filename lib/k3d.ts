@@ -16,24 +16,53 @@ export function k3dPortMappings(cluster: ClusterConfig): string[] {
   ];
 }
 
+/**
+ * How long `k3d cluster create/start --wait` may wait for the nodes. Without `--timeout` k3d waits
+ * forever (a k3s server that never gets ready, an image that never arrives); with it, k3d gives up
+ * and rolls back a half-made cluster itself.
+ */
+export const K3D_WAIT_SECONDS = 300;
+const waitArgs = (): string[] => ['--wait', '--timeout', `${K3D_WAIT_SECONDS}s`];
+
 /** Arguments of `k3d cluster create`; `--wait` returns once the k3s server is up. */
 export function k3dCreateArgs(cluster: ClusterConfig): string[] {
   return [
     'cluster', 'create', cluster.name,
     '--image', cluster.image,
     ...k3dPortMappings(cluster).flatMap((mapping) => ['-p', mapping]),
-    '--wait',
+    ...waitArgs(),
   ];
+}
+
+/** Arguments of `k3d cluster start`, which starts every node of the cluster that is not running. */
+export const k3dStartArgs = (name: string): string[] => ['cluster', 'start', name, ...waitArgs()];
+
+/** What to run when k3d made the cluster but could not write the kubeconfig (k3d only warns then). */
+export const k3dKubeconfigHint = (name: string): string =>
+  `k3d could not write the cluster's context into your kubeconfig: run \`k3d kubeconfig merge ${name} --kubeconfig-merge-default\`, then up again`;
+
+/**
+ * A problem with the output of `k3d version`, or undefined for k3d v5. k3d v4 spells node filters
+ * `server[0]` and rejects the `server:0` the port mappings use; it prints "k3d version v4.4.8".
+ */
+export function k3dVersionProblem(versionOutput: string): string | undefined {
+  const match = /^k3d version v(\d+)\.(\d+)\.(\d+)/m.exec(versionOutput);
+  if (!match) {
+    return `\`k3d version\` printed no "k3d version v5.x.y" line (${versionOutput.trim().split('\n')[0] || 'nothing'}) — install k3d v5 (https://k3d.io/#installation)`;
+  }
+  if (match[1] !== '5') {
+    return `this is k3d v${match[1]}.${match[2]}.${match[3]}, but the port mappings need k3d v5 (\`@server:0\`) — install k3d v5 (https://k3d.io/#installation)`;
+  }
+  return undefined;
 }
 
 /** The parts of one entry of `k3d cluster list -o json` we read (k3d's types.Cluster / types.Node). */
 export interface K3dClusterEntry {
   readonly name: string;
-  /** 0 after `k3d cluster stop` (or a Docker restart): the cluster must be started, not re-created. */
-  readonly serversRunning?: number;
   readonly nodes?: ReadonlyArray<{
     readonly name?: string;
     readonly role?: string;
+    readonly State?: { readonly Running?: boolean };
     /** Docker's nat.PortMap: "<containerPort>/<proto>" → bindings. */
     readonly portMappings?: Readonly<Record<string, ReadonlyArray<{ readonly HostIp?: string; readonly HostPort?: string }> | null>>;
   }>;
@@ -49,6 +78,17 @@ export function findK3dCluster(listJson: string, name: string): K3dClusterEntry 
   }
   if (!Array.isArray(clusters)) throw new Error(`'k3d cluster list -o json' did not print a JSON array: ${listJson.slice(0, 200)}`);
   return (clusters as K3dClusterEntry[]).find((cluster) => cluster?.name === name);
+}
+
+/**
+ * Nodes of an existing cluster that are not running (after `k3d cluster stop`, a Docker restart, or
+ * a load balancer container stopped by hand): the cluster must be started, not re-created. A
+ * stopped load balancer alone cuts off every port mapping although `serversRunning` looks fine.
+ */
+export function stoppedNodes(entry: K3dClusterEntry): string[] {
+  return (entry.nodes ?? [])
+    .filter((node) => node.State?.Running === false)
+    .map((node) => node.name ?? `its ${node.role ?? 'unnamed'} node`);
 }
 
 /**

@@ -3,9 +3,25 @@
 // Everything is written to a temporary folder; keys/ is not touched.
 import { argv, chalk } from 'zx';
 import { measureCerts } from './lib/bench-certs.mjs';
+import { checkFlags } from './lib/runbook.mjs';
 import { progress } from './lib/timing.mjs';
 
-const runs = Number(argv.runs ?? 7);
+const USAGE = `Usage: npm run bench:certs [-- --runs=N]
+
+Times issuing the dev PKI (CA, server, 2 clients, RSA 2048) three ways: the recipe's openssl
+commands, \`npm run certs -- --force\`, and ensurePki() inside a running process. Works in a
+temporary folder: keys/ is not touched.
+
+  --runs=N   measured rounds, after one warm-up round (default 7)
+  --help     show this help`;
+
+checkFlags(argv, { booleans: ['help'], counts: ['runs'], usage: USAGE });
+if (argv.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const runs = argv.runs ?? 7;
 const PROCESS_TARGET = 1.0;
 const IN_PROCESS_TARGET = 0.6;
 const verdict = (ratio, target) => `target ≤ ${target.toFixed(1)}×: ${ratio <= target ? chalk.green('met') : chalk.red('missed')}`;

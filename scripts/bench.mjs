@@ -5,9 +5,24 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { argv, chalk, path } from 'zx';
+import { checkFlags } from './lib/runbook.mjs';
 import { median, timed } from './lib/timing.mjs';
 
-const runs = Number(argv.runs ?? 7);
+const USAGE = `Usage: npm run bench [-- --runs=N]
+
+Times \`npm run synth\` against node loading cdk8s and cdk8s-plus-27, then runs the certificate
+benchmark (npm run bench:certs). Prints medians and ratios; writes nothing to the project.
+
+  --runs=N   measured runs of each command, after one warm-up run (default 7)
+  --help     show this help`;
+
+checkFlags(argv, { booleans: ['help'], counts: ['runs'], usage: USAGE });
+if (argv.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const runs = argv.runs ?? 7;
 const root = path.join(import.meta.dirname, '..');
 
 /** Median wall time of `command args` over `runs` runs, after one warm-up run (the page cache). */
@@ -29,5 +44,5 @@ console.log(`  npm run synth                       ${synth.toFixed(3)} s   targe
 console.log(`  ratio synth / load                  ${(synth / load).toFixed(2)}×   target ≤ 4×: ${verdict(synth / load <= 4)}`);
 console.log();
 
-const certs = spawnSync(process.execPath, [path.join(import.meta.dirname, 'bench-certs.mjs'), `--runs=${runs}`], { cwd: root, stdio: 'inherit' });
+const certs = spawnSync(process.execPath, [path.join(import.meta.dirname, 'bench-certs.mjs'), `--runs=${runs}`], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
 process.exitCode = certs.status ?? 1;

@@ -52,7 +52,7 @@ if (useK3d) {
       .reverse();
     if (present.length === 0) return `no manifests in ${rel(dist)}/: nothing to delete`;
     for (const file of present) {
-      await run('kubectl', ['--context', namedContext, 'delete', '--ignore-not-found', '-f', rel(file)]);
+      await run('kubectl', plan.kubectlArgs(namedContext, 'delete', '--ignore-not-found', '-f', rel(file)));
     }
     return dryRun ? undefined : `deleted the objects of ${present.length} file(s) from context ${namedContext}`;
   });

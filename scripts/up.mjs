@@ -23,6 +23,7 @@ const { root: ROOT, namedContext, useK3d, rel, dryRun, step, run, probe, would, 
 
 const { loadConfig, echoUrl } = requireLib('config');
 const { ensurePki } = requireLib('pki');
+const { withProjectLock } = requireLib('project-lock');
 const { writeFileAtomic } = requireLib('atomic-file');
 const { NATS_VALUES_FILE, NATS_RENDERED_FILE, distDir } = requireLib('layout');
 const { natsValuesDocument, natsHelmValues, natsServerSettings } = requireLib('nats-values');
@@ -37,7 +38,7 @@ await step('Configuration', async () => {
 });
 const context = plan.kubeContext(config.cluster, namedContext);
 const dist = distDir(ROOT);
-const kubectl = (...args) => ['--context', context, ...args];
+const kubectl = (...args) => plan.kubectlArgs(context, ...args);
 
 await step('Cluster', async () => {
   if (!useK3d) {
@@ -46,16 +47,22 @@ await step('Cluster', async () => {
   }
   const { name } = config.cluster;
   const existing = k3d.findK3dCluster(await probe('k3d', ['cluster', 'list', '-o', 'json']), name);
+  // k3d only warns when it cannot write the kubeconfig: without the context every kubectl call would fail.
+  const contextWritten = () => checkContext(probe, context, k3d.k3dKubeconfigHint(name));
   if (!existing) {
     await run('k3d', k3d.k3dCreateArgs(config.cluster));
+    if (!dryRun) await contextWritten();
     return `created k3d cluster ${name} (${config.cluster.image}, ${k3d.k3dPortMappings(config.cluster).join(' ')})`;
   }
   const drift = k3d.portMappingDrift(config.cluster, existing);
   for (const line of drift) log(chalk.yellow(`  ⚠ ${line}`));
-  if (existing.serversRunning === 0) await run('k3d', ['cluster', 'start', name, '--wait']);
+  const stopped = k3d.stoppedNodes(existing);
+  if (stopped.length) await run('k3d', k3d.k3dStartArgs(name));
+  await contextWritten();
+  const started = stopped.length && !dryRun ? ` (started ${stopped.join(', ')})` : '';
   return drift.length
-    ? `reusing k3d cluster ${name}, but its port mappings differ from the configuration and k3d cannot change them: run \`npx zx scripts/down.mjs\` and up again to re-create it`
-    : `reusing k3d cluster ${name}`;
+    ? `reusing k3d cluster ${name}${started}, but its port mappings differ from the configuration and k3d cannot change them: run \`npx zx scripts/down.mjs\` and up again to re-create it`
+    : `reusing k3d cluster ${name}${started}`;
 });
 
 await step('Certificates', async () => {
@@ -63,7 +70,7 @@ await step('Certificates', async () => {
     would(`issue or reuse the CA, server and client certificates in ${config.pki.dir}/ (as npm run certs)`);
     return undefined;
   }
-  const pki = await ensurePki(config, { baseDir: ROOT });
+  const pki = await withProjectLock(ROOT, () => ensurePki(config, { baseDir: ROOT }));
   return `${pki.issued.length} file(s) issued, ${pki.reused.length} reused in ${config.pki.dir}/`;
 });
 
@@ -78,20 +85,26 @@ await step('Manifests', async () => {
 await step('NATS chart', async () => {
   const valuesPath = path.join(dist, NATS_VALUES_FILE);
   const renderedPath = path.join(dist, NATS_RENDERED_FILE);
-  const args = helm.helmTemplateArgs(config.nats, rel(valuesPath));
+  // By absolute path: helm runs in an empty folder, since a ./nats folder where it runs would be
+  // rendered instead of the chart from --repo (helm only warns).
+  const args = helm.helmTemplateArgs(config.nats, valuesPath);
   const chart = `${config.nats.chart.name} ${config.nats.chart.version}`;
   // The values synth writes (or, in a dry run, would write): a dry run after a configuration change
   // must not call a rendering of the old values current.
   const provenance = helm.renderProvenance(config.nats, valuesPath, natsValuesDocument(natsHelmValues(natsServerSettings(config)), config.nats.chart));
   const current = fs.existsSync(renderedPath) ? await fs.readFile(renderedPath, 'utf8') : undefined;
   if (helm.isRenderCurrent(current, provenance)) return `${rel(renderedPath)} is current (chart ${chart}, same values): not re-rendered`;
-  const manifests = await run('helm', args);
+  const manifests = await run('helm', args, { inScratchDir: true });
   if (dryRun) {
     would(`write ${rel(renderedPath)}`);
     return undefined;
   }
-  if (!/^kind:/m.test(manifests)) {
-    throw new StepFailure('helm printed no manifests', { command: shown('helm', args), output: manifests });
+  const missing = helm.missingChartObjects(manifests, provenance);
+  if (missing.length) {
+    throw new StepFailure(`helm's output lacks ${missing.join(', ')}: not written to ${rel(renderedPath)}`, {
+      command: shown('helm', args), output: manifests.slice(0, 2000),
+      hint: `check that chart ${chart} from ${config.nats.chart.repo} is the NATS chart (nats.chart in the configuration)`,
+    });
   }
   writeFileAtomic(renderedPath, helm.renderedDocument(provenance, manifests));
   return `rendered chart ${chart} into ${rel(renderedPath)}`;
@@ -142,4 +155,4 @@ ${chalk.bold('Deployed')} to kubectl context ${context}.
 for (const { identity, authorized, command } of plan.natsClientCommands(config, ROOT)) {
   log(`    ${command}    # ${identity}: ${authorized ? 'works' : 'refused (Authorization Violation)'}`);
 }
-log(`  Tear down:  npx zx scripts/down.mjs${useK3d ? '' : ` --context ${context}`}`);
+log(`  Tear down:  ${shown('npx', ['zx', 'scripts/down.mjs', ...(useK3d ? [] : ['--context', context])])}`);

@@ -2,9 +2,11 @@ import { join } from 'node:path';
 import { distDir } from '../lib/layout';
 import { parseConfig } from '../lib/config';
 import {
-  applyOrder, downTools, natsClientCommands, rolloutTargets, upTools, verifyArgs,
+  applyOrder, downTools, kubectlArgs, natsClientCommands, rolloutTargets, upTools, verifyArgs,
 } from '../lib/deploy-plan';
-import { findK3dCluster, k3dCreateArgs, k3dPortMappings, portMappingDrift } from '../lib/k3d';
+import {
+  findK3dCluster, k3dCreateArgs, k3dKubeconfigHint, k3dPortMappings, k3dStartArgs, k3dVersionProblem, portMappingDrift, stoppedNodes,
+} from '../lib/k3d';
 import { defaults } from './support/fixtures';
 
 /** `k3d cluster list -o json` of a default cluster, as k3d v5 prints it (every -p on the load balancer). */
@@ -16,9 +18,9 @@ const K3D_LIST = JSON.stringify([
   {
     name: 'dev', serversCount: 1, serversRunning: 1,
     nodes: [
-      { name: 'k3d-dev-server-0', role: 'server', portMappings: {} },
+      { name: 'k3d-dev-server-0', role: 'server', State: { Running: true, Status: 'running' }, portMappings: {} },
       {
-        name: 'k3d-dev-serverlb', role: 'loadbalancer',
+        name: 'k3d-dev-serverlb', role: 'loadbalancer', State: { Running: true, Status: 'running' },
         portMappings: {
           '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }],
           '443/tcp': [{ HostIp: '0.0.0.0', HostPort: '8443' }],
@@ -33,10 +35,42 @@ const K3D_LIST = JSON.stringify([
 describe('k3d cluster', () => {
   test('create arguments follow the recipe with k3d v5 node filters and the pinned image', () => {
     // GIVEN the defaults WHEN the create command is built THEN it maps 8080, 8443 and 4222 → NodePort 31400
+    // ... and bounds k3d's wait, which has no limit of its own
     expect(k3dCreateArgs(defaults().cluster)).toEqual([
       'cluster', 'create', 'dev', '--image', 'rancher/k3s:v1.31.5-k3s1',
-      '-p', '8080:80@loadbalancer', '-p', '8443:443@loadbalancer', '-p', '4222:31400@server:0', '--wait',
+      '-p', '8080:80@loadbalancer', '-p', '8443:443@loadbalancer', '-p', '4222:31400@server:0', '--wait', '--timeout', '300s',
     ]);
+    expect(k3dStartArgs('dev')).toEqual(['cluster', 'start', 'dev', '--wait', '--timeout', '300s']);
+  });
+
+  test('a running cluster has no stopped nodes', () => {
+    expect(stoppedNodes(findK3dCluster(K3D_LIST, 'dev')!)).toEqual([]);
+  });
+
+  test('a stopped load balancer needs a start although every server runs', () => {
+    // GIVEN k3d's entry after `docker stop k3d-dev-serverlb`: serversRunning still counts 1 of 1
+    const entry = findK3dCluster(K3D_LIST, 'dev')!;
+    const lbStopped = { ...entry, nodes: entry.nodes!.map((node) => (node.role === 'loadbalancer' ? { ...node, State: { Running: false } } : node)) };
+    // THEN the load balancer is named as stopped
+    expect(stoppedNodes(lbStopped)).toEqual(['k3d-dev-serverlb']);
+  });
+
+  test('after `k3d cluster stop` every node is stopped', () => {
+    const entry = findK3dCluster(K3D_LIST, 'dev')!;
+    const stopped = { ...entry, serversRunning: 0, nodes: entry.nodes!.map((node) => ({ ...node, State: { Running: false } })) };
+    expect(stoppedNodes(stopped)).toEqual(['k3d-dev-server-0', 'k3d-dev-serverlb']);
+  });
+
+  test('k3d v5 passes the version check; v4, which rejects `server:0`, and unknown output do not', () => {
+    expect(k3dVersionProblem('k3d version v5.8.3\nk3s version v1.31.5-k3s1 (default)\n')).toBeUndefined();
+    expect(k3dVersionProblem('k3d version v4.4.8\nk3s version latest (default)\n')).toBe(
+      'this is k3d v4.4.8, but the port mappings need k3d v5 (`@server:0`) — install k3d v5 (https://k3d.io/#installation)',
+    );
+    expect(k3dVersionProblem('Client: Docker Engine\n')).toMatch(/^`k3d version` printed no "k3d version v5.x.y" line \(Client: Docker Engine\) — install k3d v5/);
+  });
+
+  test('a missing context after create points at the kubeconfig merge', () => {
+    expect(k3dKubeconfigHint('dev')).toContain('`k3d kubeconfig merge dev --kubeconfig-merge-default`');
   });
 
   test('port mappings come from cluster.ports', () => {
@@ -91,6 +125,15 @@ describe('deploy plan', () => {
     expect(applyOrder(files)).toEqual([
       '0000-namespaces.k8s.yaml', '0001-nats-tls.k8s.yaml', '0002-nats-access.k8s.yaml', '0003-echo.k8s.yaml', 'helm/nats.yaml',
     ]);
+  });
+
+  test('every kubectl call to the cluster bounds its requests', () => {
+    expect(kubectlArgs('k3d-dev', 'apply', '-f', 'x.yaml')).toEqual(['--context', 'k3d-dev', '--request-timeout=30s', 'apply', '-f', 'x.yaml']);
+  });
+
+  test('the k3d probe checks the major version', () => {
+    const k3d = upTools(true).find((tool) => tool.tool === 'k3d')!;
+    expect(k3d.outputProblem?.('k3d version v4.4.8')).toMatch(/k3d v4\.4\.8/);
   });
 
   test('dist/ is CDK8S_OUTDIR when set, as in main.ts, and always inside the project', () => {

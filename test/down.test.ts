@@ -6,6 +6,10 @@ import { GET_CONTEXTS, removeSandboxes, sandbox, Sandbox, tree } from './support
 // cluster list and dist/'s file names, so the cases seed those directly instead of running up first.
 afterAll(removeSandboxes);
 
+// A down run costs about 0.6 s of CPU; the concurrent cases start together, and with two copies of
+// the suite on a busy 2-core machine one case took 21 s. A wide margin on that.
+jest.setTimeout(120_000);
+
 const DOWN_PROBES = ['docker info', 'k3d version'];
 const LIST = 'k3d cluster list -o json';
 const DEV_CLUSTER = { name: 'dev', serversRunning: 1, nodes: [] };
@@ -124,7 +128,7 @@ describe('down: the k3d cluster', () => {
 describe('down --context', () => {
   const deletes = (context: string) => [
     'dist/helm/nats.yaml', 'dist/0003-echo.k8s.yaml', 'dist/0002-nats-access.k8s.yaml', 'dist/0001-nats-tls.k8s.yaml', 'dist/0000-namespaces.k8s.yaml',
-  ].map((file) => `kubectl --context ${context} delete --ignore-not-found -f ${file}`);
+  ].map((file) => `kubectl --context ${context} --request-timeout=30s delete --ignore-not-found -f ${file}`);
 
   test.concurrent('deletes the applied objects in reverse order, with kubectl only', async () => {
     // GIVEN a deployed project and a machine without docker and k3d

@@ -1,9 +1,21 @@
 import { parseConfig } from '../lib/config';
-import { helmTemplateArgs, isRenderCurrent, renderedDocument, renderHeader, renderProvenance, sha256 } from '../lib/helm-render';
+import {
+  expectedChartObjects, helmTemplateArgs, isRenderCurrent, missingChartObjects, renderedDocument, renderHeader, renderProvenance, sha256,
+} from '../lib/helm-render';
 import { defaults } from './support/fixtures';
 
 const VALUES = 'namespaceOverride: nats\nnatsBox:\n  enabled: false\n';
-const HELM_OUTPUT = '---\n# Source: nats/templates/stateful-set.yaml\napiVersion: apps/v1\nkind: StatefulSet\n';
+const object = (template: string, apiVersion: string, kind: string, name: string): string =>
+  `---\n# Source: nats/templates/${template}.yaml\napiVersion: ${apiVersion}\nkind: ${kind}\nmetadata:\n  name: ${name}\n  namespace: nats\n`;
+/** The shape of chart 2.14.2's output for release nats, cut down to the objects up relies on. */
+const STATEFUL_SET = object('stateful-set', 'apps/v1', 'StatefulSet', 'nats');
+const HELM_OUTPUT = [
+  object('config-map', 'v1', 'ConfigMap', 'nats-config'),
+  object('headless-service', 'v1', 'Service', 'nats-headless'),
+  object('service', 'v1', 'Service', 'nats'),
+  STATEFUL_SET,
+  object('pod-disruption-budget', 'policy/v1', 'PodDisruptionBudget', 'nats'),
+].join('');
 
 describe('helm template arguments', () => {
   test('pin chart, version, repo and namespace, and leave the test Pod out', () => {
@@ -46,7 +58,7 @@ describe('provenance of the rendered chart', () => {
   });
 
   test.each([
-    ['chart version', { nats: { chart: { version: '2.14.1' } } }],
+    ['chart version', { nats: { chart: { version: '2.14.0' } } }],
     ['chart repository', { nats: { chart: { repo: 'https://charts.example.com/' } } }],
     ['release', { nats: { release: 'messaging' } }],
     ['namespace', { nats: { namespace: 'messaging' } }],
@@ -61,5 +73,37 @@ describe('provenance of the rendered chart', () => {
     expect(isRenderCurrent(undefined, provenance)).toBe(false);
     expect(isRenderCurrent(HELM_OUTPUT, provenance)).toBe(false);
     expect(isRenderCurrent(renderHeader(provenance), provenance)).toBe(false);
+  });
+
+  test('a rendering with the current header but without the chart\'s Services and ConfigMap is not current', () => {
+    // GIVEN a file cut short after the StatefulSet, under a header that matches
+    // THEN it is rendered again rather than applied as is
+    expect(isRenderCurrent(renderedDocument(provenance, STATEFUL_SET), provenance)).toBe(false);
+  });
+});
+
+describe('objects the rendered chart must hold', () => {
+  const provenance = renderProvenance(defaults().nats, 'nats-values.yaml', VALUES);
+
+  test('for release nats: StatefulSet nats, Services nats and nats-headless, ConfigMap nats-config', () => {
+    expect(expectedChartObjects(provenance)).toEqual(['StatefulSet nats', 'Service nats', 'Service nats-headless', 'ConfigMap nats-config']);
+    expect(missingChartObjects(HELM_OUTPUT, provenance)).toEqual([]);
+  });
+
+  test('names follow the chart\'s fullname rule for another release', () => {
+    const messaging = renderProvenance(parseConfig({ nats: { release: 'messaging' } }).nats, 'nats-values.yaml', VALUES);
+    expect(expectedChartObjects(messaging)).toEqual([
+      'StatefulSet messaging-nats', 'Service messaging-nats', 'Service messaging-nats-headless', 'ConfigMap messaging-nats-config',
+    ]);
+    // ... so the default release's objects do not count for it
+    expect(missingChartObjects(HELM_OUTPUT, messaging)).toHaveLength(4);
+  });
+
+  test('each missing object is named; output that is not YAML lacks them all', () => {
+    expect(missingChartObjects(STATEFUL_SET, provenance)).toEqual(['Service nats', 'Service nats-headless', 'ConfigMap nats-config']);
+    expect(missingChartObjects(HELM_OUTPUT.replace('kind: Service\nmetadata:\n  name: nats\n', 'kind: Service\nmetadata:\n  name: other\n'), provenance))
+      .toEqual(['Service nats']);
+    expect(missingChartObjects('', provenance)).toHaveLength(4);
+    expect(missingChartObjects('Error: chart "nats" version "9.9.9" not found\n  bad: [yaml', provenance)).toHaveLength(4);
   });
 });

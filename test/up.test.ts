@@ -1,15 +1,27 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { ScriptResult } from './support/project-copy';
 import {
-  applies, completed, CREATE, GET_CONTEXTS, LIST, PROBES, removeSandboxes, RENDER, rollouts, sandbox, tree, UP_STEPS, VERIFY,
+  applies, completed, CREATE, GET_CONTEXTS, kubectl, LIST, PROBES, removeSandboxes, render, rollouts, sandbox, START, tree, UP_STEPS, VERIFY,
+  withIssuedKeys,
 } from './support/sandbox';
 
 // scripts/up.mjs runs as a user runs it (node, real zx, real PKI and synth) in a copy of the
 // project, against stand-in docker/k3d/kubectl/helm and a stand-in scripts/verify.mjs.
 afterAll(removeSandboxes);
+
+// A full up costs about 2 s of CPU (node and zx, synth in its own node, and 0.5–2.5 s to issue
+// keys unless a test seeds them); jest starts the concurrent tests together with the first
+// describe's runs, so on a busy 2-core machine one test may wait for a dozen others. Measured:
+// the slowest test took 25 s with two copies of the suite running at once.
+jest.setTimeout(180_000);
+
+/** The load balancer's port mappings of a cluster made from the default configuration. */
+const DEFAULT_MAPPINGS = { '80/tcp': [{ HostPort: '8080' }], '443/tcp': [{ HostPort: '8443' }], '31400/tcp': [{ HostPort: '4222' }] };
+const RUNNING = { Running: true, Status: 'running' };
+const STOPPED = { Running: false, Status: 'exited' };
 
 // These cases follow one project through its life, in order: deploy, look, redeploy, change.
 describe('up: from nothing to a verified deployment, then again', () => {
@@ -24,8 +36,14 @@ describe('up: from nothing to a verified deployment, then again', () => {
     // THEN it succeeds and calls exactly these commands, in this order
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(box.calls()).toEqual([...PROBES, LIST, CREATE, RENDER, ...applies('k3d-dev'), ...rollouts('k3d-dev'), VERIFY]);
+    expect(box.calls()).toEqual([...PROBES, LIST, CREATE, GET_CONTEXTS, render(box.root), ...applies('k3d-dev'), ...rollouts('k3d-dev'), VERIFY]);
     expect(completed(first)).toEqual(UP_STEPS);
+    // ... helm ran in a scratch folder, which is gone; every other tool at the project root
+    const calls = box.fake.calls();
+    const helm = calls.find((call) => call.tool === 'helm' && call.args[0] === 'template')!;
+    expect(helm.cwd).not.toBe(box.root);
+    expect(existsSync(helm.cwd)).toBe(false);
+    expect(calls.filter((call) => call !== helm && call.tool !== 'verify').every((call) => call.cwd === box.root)).toBe(true);
     // ... the keys, the manifests and the rendering headed by its provenance are in the project
     for (const file of ['ca.crt', 'ca.key', 'server.crt', 'server.key', 'client1.crt', 'client1.key', 'client2.crt', 'client2.key']) {
       expect(existsSync(join(box.root, 'keys', file))).toBe(true);
@@ -35,6 +53,7 @@ describe('up: from nothing to a verified deployment, then again', () => {
     expect(rendered).toMatch(/^# NATS Helm chart nats 2\.14\.2 from https:\/\/nats-io\.github\.io\/k8s\/helm\/charts\/, release nats in namespace nats,\n/);
     expect(rendered).toContain(`nats-values.yaml sha256:${valuesHash}`);
     expect(rendered).toContain('kind: StatefulSet\nmetadata:\n  name: nats\n  namespace: nats');
+    expect(rendered).toContain('kind: ConfigMap\nmetadata:\n  name: nats-config\n');
     // ... and the summary tells where echo answers and how to prove the NATS mapping
     expect(first.stdout).toContain('curl http://localhost:8080');
     expect(first.stdout).toContain('nats -s tls://localhost:4222 --tlscert keys/client1.crt --tlskey keys/client1.key --tlsca keys/ca.crt pub say hi    # client1: works');
@@ -48,7 +67,7 @@ describe('up: from nothing to a verified deployment, then again', () => {
     const result = await box.up(['--dry-run']);
     // THEN no file changed, only read-only commands ran, and the plan names every manifest
     expect(result.code).toBe(0);
-    expect(box.calls()).toEqual([...PROBES, LIST]);
+    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS]);
     expect(tree(box.root)).toEqual(before);
     for (const apply of applies('k3d-dev')) expect(result.stdout).toContain(`would run: ${apply}`);
     expect(result.stdout).toContain('dist/helm/nats.yaml is current');
@@ -62,11 +81,24 @@ describe('up: from nothing to a verified deployment, then again', () => {
     const second = await box.up();
     // THEN no create, no render; the same keys and rendering
     expect(second.code).toBe(0);
-    expect(box.calls()).toEqual([...PROBES, LIST, ...applies('k3d-dev'), ...rollouts('k3d-dev'), VERIFY]);
+    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, ...applies('k3d-dev'), ...rollouts('k3d-dev'), VERIFY]);
     expect(second.stdout).toContain('reusing k3d cluster dev\n');
     expect(second.stdout).toContain('0 file(s) issued, 8 reused');
     expect(tree(join(box.root, 'keys'))).toEqual(keys);
     expect(readFileSync(join(box.root, 'dist/helm/nats.yaml'), 'utf8')).toBe(rendered);
+  });
+
+  test('a rendering cut short under a current header is rendered again, not applied as is', async () => {
+    // GIVEN dist/helm/nats.yaml keeps its header but lost everything after the StatefulSet
+    const file = join(box.root, 'dist/helm/nats.yaml');
+    const rendered = readFileSync(file, 'utf8');
+    writeFileSync(file, rendered.slice(0, rendered.indexOf('\n---', rendered.indexOf('kind: StatefulSet')) + 1));
+    box.clearCalls();
+    // WHEN up --dry-run runs THEN helm would render the chart again
+    const result = await box.up(['--dry-run']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`would run: ${render(box.root)}`);
+    expect(result.stdout).not.toContain('is current');
   });
 
   test('--dry-run after a change of the Helm values says the chart would be re-rendered', async () => {
@@ -82,28 +114,28 @@ describe('up: from nothing to a verified deployment, then again', () => {
     const result = await box.up(['--dry-run']);
     // THEN the old rendering is not called current: helm would run
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`would run: ${RENDER}`);
+    expect(result.stdout).toContain(`would run: ${render(box.root)}`);
     expect(result.stdout).not.toContain('is current');
-    expect(box.calls()).toEqual([...PROBES, LIST]);
+    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS]);
   });
 
   test('a new chart version in the configuration re-renders the chart', async () => {
-    // GIVEN the configuration now pins chart 2.14.1 WHEN up runs (without verify)
-    writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), 'nats:\n  chart:\n    version: 2.14.1\n');
+    // GIVEN the configuration now pins chart 2.14.0 (the release before 2.14.2) WHEN up runs (without verify)
+    writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), 'nats:\n  chart:\n    version: 2.14.0\n');
     box.clearCalls();
     const result = await box.up(['--no-verify']);
     // THEN helm renders that version and nothing calls verify
     expect(result.code).toBe(0);
-    expect(box.calls()).toEqual([...PROBES, LIST, RENDER.replace('2.14.2', '2.14.1'), ...applies('k3d-dev'), ...rollouts('k3d-dev')]);
-    expect(readFileSync(join(box.root, 'dist/helm/nats.yaml'), 'utf8')).toMatch(/^# NATS Helm chart nats 2\.14\.1 /);
+    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, render(box.root).replace('2.14.2', '2.14.0'), ...applies('k3d-dev'), ...rollouts('k3d-dev')]);
+    expect(readFileSync(join(box.root, 'dist/helm/nats.yaml'), 'utf8')).toMatch(/^# NATS Helm chart nats 2\.14\.0 /);
   });
 });
 
 describe('up: other starting points', () => {
   test.concurrent('an existing cluster with other port mappings is reused with a warning, not re-created', async () => {
-    // GIVEN k3d already has a cluster "dev" publishing 9080 instead of 8080
-    const box = sandbox();
-    box.fake.setClusters([{ name: 'dev', serversRunning: 1, nodes: [{ role: 'loadbalancer', portMappings: {
+    // GIVEN k3d already has a running cluster "dev" publishing 9080 instead of 8080
+    const box = await withIssuedKeys(sandbox());
+    box.fake.setClusters([{ name: 'dev', serversRunning: 1, nodes: [{ role: 'loadbalancer', State: RUNNING, portMappings: {
       '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '9080' }], '443/tcp': [{ HostPort: '8443' }], '31400/tcp': [{ HostPort: '4222' }],
     } }] }]);
     // WHEN up runs THEN it names the differing field, does not create, and deploys
@@ -112,34 +144,63 @@ describe('up: other starting points', () => {
     expect(result.stdout).toContain('⚠ cluster.ports.http: want host 8080 → 80, cluster has nothing on host 8080');
     expect(result.stdout).toContain('run `npx zx scripts/down.mjs` and up again to re-create it');
     expect(box.calls()).not.toContain(CREATE);
-    expect(box.calls()).toContain('kubectl --context k3d-dev apply -f dist/helm/nats.yaml');
+    expect(box.calls()).not.toContain(START);
+    expect(box.calls()).toContain(kubectl('k3d-dev', 'apply -f dist/helm/nats.yaml'));
   });
 
-  test.concurrent('a stopped cluster is started, not re-created', async () => {
-    // GIVEN k3d has cluster "dev" with the configured mappings, stopped
-    const box = sandbox();
-    box.fake.setClusters([{ name: 'dev', serversRunning: 0, nodes: [{ role: 'loadbalancer', portMappings: {
-      '80/tcp': [{ HostPort: '8080' }], '443/tcp': [{ HostPort: '8443' }], '31400/tcp': [{ HostPort: '4222' }],
-    } }] }]);
+  test.concurrent('a cluster whose load balancer is stopped is started, although its server runs', async () => {
+    // GIVEN k3d has cluster "dev" with the configured mappings, its server running and its load
+    // balancer (which publishes every port) stopped: serversRunning says 1 of 1
+    const box = await withIssuedKeys(sandbox());
+    box.fake.setClusters([{ name: 'dev', serversCount: 1, serversRunning: 1, nodes: [
+      { name: 'k3d-dev-server-0', role: 'server', State: RUNNING, portMappings: {} },
+      { name: 'k3d-dev-serverlb', role: 'loadbalancer', State: STOPPED, portMappings: DEFAULT_MAPPINGS },
+    ] }]);
     // WHEN up runs THEN it starts the cluster and deploys, without a create or a drift warning
     const result = await box.up(['--no-verify']);
     expect(result.code).toBe(0);
-    expect(box.calls().slice(0, 6)).toEqual([...PROBES, LIST, 'k3d cluster start dev --wait']);
+    expect(box.calls().slice(0, 7)).toEqual([...PROBES, LIST, START, GET_CONTEXTS]);
     expect(box.calls()).not.toContain(CREATE);
+    expect(result.stdout).toContain('✔ Cluster — reusing k3d cluster dev (started k3d-dev-serverlb)');
     expect(result.stdout).not.toContain('⚠');
+  });
+
+  test.concurrent('--dry-run with a stopped cluster only says it would start it', async () => {
+    // GIVEN k3d's cluster "dev" is stopped (`k3d cluster stop dev`)
+    const box = sandbox();
+    box.fake.setClusters([{ name: 'dev', serversCount: 1, serversRunning: 0, nodes: [
+      { name: 'k3d-dev-server-0', role: 'server', State: STOPPED, portMappings: {} },
+      { name: 'k3d-dev-serverlb', role: 'loadbalancer', State: STOPPED, portMappings: DEFAULT_MAPPINGS },
+    ] }]);
+    // WHEN up --dry-run runs THEN the start is printed, not run: only read-only probes ran
+    const result = await box.up(['--dry-run']);
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS]);
+    expect(result.stdout).toContain(`would run: ${START}`);
+  });
+
+  test.concurrent('LOG_LEVEL=debug in the environment does not reach k3d, whose JSON stays readable', async () => {
+    // GIVEN a shell with LOG_LEVEL=debug (k3d then logs to stdout) and an existing cluster
+    const box = sandbox();
+    box.fake.setClusters([{ name: 'dev', serversRunning: 1, nodes: [{ name: 'k3d-dev-serverlb', role: 'loadbalancer', State: RUNNING, portMappings: DEFAULT_MAPPINGS }] }]);
+    // WHEN up --dry-run runs THEN the cluster list is read and the cluster reused
+    const result = await box.up(['--dry-run'], { LOG_LEVEL: 'debug' });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('✔ Cluster — reusing k3d cluster dev\n');
   });
 
   test.concurrent('--context deploys to that context without docker or k3d', async () => {
     // GIVEN a machine with only kubectl and helm
-    const box = sandbox(['kubectl', 'helm']);
+    const box = await withIssuedKeys(sandbox(['kubectl', 'helm']));
     // WHEN up runs against an existing context, without the end-to-end check
     const result = await box.up(['--context', 'staging', '--no-verify']);
     // THEN k3d is never asked, everything targets that context, and verify does not run
     expect(result.code).toBe(0);
-    expect(box.calls()).toEqual(['kubectl version --client', 'helm version --short', GET_CONTEXTS, RENDER, ...applies('staging'), ...rollouts('staging')]);
+    expect(box.calls()).toEqual(['kubectl version --client', 'helm version --short', GET_CONTEXTS, render(box.root), ...applies('staging'), ...rollouts('staging')]);
     expect(result.stdout).toContain('using kubectl context staging (k3d not used)');
     expect(result.stdout).not.toContain('✔ Verify');
-    expect(result.stdout).toContain('npx zx scripts/down.mjs --context staging');
+    expect(result.stdout).toContain('Tear down:  npx zx scripts/down.mjs --context staging\n');
   });
 
   test.concurrent('--context with a name kubectl does not know stops before anything is deployed', async () => {
@@ -167,7 +228,7 @@ describe('up: other starting points', () => {
       expect(result.code).toBe(0);
       const shown = relative(box.root, dist);
       expect(box.calls()).toEqual([
-        ...PROBES, LIST, CREATE, RENDER.replace('dist/', `${shown}/`),
+        ...PROBES, LIST, CREATE, GET_CONTEXTS, render(box.root, join(dist, 'helm/nats-values.yaml')),
         ...applies('k3d-dev').map((call) => call.replace('dist/', `${shown}/`)), ...rollouts('k3d-dev'),
         VERIFY.replace('--keys keys', `--keys ${keys}`),
       ]);
@@ -195,10 +256,10 @@ describe('up: other starting points', () => {
       `would run: ${CREATE}`,
       'would issue or reuse the CA, server and client certificates in keys/',
       'would run: npm run synth (node --require sucrase/register/ts main.ts)',
-      `would run: ${RENDER}`,
+      `would run: ${render(box.root)}`,
       'would write dist/helm/nats.yaml',
-      'would run: kubectl --context k3d-dev apply -f dist/…k8s.yaml for each file synth writes',
-      'would run: kubectl --context k3d-dev apply -f dist/helm/nats.yaml',
+      `would run: ${kubectl('k3d-dev', 'apply -f')} dist/…k8s.yaml for each file synth writes`,
+      `would run: ${kubectl('k3d-dev', 'apply -f dist/helm/nats.yaml')}`,
       `would run: ${rollouts('k3d-dev')[0]}`,
       `would run: node scripts/verify.mjs ${VERIFY.slice('verify '.length)}`,
     ]) expect(result.stdout).toContain(line);
@@ -206,13 +267,45 @@ describe('up: other starting points', () => {
   });
 });
 
+describe('up: a context name with a space, and a ./nats folder in the project', () => {
+  // One deployment, looked at from two sides.
+  const box = sandbox(['kubectl', 'helm']);
+  let result: ScriptResult;
+  beforeAll(async () => {
+    // GIVEN kubectl knows a context "team a", and the project holds a folder named like the chart
+    await withIssuedKeys(box);
+    mkdirSync(join(box.root, 'nats'));
+    writeFileSync(join(box.root, 'nats', 'notes.md'), 'my NATS notes\n');
+    // WHEN up deploys to that context
+    result = await box.up(['--context', 'team a', '--no-verify'], { FAKE_KUBE_CONTEXTS: 'k3d-dev,team a' });
+  });
+
+  test('helm renders the chart from --repo in an empty folder, not ./nats', () => {
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const helm = box.fake.calls().find((call) => call.tool === 'helm' && call.args[0] === 'template')!;
+    expect(helm.args).toContain(join(box.root, 'dist/helm/nats-values.yaml'));
+    expect(helm.cwd).not.toBe(box.root);
+    expect(existsSync(helm.cwd)).toBe(false);
+  });
+
+  test('the context reaches kubectl as one argument, and the tear-down line quotes it', () => {
+    const contexts = box.fake.calls().filter((call) => call.tool === 'kubectl' && call.args[0] === '--context').map((call) => call.args[1]);
+    expect(contexts.length).toBe(applies('x').length + rollouts('x').length);
+    expect(new Set(contexts)).toEqual(new Set(['team a']));
+    expect(result.stdout).toContain("Tear down:  npx zx scripts/down.mjs --context 'team a'\n");
+  });
+});
+
 describe('up: flags', () => {
+  // Refused flags stop before anything runs, so one project serves every case.
+  const box = sandbox();
+
   test.concurrent.each([
     [['--dry-rn'], /unknown flag --dry-rn/],
     [['--context'], /--context needs a value/],
     [['deploy'], /unexpected argument\(s\): deploy/],
   ])('%p is refused before anything runs', async (args, message) => {
-    const box = sandbox();
     const result = await box.up(args);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
@@ -221,7 +314,6 @@ describe('up: flags', () => {
   });
 
   test.concurrent('--help prints the usage and runs nothing', async () => {
-    const box = sandbox();
     const result = await box.up(['--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Usage: npx zx scripts\/up\.mjs \[--dry-run\] \[--no-verify\] \[--context NAME\]/);

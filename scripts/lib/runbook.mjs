@@ -1,11 +1,15 @@
 // Step-by-step execution for the deploy scripts: one progress line per step, every command shown
 // as the user could type it, and on failure the step, the command and the tool's own stderr —
 // then the script stops, so no later step runs on top of a broken one.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import process from 'node:process';
-import { $, argv, chalk, path, spinner, which } from 'zx';
+import { argv, chalk, path, spinner, which } from 'zx';
 import { requireLib } from './project.mjs';
 
 const { UserError } = requireLib('errors');
+const { runCommand } = requireLib('run-command');
+const { commandLimit, commandEnvironment } = requireLib('command-limits');
 
 const SAFE_WORD = /^[\w@%+=:,./-]+$/;
 
@@ -24,38 +28,66 @@ export class StepFailure extends Error {
 }
 
 /**
+ * Runs a command with no stdin, within its time limit (lib/command-limits.ts) and with the
+ * environment that tool needs; resolves to lib/run-command.ts's result.
+ */
+function bounded(command, args, { cwd }) {
+  const { seconds } = commandLimit(command, args);
+  return runCommand(command, args, { cwd, env: commandEnvironment(command), timeoutMs: seconds * 1000 });
+}
+
+/** The output a failed command left, for the user: its stderr, else its stdout. */
+const outputOf = (result) => result.error?.message ?? (result.stderr.trim() || result.stdout.trim());
+
+/**
+ * Runs a command and returns its stdout; throws a StepFailure naming it when it fails or runs out
+ * of time (then saying what to check).
+ */
+async function exec(command, args, { cwd, display }) {
+  const result = await bounded(command, args, { cwd });
+  if (result.timedOut) {
+    const { seconds, check } = commandLimit(command, args);
+    throw new StepFailure(`did not finish within ${seconds} s and was stopped`, { command: display, output: outputOf(result), hint: check });
+  }
+  if (result.code !== 0) {
+    const how = result.code === null ? `was ended by ${result.signal ?? 'an error'}` : `exited with code ${result.code}`;
+    throw new StepFailure(how, { command: display, output: outputOf(result) });
+  }
+  return result.stdout;
+}
+
+/**
  * @param {{ dryRun: boolean, cwd: string }} options In a dry run, commands that change something are
  *   printed instead of run; read-only probes still run so the plan reflects the machine.
  */
 export function runbook({ dryRun, cwd }) {
   const log = (line = '') => console.log(line);
 
-  /** Runs a command and returns its stdout; throws a StepFailure naming it on a non-zero exit. */
-  async function exec(command, args, display) {
-    const result = await $({ cwd, quiet: true, nothrow: true })`${command} ${args}`;
-    if (result.exitCode !== 0) {
-      throw new StepFailure(`exited with code ${result.exitCode}`, {
-        command: display, output: (result.stderr.trim() || result.stdout.trim()),
-      });
-    }
-    return result.stdout;
-  }
-
   return {
     dryRun,
     log,
 
-    /** Runs a command that changes something; in a dry run only prints it and returns undefined. */
-    async run(command, args, { display = shown(command, args) } = {}) {
+    /**
+     * Runs a command that changes something; in a dry run only prints it and returns undefined.
+     * It runs at the project root, or with `inScratchDir` in a new empty folder removed afterwards
+     * (for a tool that would pick up files from its working directory).
+     */
+    async run(command, args, { display = shown(command, args), inScratchDir = false } = {}) {
       if (dryRun) {
         log(chalk.dim(`    would run: ${display}`));
         return undefined;
       }
-      return exec(command, args, display);
+      if (!inScratchDir) return exec(command, args, { cwd, display });
+      const scratch = await mkdtemp(path.join(tmpdir(), 'k3s-nats-tls-'));
+      try {
+        return await exec(command, args, { cwd: scratch, display });
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
+      }
     },
 
     /** Runs a read-only command, also in a dry run. */
-    probe: (command, args, { display = shown(command, args) } = {}) => exec(command, args, display),
+    probe: (command, args, { display = shown(command, args) } = {}) => exec(command, args, { cwd, display }),
 
     /** Says what a dry run would do that is not a command (writing a file). */
     would(what) {
@@ -82,13 +114,14 @@ export function runbook({ dryRun, cwd }) {
   };
 }
 
-/** Fails unless kubectl knows `context`: a typo in --context must stop before anything is deployed or deleted. */
-export async function checkContext(probe, context) {
+/**
+ * Fails unless kubectl knows `context`: a typo in --context must stop before anything is deployed or
+ * deleted. `hint` says how to get the context.
+ */
+export async function checkContext(probe, context, hint = 'check the name given to --context, or point KUBECONFIG at the file that holds it') {
   const known = (await probe('kubectl', ['config', 'get-contexts', '-o', 'name'])).split('\n').map((line) => line.trim()).filter(Boolean);
   if (!known.includes(context)) {
-    throw new StepFailure(`kubectl has no context '${context}' (it knows: ${known.join(', ') || 'none'})`, {
-      hint: 'check the name given to --context, or point KUBECONFIG at the file that holds it',
-    });
+    throw new StepFailure(`kubectl has no context '${context}' (it knows: ${known.join(', ') || 'none'})`, { hint });
   }
 }
 
@@ -98,15 +131,20 @@ export async function checkContext(probe, context) {
  */
 export async function preflight(tools, { cwd }) {
   const problems = [];
-  for (const { tool, probe, missingHint, brokenHint } of tools) {
+  for (const { tool, probe, missingHint, brokenHint, outputProblem } of tools) {
     if (!(await which(tool, { nothrow: true }))) {
       problems.push(`${tool}: not found on PATH — ${missingHint}`);
       continue;
     }
-    const result = await $({ cwd, quiet: true, nothrow: true })`${tool} ${probe}`;
-    if (result.exitCode !== 0) {
-      const why = (result.stderr.trim() || result.stdout.trim()).split('\n')[0];
+    const result = await bounded(tool, probe, { cwd });
+    if (result.timedOut) {
+      problems.push(`${tool}: \`${shown(tool, probe)}\` did not answer within ${commandLimit(tool, probe).seconds} s — ${brokenHint}`);
+    } else if (result.code !== 0) {
+      const why = outputOf(result).split('\n')[0];
       problems.push(`${tool}: \`${shown(tool, probe)}\` failed${why ? ` (${why})` : ''} — ${brokenHint}`);
+    } else {
+      const problem = outputProblem?.(result.stdout);
+      if (problem) problems.push(`${tool}: ${problem}`);
     }
   }
   if (problems.length) {
@@ -118,14 +156,16 @@ export async function preflight(tools, { cwd }) {
 /**
  * Checks zx's `argv` (minimist) against the flags a script knows: an unknown or misspelt flag stops
  * the script before anything runs, since a silently ignored `--dry-rn` would deploy for real.
- * `negatable` flags come as `--no-<flag>`; `strings` need a value.
+ * `negatable` flags come as `--no-<flag>`; `strings` need a value; `counts` need a whole number above 0.
  */
-export function checkFlags(argv, { booleans = [], negatable = [], strings = [], usage }) {
+export function checkFlags(argv, { booleans = [], negatable = [], strings = [], counts = [], usage }) {
   const problems = [];
   for (const [key, value] of Object.entries(argv)) {
     if (key === '_' || key === '--') continue;
     if (strings.includes(key)) {
       if (typeof value !== 'string' || value === '') problems.push(`--${key} needs a value`);
+    } else if (counts.includes(key)) {
+      if (!Number.isInteger(value) || value < 1) problems.push(`--${key} needs a whole number above 0`);
     } else if (booleans.includes(key) || negatable.includes(key)) {
       if (typeof value !== 'boolean') problems.push(`--${key} takes no value`);
     } else {

@@ -3,11 +3,18 @@ import { spawnSync } from 'node:child_process';
 
 export const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;
 
-/** Runs a command to completion and returns its wall time in seconds; a failure throws with its stderr. */
+/** Far above one measured command (a synth or a PKI takes seconds): only a stuck command reaches it. */
+const TIMED_LIMIT_MS = 300_000;
+
+/**
+ * Runs a command to completion, without stdin, and returns its wall time in seconds; a failure
+ * or a run past the limit throws with its stderr.
+ */
 export function timed(command, args, options) {
   const start = process.hrtime.bigint();
-  const run = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', ...options });
+  const run = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: TIMED_LIMIT_MS, killSignal: 'SIGKILL', ...options });
   const elapsed = seconds(start);
+  if (run.error?.code === 'ETIMEDOUT') throw new Error(`${command} ${args.join(' ')} did not finish within ${TIMED_LIMIT_MS / 1000} s:\n${run.stderr}`);
   if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${run.stderr}`);
   return elapsed;
 }

@@ -1,18 +1,24 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 
 /**
  * Stand-ins for docker, k3d, kubectl and helm: one POSIX sh script (shell built-ins only, so a call
  * costs milliseconds, not a node start-up) installed under each name, first on PATH.
- * - Each call appends `{"tool":…,"args":[…]}` as one JSON line to FAKE_LOG.
+ * - Each call appends `{"tool":…,"cwd":…,"args":[…]}` as one JSON line to FAKE_LOG.
  * - FAKE_FAIL="kubectl apply,helm template" makes every call whose command line is, or starts with,
  *   one of those comma-separated prefixes print to stderr and exit 1.
+ * - FAKE_HANG (same form) makes those calls wait on a `sleep` they start in the background, as a
+ *   tool waiting on a server that never answers; the sleep's pid is appended to FAKE_HANG_PIDS.
  * - k3d keeps its clusters in FAKE_K3D_STATE, one JSON object per line (k3d's `cluster list -o json`
  *   entries, every `-p` published on the load balancer as k3d v5 does); `cluster list -o json`
- *   prints them as a JSON array.
- * - kubectl config get-contexts lists FAKE_KUBE_CONTEXTS (space-separated; k3d-dev and staging).
- * - helm template prints a small manifest: the chart's StatefulSet, named after the release.
+ *   prints them as a JSON array. `k3d version` says FAKE_K3D_VERSION (v5.8.3). With LOG_LEVEL set
+ *   in its environment k3d writes debug lines to stdout, as the real one does.
+ * - kubectl config get-contexts lists FAKE_KUBE_CONTEXTS (comma-separated; k3d-dev and staging).
+ *   With FAKE_KUBE_PROMPT set, kubectl calls that reach the cluster ask for a username on stdin, as
+ *   kubectl does for a context whose user has no credentials, and fail on end-of-file.
+ * - helm template prints the chart's objects the deployment relies on, named after the release, or
+ *   only the StatefulSet with FAKE_HELM_PARTIAL set. A folder named like the chart in helm's working
+ *   directory shadows the chart from --repo, as with the real helm: it is "rendered" and fails.
  */
 
 export type FakeTool = 'docker' | 'k3d' | 'kubectl' | 'helm';
@@ -20,6 +26,8 @@ export const FAKE_TOOLS: readonly FakeTool[] = ['docker', 'k3d', 'kubectl', 'hel
 
 export interface ToolCall {
   readonly tool: string;
+  /** The working directory the tool ran in. */
+  readonly cwd: string;
   readonly args: string[];
 }
 
@@ -34,7 +42,7 @@ for arg in "$@"; do
   json="$json${'$'}{json:+,}\"$arg\""
   line="$line $arg"
 done
-printf '{"tool":"%s","args":[%s]}\n' "$tool" "$json" >> "$FAKE_LOG"
+printf '{"tool":"%s","cwd":"%s","args":[%s]}\n' "$tool" "$PWD" "$json" >> "$FAKE_LOG"
 
 IFS=,
 for prefix in $FAKE_FAIL; do
@@ -42,7 +50,21 @@ for prefix in $FAKE_FAIL; do
     "$prefix" | "$prefix "*) echo "fake $tool: simulated failure of \"$line\"" >&2; exit 1 ;;
   esac
 done
+for prefix in $FAKE_HANG; do
+  case $line in
+    "$prefix" | "$prefix "*)
+      echo "fake $tool: waiting for an answer that never comes" >&2
+      /bin/sleep 600 &
+      echo $! >> "$FAKE_HANG_PIDS"
+      wait
+      exit 1 ;;
+  esac
+done
 unset IFS
+
+if [ "$tool" = k3d ] && [ -n "${'$'}{LOG_LEVEL:-}" ]; then
+  echo "DEBU[0000] Runtime Info: &{Name:docker Endpoint:/var/run/docker.sock} (fake)"
+fi
 
 fail() { echo "fake $tool: $*" >&2; exit 1; }
 # option NAME ARGS…: the value after NAME.
@@ -56,7 +78,7 @@ option() {
 
 case "$tool $1 $2" in
   "docker info "*) echo "Server Version: 27.0.0 (fake)" ;;
-  "k3d version "*) echo "k3d version v5.8.3 (fake)" ;;
+  "k3d version"*) printf 'k3d version %s\nk3s version v1.31.5-k3s1 (default)\n' "${'$'}{FAKE_K3D_VERSION:-v5.8.3}" ;;
   "k3d cluster list")
     out=""
     if [ -e "$FAKE_K3D_STATE" ]; then
@@ -78,7 +100,8 @@ case "$tool $1 $2" in
       fi
       previous=$arg
     done
-    echo "{\"name\":\"$name\",\"serversCount\":1,\"serversRunning\":1,\"nodes\":[{\"name\":\"k3d-$name-server-0\",\"role\":\"server\",\"portMappings\":{}},{\"name\":\"k3d-$name-serverlb\",\"role\":\"loadbalancer\",\"portMappings\":{$ports}}]}" >> "$FAKE_K3D_STATE"
+    running='"State":{"Running":true,"Status":"running"}'
+    echo "{\"name\":\"$name\",\"serversCount\":1,\"serversRunning\":1,\"nodes\":[{\"name\":\"k3d-$name-server-0\",\"role\":\"server\",$running,\"portMappings\":{}},{\"name\":\"k3d-$name-serverlb\",\"role\":\"loadbalancer\",$running,\"portMappings\":{$ports}}]}" >> "$FAKE_K3D_STATE"
     echo "INFO Cluster $name created successfully!" ;;
   "k3d cluster delete")
     [ -e "$FAKE_K3D_STATE" ] || fail "cluster $3 not found"
@@ -91,8 +114,14 @@ case "$tool $1 $2" in
     echo "INFO Successfully deleted cluster $3!" ;;
   "k3d cluster start") echo "INFO Started cluster $3" ;;
   "kubectl version "*) echo "Client Version: v1.31.0 (fake)" ;;
-  "kubectl config get-contexts") for context in $FAKE_KUBE_CONTEXTS; do echo "$context"; done ;;
+  "kubectl config get-contexts")
+    IFS=,
+    for context in $FAKE_KUBE_CONTEXTS; do echo "$context"; done ;;
   kubectl*)
+    if [ -n "${'$'}{FAKE_KUBE_PROMPT:-}" ]; then
+      printf 'Please enter Username: ' >&2
+      read -r username || fail "error: EOF"
+    fi
     file=$(option -f "$@")
     if [ -n "$file" ] && [ ! -e "$file" ]; then fail "the path \"$file\" does not exist"; fi
     case " $* " in
@@ -103,21 +132,33 @@ case "$tool $1 $2" in
     esac ;;
   "helm version "*) echo "v3.16.0+fake" ;;
   "helm template "*)
+    [ -d "$3" ] && fail "Error: Chart.yaml file is missing (rendering the local folder ./$3 instead of the chart from --repo)"
     values=$(option -f "$@")
     [ -e "$values" ] || fail "open $values: no such file or directory"
-    printf '%s\n' '---' "# Source: $3/templates/stateful-set.yaml" 'apiVersion: apps/v1' 'kind: StatefulSet' 'metadata:' \
-      "  name: $2" "  namespace: $(option --namespace "$@")" ;;
+    chart=$3
+    case $2 in *"$chart"*) full=$2 ;; *) full=$2-$chart ;; esac
+    namespace=$(option --namespace "$@")
+    # object TEMPLATE API-VERSION KIND NAME
+    object() { printf '%s\n' '---' "# Source: $chart/templates/$1.yaml" "apiVersion: $2" "kind: $3" 'metadata:' "  name: $4" "  namespace: $namespace"; }
+    object stateful-set apps/v1 StatefulSet "$full"
+    if [ -z "${'$'}{FAKE_HELM_PARTIAL:-}" ]; then
+      object service v1 Service "$full"
+      object headless-service v1 Service "$full-headless"
+      object config-map v1 ConfigMap "$full-config"
+    fi ;;
   *) fail "unexpected call: $line" ;;
 esac
 `;
 
 export interface FakeToolbox {
-  /** PATH holding only the chosen stand-ins, node and bash (zx runs commands through bash). */
+  /** PATH holding only the chosen stand-ins and node. */
   readonly path: string;
   readonly logFile: string;
   readonly k3dState: string;
   readonly env: NodeJS.ProcessEnv;
   calls(): ToolCall[];
+  /** Pids of the processes the FAKE_HANG calls left waiting. */
+  hangPids(): number[];
   /** Replaces k3d's clusters with these `k3d cluster list -o json` entries. */
   setClusters(clusters: readonly object[]): void;
 }
@@ -132,19 +173,20 @@ export function fakeToolbox(dir: string, tools: readonly FakeTool[] = FAKE_TOOLS
     writeFileSync(join(bin, tool), FAKE_TOOL_SOURCE);
     chmodSync(join(bin, tool), 0o755);
   }
-  // Only node and bash from the machine: its real docker and kubectl must stay out of reach.
+  // Only node from the machine: its real docker and kubectl must stay out of reach. No shell either:
+  // the scripts start every tool directly.
   if (!existsSync(join(runtime, 'node'))) symlinkSync(process.execPath, join(runtime, 'node'));
-  const bash = execFileSync('/bin/sh', ['-c', 'command -v bash'], { encoding: 'utf8' }).trim();
-  if (!existsSync(join(runtime, 'bash'))) symlinkSync(bash, join(runtime, 'bash'));
 
   const logFile = join(dir, 'calls.jsonl');
   const k3dState = join(dir, 'k3d-clusters.json');
+  const hangPidsFile = join(dir, 'hang-pids');
   const path = [bin, runtime].join(delimiter);
   return {
     path,
     logFile,
     k3dState,
-    env: { PATH: path, FAKE_LOG: logFile, FAKE_K3D_STATE: k3dState, FAKE_KUBE_CONTEXTS: 'k3d-dev staging' },
+    env: { PATH: path, FAKE_LOG: logFile, FAKE_K3D_STATE: k3dState, FAKE_KUBE_CONTEXTS: 'k3d-dev,staging', FAKE_HANG_PIDS: hangPidsFile },
+    hangPids: () => (existsSync(hangPidsFile) ? readFileSync(hangPidsFile, 'utf8').split('\n').filter(Boolean).map(Number) : []),
     setClusters: (clusters) => writeFileSync(k3dState, clusters.map((cluster) => `${JSON.stringify(cluster)}\n`).join('')),
     calls: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as ToolCall) : []),
   };
@@ -152,3 +194,37 @@ export function fakeToolbox(dir: string, tools: readonly FakeTool[] = FAKE_TOOLS
 
 /** A call as a command line, for readable assertions. */
 export const commandLine = (call: ToolCall): string => [call.tool, ...call.args].join(' ');
+
+/** Whether `pid` is a live process; a killed one its parent did not reap (a zombie) counts as gone. */
+export function isAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/**
+ * The processes among `pids` still alive after up to `ms` (a killed process needs a moment to go,
+ * more on a busy machine), each as its /proc stat line where there is one, to show what it is.
+ */
+export async function survivors(pids: readonly number[], ms = 10_000): Promise<string[]> {
+  const deadline = Date.now() + ms;
+  let alive = pids.filter(isAlive);
+  while (alive.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    alive = alive.filter(isAlive);
+  }
+  return alive.map((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/stat`, 'utf8').trim();
+    } catch {
+      return String(pid);
+    }
+  });
+}

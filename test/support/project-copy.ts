@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -35,23 +35,34 @@ export function copyProject(dir: string): string {
 
 export interface ScriptResult {
   readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
   readonly stderr: string;
 }
 
-/** Runs `node <root>/scripts/<script> ...args` with only `env` (plus HOME) in its environment. */
-export function runScript(root: string, script: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<ScriptResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(root, 'scripts', script), ...args], {
-      cwd: root,
-      env: { HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+export interface RunningScript {
+  readonly child: ChildProcess;
+  readonly result: Promise<ScriptResult>;
+}
+
+/** Starts `node <root>/scripts/<script> ...args` with only `env` (plus HOME) in its environment. */
+export function startScript(root: string, script: string, args: readonly string[], env: NodeJS.ProcessEnv): RunningScript {
+  const child = spawn(process.execPath, [join(root, 'scripts', script), ...args], {
+    cwd: root,
+    env: { HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const result = new Promise<ScriptResult>((resolvePromise, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk) => { stdout += chunk; });
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    child.stdout!.on('data', (chunk) => { stdout += chunk; });
+    child.stderr!.on('data', (chunk) => { stderr += chunk; });
     child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
   });
+  return { child, result };
 }
+
+/** Runs a script to its end (see startScript). */
+export const runScript = (root: string, script: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<ScriptResult> =>
+  startScript(root, script, args, env).result;

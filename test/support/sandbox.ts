@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { parseConfig } from '../../lib/config';
+import { ensurePki } from '../../lib/pki';
 import { commandLine, FAKE_TOOLS, FakeTool, fakeToolbox, FakeToolbox } from './fake-tools';
-import { copyProject, runScript, ScriptResult } from './project-copy';
+import { copyProject, RunningScript, runScript, ScriptResult, startScript } from './project-copy';
 
 /**
  * A copy of the project plus stand-in tools, in which scripts/up.mjs and scripts/down.mjs run as a
@@ -13,6 +15,8 @@ export interface Sandbox {
   readonly root: string;
   readonly fake: FakeToolbox;
   up(args?: string[], env?: NodeJS.ProcessEnv): Promise<ScriptResult>;
+  /** Starts up without waiting for it, to signal it while it runs. */
+  startUp(args?: string[], env?: NodeJS.ProcessEnv): RunningScript;
   down(args?: string[], env?: NodeJS.ProcessEnv): Promise<ScriptResult>;
   /** The stand-ins' calls so far, as command lines. */
   calls(): string[];
@@ -30,6 +34,7 @@ export function sandbox(tools: readonly FakeTool[] = FAKE_TOOLS): Sandbox {
     root,
     fake,
     up: (args = [], env = {}) => runScript(root, 'up.mjs', args, { ...fake.env, ...env }),
+    startUp: (args = [], env = {}) => startScript(root, 'up.mjs', args, { ...fake.env, ...env }),
     down: (args = [], env = {}) => runScript(root, 'down.mjs', args, { ...fake.env, ...env }),
     calls: () => fake.calls().map(commandLine),
     clearCalls: () => rmSync(fake.logFile, { force: true }),
@@ -37,6 +42,24 @@ export function sandbox(tools: readonly FakeTool[] = FAKE_TOOLS): Sandbox {
 }
 
 export const removeSandboxes = (): void => created.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+
+let sharedPki: Promise<string> | undefined;
+
+/**
+ * Puts a valid default PKI into the sandbox's keys/, as a previous up leaves it. Issuing one costs
+ * 0.5–2.5 s of CPU (RSA key generation is a random search), so the test file issues it once and
+ * copies it into every sandbox whose test is not about issuing; up then reuses it.
+ */
+export async function withIssuedKeys(box: Sandbox): Promise<Sandbox> {
+  sharedPki ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k3s-nats-tls-shared-pki-'));
+    created.push(dir);
+    await ensurePki(parseConfig({}), { baseDir: dir });
+    return join(dir, 'keys');
+  })();
+  cpSync(await sharedPki, join(box.root, 'keys'), { recursive: true });
+  return box;
+}
 
 /** Every file under `root` but node_modules, with its content hash and mode: "nothing was written" is "this did not change". */
 export function tree(root: string): Record<string, string> {
@@ -57,13 +80,17 @@ export function tree(root: string): Record<string, string> {
 export const PROBES = ['docker info', 'k3d version', 'kubectl version --client', 'helm version --short'];
 export const LIST = 'k3d cluster list -o json';
 export const GET_CONTEXTS = 'kubectl config get-contexts -o name';
-export const CREATE = 'k3d cluster create dev --image rancher/k3s:v1.31.5-k3s1 -p 8080:80@loadbalancer -p 8443:443@loadbalancer -p 4222:31400@server:0 --wait';
-export const RENDER = 'helm template nats nats --repo https://nats-io.github.io/k8s/helm/charts/ --version 2.14.2 --namespace nats --skip-tests -f dist/helm/nats-values.yaml';
+export const CREATE = 'k3d cluster create dev --image rancher/k3s:v1.31.5-k3s1 -p 8080:80@loadbalancer -p 8443:443@loadbalancer -p 4222:31400@server:0 --wait --timeout 300s';
+export const START = 'k3d cluster start dev --wait --timeout 300s';
+/** helm runs in a scratch folder, so the values file is passed by absolute path. */
+export const render = (root: string, values = join(root, 'dist/helm/nats-values.yaml')): string =>
+  `helm template nats nats --repo https://nats-io.github.io/k8s/helm/charts/ --version 2.14.2 --namespace nats --skip-tests -f ${values}`;
 export const MANIFESTS = ['dist/0000-namespaces.k8s.yaml', 'dist/0001-nats-tls.k8s.yaml', 'dist/0002-nats-access.k8s.yaml', 'dist/0003-echo.k8s.yaml', 'dist/helm/nats.yaml'];
-export const applies = (context: string): string[] => MANIFESTS.map((file) => `kubectl --context ${context} apply -f ${file}`);
+export const kubectl = (context: string, command: string): string => `kubectl --context ${context} --request-timeout=30s ${command}`;
+export const applies = (context: string): string[] => MANIFESTS.map((file) => kubectl(context, `apply -f ${file}`));
 export const rollouts = (context: string): string[] => [
-  `kubectl --context ${context} -n default rollout status deployment/echo --timeout=180s`,
-  `kubectl --context ${context} -n nats rollout status statefulset/nats --timeout=300s`,
+  kubectl(context, '-n default rollout status deployment/echo --timeout=180s'),
+  kubectl(context, '-n nats rollout status statefulset/nats --timeout=300s'),
 ];
 export const VERIFY = 'verify --echo-url http://localhost:8080 --nats-url tls://localhost:4222 --keys keys';
 
