@@ -24,14 +24,16 @@ const { root: ROOT, namedContext, useK3d, rel, dryRun, step, run, probe, would, 
 const { loadConfig } = requireLib('config');
 const { pkiPaths, removePki } = requireLib('pki');
 const { withProjectLock } = requireLib('project-lock');
-const { distDir } = requireLib('layout');
+const { projectFolders } = requireLib('layout');
 const [k3d, plan] = ['k3d', 'deploy-plan'].map(requireLib);
 
 await step('Preflight', () => preflight(plan.downTools(useK3d), { cwd: ROOT }));
 
 let config;
+let dist;
 await step('Configuration', async () => {
   config = loadConfig(ROOT);
+  dist = projectFolders(ROOT, config).dist;
   return `cluster ${config.cluster.name}`;
 });
 
@@ -45,7 +47,6 @@ if (useK3d) {
 } else {
   await step('Objects', async () => {
     await checkContext(probe, namedContext);
-    const dist = distDir(ROOT);
     const present = plan.applyOrder(fs.existsSync(dist) ? await fs.readdir(dist) : [])
       .map((file) => path.join(dist, file))
       .filter((file) => fs.existsSync(file))

@@ -25,19 +25,21 @@ const { loadConfig, echoUrl } = requireLib('config');
 const { ensurePki } = requireLib('pki');
 const { withProjectLock } = requireLib('project-lock');
 const { writeFileAtomic } = requireLib('atomic-file');
-const { NATS_VALUES_FILE, NATS_RENDERED_FILE, distDir } = requireLib('layout');
+const { NATS_VALUES_FILE, NATS_RENDERED_FILE, projectFolders } = requireLib('layout');
 const { natsValuesDocument, natsHelmValues, natsServerSettings } = requireLib('nats-values');
 const [k3d, helm, plan] = ['k3d', 'helm-render', 'deploy-plan'].map(requireLib);
 
 await step('Preflight', () => preflight(plan.upTools(useK3d), { cwd: ROOT }));
 
 let config;
+let dist;
 await step('Configuration', async () => {
   config = loadConfig(ROOT);
+  // Both folders are checked here, before anything is created or deployed.
+  dist = projectFolders(ROOT, config).dist;
   return `cluster ${config.cluster.name}, NATS chart ${config.nats.chart.name} ${config.nats.chart.version}`;
 });
 const context = plan.kubeContext(config.cluster, namedContext);
-const dist = distDir(ROOT);
 const kubectl = (...args) => plan.kubectlArgs(context, ...args);
 
 await step('Cluster', async () => {

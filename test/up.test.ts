@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { ScriptResult } from './support/project-copy';
 import {
   applies, completed, CREATE, GET_CONTEXTS, kubectl, LIST, PROBES, removeSandboxes, render, rollouts, sandbox, START, tree, UP_STEPS, VERIFY,
@@ -214,29 +214,47 @@ describe('up: other starting points', () => {
     expect(existsSync(join(box.root, 'keys'))).toBe(false);
   });
 
-  test.concurrent('K3S_NATS_TLS_CONFIG and CDK8S_OUTDIR move keys and manifests out of the project', async () => {
-    // GIVEN a configuration file elsewhere that puts the PKI in another folder, and another dist/
+  test.concurrent('K3S_NATS_TLS_CONFIG and CDK8S_OUTDIR move keys and manifests to other folders of the project', async () => {
+    // GIVEN a configuration file elsewhere that puts the PKI in another project folder, and another output folder
     const box = sandbox();
     const outside = mkdtempSync(join(tmpdir(), 'k3s-nats-tls-outside-'));
-    const keys = join(outside, 'pki');
-    const dist = join(outside, 'out');
-    writeFileSync(join(outside, 'config.yaml'), `pki:\n  dir: ${keys}\n`);
+    writeFileSync(join(outside, 'config.yaml'), 'pki:\n  dir: secrets/pki\n');
+    const keys = join(box.root, 'secrets', 'pki');
+    const dist = join(box.root, 'out');
     try {
       // WHEN up runs with both variables
-      const result = await box.up([], { K3S_NATS_TLS_CONFIG: join(outside, 'config.yaml'), CDK8S_OUTDIR: dist });
+      const result = await box.up([], { K3S_NATS_TLS_CONFIG: join(outside, 'config.yaml'), CDK8S_OUTDIR: 'out' });
       // THEN keys, manifests and rendering land there, and every command points there
       expect(result.code).toBe(0);
-      const shown = relative(box.root, dist);
       expect(box.calls()).toEqual([
         ...PROBES, LIST, CREATE, GET_CONTEXTS, render(box.root, join(dist, 'helm/nats-values.yaml')),
-        ...applies('k3d-dev').map((call) => call.replace('dist/', `${shown}/`)), ...rollouts('k3d-dev'),
-        VERIFY.replace('--keys keys', `--keys ${keys}`),
+        ...applies('k3d-dev').map((call) => call.replace('dist/', 'out/')), ...rollouts('k3d-dev'),
+        VERIFY.replace('--keys keys', '--keys secrets/pki'),
       ]);
       expect(existsSync(join(keys, 'client1.key'))).toBe(true);
       expect(existsSync(join(dist, 'helm', 'nats.yaml'))).toBe(true);
       expect(existsSync(join(box.root, 'keys'))).toBe(false);
       expect(existsSync(join(box.root, 'dist'))).toBe(false);
-      expect(result.stdout).toContain(`--tlscert ${keys}/client1.crt --tlskey ${keys}/client1.key --tlsca ${keys}/ca.crt pub say hi`);
+      expect(result.stdout).toContain('--tlscert secrets/pki/client1.crt --tlskey secrets/pki/client1.key --tlsca secrets/pki/ca.crt pub say hi');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  test.concurrent('a PKI folder or output folder outside the project is refused before anything changes', async () => {
+    // GIVEN CDK8S_OUTDIR names a folder outside the project
+    const box = sandbox();
+    const outside = mkdtempSync(join(tmpdir(), 'k3s-nats-tls-outside-'));
+    try {
+      const before = tree(box.root);
+      // WHEN up runs THEN it fails naming the setting and the rule; nothing is created or deployed
+      const result = await box.up([], { CDK8S_OUTDIR: outside });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`✖ Configuration failed: CDK8S_OUTDIR '${outside}' must be a path relative to the project folder, not an absolute path.`);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(box.calls().filter((call) => /create|apply|template/.test(call))).toEqual([]);
+      expect(tree(box.root)).toEqual(before);
+      expect(readdirSync(outside)).toEqual([]);
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }
