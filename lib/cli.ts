@@ -1,4 +1,6 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { userMessage, UserError } from './errors';
 
 /**
  * One command-line layer for every entry point: a command declares its flags once (name, type,
@@ -28,13 +30,8 @@ export type ParsedFlags = Record<string, string | boolean | string[] | undefined
 
 export const EXIT_USAGE = 2;
 
-/** Wrong flags: print the message and the help, exit 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+/** Wrong flags or flag values: print the message and the help, exit 2. */
+export class UsageError extends UserError {}
 
 export function helpText(spec: CommandSpec): string {
   const flags = { ...spec.flags, help: { type: 'boolean', help: 'show this help' } as FlagSpec };
@@ -57,25 +54,67 @@ export function parseFlags(spec: CommandSpec, args: readonly string[]): ParsedFl
     return values as ParsedFlags;
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^Unknown option/, 'unknown flag'));
+    throw new UsageError(usageProblem(error as Error & { code?: string }));
   }
 }
 
+/** node:util's parseArgs errors in the words of this project's other messages. */
+function usageProblem(error: Error & { code?: string }): string {
+  const flag = /'(--?[^' ]+)/.exec(error.message)?.[1] ?? '';
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${flag}`;
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return /argument missing/.test(error.message) ? `${flag} needs a value` : `${flag} takes no value`;
+  }
+  return error.message;
+}
+
+/** A flag that counts something (`--runs=7`): a whole number above 0, or `fallback` when absent. */
+export function countFlag(flags: ParsedFlags, name: string, fallback: number): number {
+  const value = flags[name];
+  if (value === undefined) return fallback;
+  const count = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(count) || count < 1) throw new UsageError(`--${name} needs a whole number above 0`);
+  return count;
+}
+
+/** An error whose message was already shown to the user (a failed deploy step): exit 1 without printing it again. */
+export class ReportedError extends Error {
+  constructor(message = 'reported') {
+    super(message);
+    this.name = 'ReportedError';
+  }
+}
+
+/** The arguments after the script itself, whether it runs as `node scripts/x.mjs` or `npx zx scripts/x.mjs`. */
+export function scriptArgs(scriptPath: string, argv: readonly string[] = process.argv): string[] {
+  const index = argv.findIndex((arg, i) => i > 0 && resolve(arg) === scriptPath);
+  return argv.slice(index === -1 ? 2 : index + 1);
+}
+
+/** What a failed run prints, and its exit code. */
+export function failure(spec: CommandSpec, error: unknown): { code: number; text?: string } {
+  if (error instanceof UsageError) return { code: EXIT_USAGE, text: `✖ ${error.message}\n\n${helpText(spec)}` };
+  if (error instanceof ReportedError) return { code: 1 };
+  const message = userMessage(error);
+  return { code: 1, text: `✖ ${message ?? (error instanceof Error ? error.stack : String(error))}` };
+}
+
 /**
- * The start of every entry point: parses the command line, answers --help (exit 0), and turns a
- * usage mistake into one ✖ line plus the help (exit 2). Returns the flags otherwise.
+ * Every entry point's one way in and out: parses the command line (`--help` answers and exits 0),
+ * runs `main` with the flags, and turns what it throws into one ✖ line and an exit code — 2 for a
+ * usage mistake (with the help), 1 for anything else (a stack trace only for a bug).
  */
-export function commandLine(spec: CommandSpec, args: readonly string[] = process.argv.slice(2)): ParsedFlags {
-  let flags: ParsedFlags & { help?: boolean };
+export async function runCli(spec: CommandSpec, main: (flags: ParsedFlags) => Promise<void>, args: readonly string[] = process.argv.slice(2)): Promise<void> {
   try {
-    flags = parseFlags(spec, args);
+    const flags = parseFlags(spec, args);
+    if (flags.help) {
+      console.log(helpText(spec));
+      return;
+    }
+    await main(flags);
   } catch (error) {
-    console.error(`✖ ${(error as Error).message}\n\n${helpText(spec)}`);
-    process.exit(EXIT_USAGE);
+    const { code, text } = failure(spec, error);
+    if (text) console.error(text);
+    process.exitCode = code;
   }
-  if (flags.help) {
-    console.log(helpText(spec));
-    process.exit(0);
-  }
-  return flags;
 }

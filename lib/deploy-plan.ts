@@ -1,10 +1,11 @@
 import { KUBECTL_REQUEST_TIMEOUT } from './command-limits';
-import { echoUrl, k3dContext, natsFullname, natsUrl, type ClusterConfig, type Config } from './config';
+import { echoUrl, k3dContext, natsUrl, type ClusterConfig, type Config } from './config';
 import { displayPath } from './display-path';
 import { MANIFEST_SUFFIX } from './dist';
 import { k3dVersionProblem } from './k3d';
 import { NATS_RENDERED_FILE } from './layout';
 import { pkiPaths } from './pki';
+import type { Stack } from './stack';
 
 /**
  * What scripts/up.mjs and scripts/down.mjs do, as data derived from the configuration: the tools
@@ -83,10 +84,11 @@ export interface RolloutTarget {
   readonly timeout: string;
 }
 
-export function rolloutTargets(config: Config): RolloutTarget[] {
+/** What to wait for: the workloads the constructs create, as they name them. */
+export function rolloutTargets(stack: Stack): RolloutTarget[] {
   return [
-    { what: 'http-echo', resource: `deployment/${config.echo.name}`, namespace: config.echo.namespace, timeout: '180s' },
-    { what: 'NATS', resource: `statefulset/${natsFullname(config.nats)}`, namespace: config.nats.namespace, timeout: '300s' },
+    { what: 'http-echo', resource: stack.echo.rolloutResource, namespace: stack.echo.namespace, timeout: '180s' },
+    { what: 'NATS', resource: stack.nats.rolloutResource, namespace: stack.nats.namespace, timeout: '300s' },
   ];
 }
 

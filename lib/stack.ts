@@ -1,4 +1,4 @@
-import type { App } from 'cdk8s';
+import { App } from 'cdk8s';
 import { EchoChart } from '../charts/echo';
 import { NamespacesChart } from '../charts/namespaces';
 import { NatsChart } from '../charts/nats';
@@ -56,4 +56,16 @@ export function defineStack(app: App, config: Config, tls: ServerTlsMaterial): S
   const echo = new EchoChart(app, 'echo', { echo: httpEchoProps(config) });
   for (const chart of [secrets, nats, echo]) chart.addDependency(namespaces);
   return { nats: nats.nats, echo: echo.echo };
+}
+
+/** Stand-in PEM text: names, values and rollout targets never depend on key material. */
+const PLACEHOLDER_PEM = '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n';
+
+/**
+ * The stack as the constructs define it for this configuration, without key material and without
+ * writing anything: what the deploy driver renders, waits for and names, also in a dry run.
+ */
+export function plannedStack(config: Config): Stack {
+  const tls = { caCert: PLACEHOLDER_PEM, serverCert: PLACEHOLDER_PEM, serverKey: PLACEHOLDER_PEM, route: { cert: PLACEHOLDER_PEM, key: PLACEHOLDER_PEM } };
+  return defineStack(new App({ outdir: '/nonexistent' }), config, tls);
 }

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, errors, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { echoUrl, loadConfig, natsUrl, type Config, type Identity } from './config';
 import { displayPath } from './display-path';
+import { type CommandSpec, UsageError } from './cli';
 import { UserError } from './errors';
 import { probe } from './nats-permissions';
 import { permissionCases, type Access, type PermissionCase } from './nats-subjects';
@@ -50,27 +51,24 @@ export interface CheckResult {
 /** Traefik may answer 404 for a while after it is ready, so the default leaves it time to load its routes. */
 export const DEFAULT_TIMEOUT_SECONDS = 60;
 
-/** Wrong flags: the entry point prints the message with the usage and exits 2, unlike a failed check (1). */
-export class UsageError extends UserError {}
+/** `npm run verify`'s flags; lib/cli.ts parses them (unknown flags, --help) like every command's. */
+export const VERIFY_COMMAND: CommandSpec = {
+  usage: 'npm run verify --',
+  description: 'Proves the running deployment: http-echo through Traefik, and NATS over mutual TLS admitting exactly the\n' +
+    'authorized identities with their permissions and presenting keys/server.crt. Exit 0: every check matched; 1: a\n' +
+    'check failed (or the configuration or keys are unusable); 2: wrong flags.',
+  flags: {
+    'echo-url': { type: 'string', value: 'URL', help: 'http-echo through Traefik (default from cluster.ports.http.host)' },
+    'nats-url': { type: 'string', value: 'URL', help: 'NATS through the NodePort mapping, tls://host:port (default from cluster.ports.nats.host)' },
+    keys: { type: 'string', value: 'DIR', help: 'holds ca.crt and <identity>.crt/.key (default pki.dir); only read' },
+    timeout: { type: 'string', value: 'SECONDS', help: `give up after this long while nothing answers (default ${DEFAULT_TIMEOUT_SECONDS})` },
+  },
+};
 
-export const VERIFY_USAGE = `Usage: npm run verify -- [--echo-url URL] [--nats-url URL] [--keys DIR] [--timeout SECONDS]
-  --echo-url URL       http-echo through Traefik (default from cluster.ports.http.host)
-  --nats-url URL       NATS through the NodePort mapping, tls://host:port (default from cluster.ports.nats.host)
-  --keys DIR           holds ca.crt and <identity>.crt/.key (default pki.dir)
-  --timeout SECONDS    give up after this long while nothing answers (default ${DEFAULT_TIMEOUT_SECONDS})`;
-
-const FLAGS = ['echo-url', 'nats-url', 'keys', 'timeout', 'help'] as const;
-
-/** Parsed command line as zx's `argv` (minimist) hands it over. */
-export interface ParsedArgs {
-  readonly _: readonly unknown[];
-  readonly [flag: string]: unknown;
-}
-
-function stringFlag(args: ParsedArgs, flag: string): string | undefined {
-  const value = args[flag];
+/** A flag's one value; a value of the wrong shape (a bare flag, a repeated one) is a usage mistake. */
+function stringFlag(flags: Readonly<Record<string, unknown>>, flag: string): string | undefined {
+  const value = flags[flag];
   if (value === undefined) return undefined;
-  // minimist turns a flag without a value into `true` and a repeated flag into an array.
   if (typeof value === 'boolean' || Array.isArray(value) || String(value) === '') {
     throw new UsageError(`--${flag} needs exactly one value`);
   }
@@ -91,11 +89,7 @@ function checkedUrl(flag: string, text: string, protocols: readonly string[]): s
 }
 
 /** Turns the command line into options over the configuration's defaults; throws UsageError naming the bad flag. */
-export function verifyOptions(args: ParsedArgs, config: Config, cwd = process.cwd()): VerifyOptions {
-  const unknown = Object.keys(args).filter((key) => key !== '_' && key !== '--' && !(FLAGS as readonly string[]).includes(key));
-  if (unknown.length > 0) throw new UsageError(`unknown flag(s) ${unknown.map((key) => `--${key}`).join(', ')}`);
-  if (args._.length > 0) throw new UsageError(`unexpected argument(s) ${args._.map((arg) => `'${String(arg)}'`).join(', ')}: every value follows its flag`);
-
+export function verifyOptions(args: Readonly<Record<string, unknown>>, config: Config, cwd = process.cwd()): VerifyOptions {
   const timeoutText = stringFlag(args, 'timeout');
   const timeoutSeconds = timeoutText === undefined ? DEFAULT_TIMEOUT_SECONDS : Number(timeoutText);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
@@ -115,7 +109,7 @@ export function verifyOptions(args: ParsedArgs, config: Config, cwd = process.cw
 }
 
 /** Options for the command line in `cwd`: the project's configuration with the flags over it. */
-export function loadVerifyOptions(args: ParsedArgs, cwd = process.cwd()): VerifyOptions {
+export function loadVerifyOptions(args: Readonly<Record<string, unknown>>, cwd = process.cwd()): VerifyOptions {
   return verifyOptions(args, loadConfig(cwd), cwd);
 }
 

@@ -4,17 +4,16 @@
 import { chalk, path } from 'zx';
 import { requireLib } from './lib/project.mjs';
 
-const { commandLine } = requireLib('cli');
+const { runCli, scriptArgs } = requireLib('cli');
 const { loadConfig } = requireLib('config');
 const { ensurePki, pruneStrayPkiFiles, strayPkiFiles } = requireLib('pki');
 const { withProjectLock } = requireLib('project-lock');
 const { projectFolders } = requireLib('layout');
 const { synthesizedServerCertificate } = requireLib('dist');
 const { TLS_SECRET_KEYS } = requireLib('nats-chart');
-const { runMain } = requireLib('run-main');
 const { displayPath } = requireLib('display-path');
 
-const flags = commandLine({
+const COMMAND = {
   usage: 'npm run certs --',
   description: 'Creates or refreshes the dev PKI in pki.dir (default keys/): reuses what is valid, issues what is\n' +
     'missing, expiring or no longer matching the configuration. The CA is never replaced silently.',
@@ -23,11 +22,11 @@ const flags = commandLine({
     prune: { type: 'boolean', help: 'delete the files of identities no longer in the configuration' },
     force: { type: 'boolean', help: 'replace everything, the CA included (every client then needs its new files)' },
   },
-});
+};
 
 const root = path.resolve(import.meta.dirname, '..');
 
-runMain(() => withProjectLock(root, async () => {
+await runCli(COMMAND, (flags) => withProjectLock(root, async () => {
   const config = loadConfig(root);
   const log = (line) => console.log(`  ${line}`);
   console.log(chalk.bold(flags.force ? `Replacing the dev PKI in ${config.pki.dir}/ (CA included)` : `Checking the dev PKI in ${config.pki.dir}/`));
@@ -51,4 +50,4 @@ runMain(() => withProjectLock(root, async () => {
   console.log(result.issued.length > 0 || (inSecret !== undefined && inSecret !== result.serverCert)
     ? `Next: ${chalk.cyan('npm run synth')} to put the server certificate into the NATS Secret (and redeploy if the cluster runs).`
     : 'Nothing to do.');
-}));
+}), scriptArgs(import.meta.filename));

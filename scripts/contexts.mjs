@@ -5,15 +5,14 @@ import { existsSync } from 'node:fs';
 import { chalk, path } from 'zx';
 import { requireLib } from './lib/project.mjs';
 
-const { commandLine } = requireLib('cli');
+const { runCli, scriptArgs } = requireLib('cli');
 const { loadConfig } = requireLib('config');
 const { pkiPaths } = requireLib('pki');
 const { natsContextDir, natsContexts, contextText, tryCommands, writeNatsContexts } = requireLib('nats-contexts');
 const { UserError } = requireLib('errors');
-const { runMain } = requireLib('run-main');
 const { displayPath } = requireLib('display-path');
 
-const flags = commandLine({
+const COMMAND = {
   usage: 'npm run contexts --',
   description: 'Writes a nats CLI context per authorized identity (<cluster>-<identity>) into $XDG_CONFIG_HOME/nats/context\n' +
     '(default ~/.config/nats/context), pointing at the certificates in pki.dir. Replaces only contexts it wrote itself;\n' +
@@ -21,11 +20,11 @@ const flags = commandLine({
   flags: {
     'dry-run': { type: 'boolean', help: 'print what would be written, and write nothing' },
   },
-});
+};
 
 const root = path.resolve(import.meta.dirname, '..');
 
-runMain(async () => {
+await runCli(COMMAND, async (flags) => {
   const config = loadConfig(root);
   const paths = pkiPaths(config, root);
   const contexts = natsContexts(config, paths);
@@ -55,4 +54,4 @@ runMain(async () => {
     console.log(`Try them once the cluster runs (${chalk.cyan('npx zx scripts/up.mjs')}), sub and pub in two terminals:`);
     for (const context of usable) for (const command of tryCommands(context)) console.log(`  ${chalk.cyan(command)}`);
   }
-});
+}, scriptArgs(import.meta.filename));

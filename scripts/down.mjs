@@ -1,25 +1,20 @@
 #!/usr/bin/env node
 // npx zx scripts/down.mjs — undoes scripts/up.mjs: deletes the k3d cluster, or with --context the
 // objects up applied to that cluster. Safe to run again: what is already gone is skipped.
-import { argv, fs, path } from 'zx';
+import { fs, path } from 'zx';
 import { requireLib } from './lib/project.mjs';
 import { checkContext, deployScript, preflight } from './lib/runbook.mjs';
 
-const USAGE = `Usage: npx zx scripts/down.mjs [--dry-run] [--context NAME] [--purge]
-
-Deletes the k3d cluster scripts/up.mjs created. The certificates in the PKI folder are kept, so
-clients keep working after the next up.
-
-  --context NAME   the deployment went to this kubectl context: delete the applied objects
-                   (in reverse order) instead of a k3d cluster
-  --purge          also delete the certificates and keys (the CA included)
-  --dry-run        print every command that would change something instead of running it
-  --help           show this help`;
-
-const { root: ROOT, namedContext, useK3d, rel, dryRun, step, run, probe, would, log } = deployScript({
-  usage: USAGE,
-  flags: { booleans: ['help', 'dry-run', 'purge'], strings: ['context'] },
-});
+const COMMAND = {
+  usage: 'npx zx scripts/down.mjs',
+  description: 'Deletes the k3d cluster scripts/up.mjs created. The certificates in the PKI folder are kept, so\n' +
+    'clients keep working after the next up.',
+  flags: {
+    context: { type: 'string', value: 'NAME', help: 'the deployment went to this kubectl context: delete the applied objects (in reverse order) instead of a k3d cluster' },
+    purge: { type: 'boolean', help: 'also delete the certificates and keys (the CA included)' },
+    'dry-run': { type: 'boolean', help: 'print every command that would change something instead of running it' },
+  },
+};
 
 const { loadConfig } = requireLib('config');
 const { pkiPaths, removePki } = requireLib('pki');
@@ -27,56 +22,58 @@ const { withProjectLock } = requireLib('project-lock');
 const { projectFolders } = requireLib('layout');
 const [k3d, plan] = ['k3d', 'deploy-plan'].map(requireLib);
 
-await step('Preflight', () => preflight(plan.downTools(useK3d), { cwd: ROOT }));
+await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, namedContext, useK3d, rel, dryRun, step, run, probe, would, log }) => {
+  await step('Preflight', () => preflight(plan.downTools(useK3d), { cwd: ROOT }));
 
-let config;
-let dist;
-await step('Configuration', async () => {
-  config = loadConfig(ROOT);
-  dist = projectFolders(ROOT, config).dist;
-  return `cluster ${config.cluster.name}`;
+  let config;
+  let dist;
+  await step('Configuration', async () => {
+    config = loadConfig(ROOT);
+    dist = projectFolders(ROOT, config).dist;
+    return `cluster ${config.cluster.name}`;
+  });
+
+  if (useK3d) {
+    await step('Cluster', async () => {
+      const { name } = config.cluster;
+      if (!k3d.findK3dCluster(await probe('k3d', ['cluster', 'list', '-o', 'json']), name)) return `no k3d cluster ${name}: nothing to do`;
+      await run('k3d', ['cluster', 'delete', name]);
+      return dryRun ? undefined : `deleted k3d cluster ${name}`;
+    });
+  } else {
+    await step('Objects', async () => {
+      await checkContext(probe, namedContext);
+      const present = plan.applyOrder(fs.existsSync(dist) ? await fs.readdir(dist) : [])
+        .map((file) => path.join(dist, file))
+        .filter((file) => fs.existsSync(file))
+        .reverse();
+      if (present.length === 0) return `no manifests in ${rel(dist)}/: nothing to delete`;
+      for (const file of present) {
+        await run('kubectl', plan.kubectlArgs(namedContext, 'delete', '--ignore-not-found', '-f', rel(file)));
+      }
+      return dryRun ? undefined : `deleted the objects of ${present.length} file(s) from context ${namedContext}`;
+    });
+  }
+
+  const keys = pkiPaths(config, ROOT).dir;
+  if (flags.purge) {
+    await step('Keys', async () => {
+      if (!fs.existsSync(keys)) return `${rel(keys)}/ is already gone`;
+      if (dryRun) {
+        would(`delete the CA, server and client certificates and keys in ${rel(keys)}/, then the folder if nothing else is in it`);
+        return undefined;
+      }
+      const { removed, kept, folderRemoved } = await withProjectLock(ROOT, async () => removePki(config, ROOT));
+      const next = 'the next up issues a new CA, so hand out the new client certificates';
+      return folderRemoved
+        ? `deleted ${removed.length} file(s) and ${rel(keys)}/: ${next}`
+        : `deleted ${removed.length} file(s) in ${rel(keys)}/ and kept what the PKI did not write: ${kept.map(rel).join(', ')} — ${next}`;
+    });
+  }
+
+  if (dryRun) {
+    log('\nDry run: nothing was changed.');
+  } else {
+    log(`\nDone.${!flags.purge && fs.existsSync(keys) ? ` Kept ${rel(keys)}/ (add --purge to delete the certificates).` : ''} Deploy again: npx zx scripts/up.mjs${useK3d ? '' : ` --context ${namedContext}`}`);
+  }
 });
-
-if (useK3d) {
-  await step('Cluster', async () => {
-    const { name } = config.cluster;
-    if (!k3d.findK3dCluster(await probe('k3d', ['cluster', 'list', '-o', 'json']), name)) return `no k3d cluster ${name}: nothing to do`;
-    await run('k3d', ['cluster', 'delete', name]);
-    return dryRun ? undefined : `deleted k3d cluster ${name}`;
-  });
-} else {
-  await step('Objects', async () => {
-    await checkContext(probe, namedContext);
-    const present = plan.applyOrder(fs.existsSync(dist) ? await fs.readdir(dist) : [])
-      .map((file) => path.join(dist, file))
-      .filter((file) => fs.existsSync(file))
-      .reverse();
-    if (present.length === 0) return `no manifests in ${rel(dist)}/: nothing to delete`;
-    for (const file of present) {
-      await run('kubectl', plan.kubectlArgs(namedContext, 'delete', '--ignore-not-found', '-f', rel(file)));
-    }
-    return dryRun ? undefined : `deleted the objects of ${present.length} file(s) from context ${namedContext}`;
-  });
-}
-
-const keys = pkiPaths(config, ROOT).dir;
-if (argv.purge) {
-  await step('Keys', async () => {
-    if (!fs.existsSync(keys)) return `${rel(keys)}/ is already gone`;
-    if (dryRun) {
-      would(`delete the CA, server and client certificates and keys in ${rel(keys)}/, then the folder if nothing else is in it`);
-      return undefined;
-    }
-    const { removed, kept, folderRemoved } = await withProjectLock(ROOT, async () => removePki(config, ROOT));
-    const next = 'the next up issues a new CA, so hand out the new client certificates';
-    return folderRemoved
-      ? `deleted ${removed.length} file(s) and ${rel(keys)}/: ${next}`
-      : `deleted ${removed.length} file(s) in ${rel(keys)}/ and kept what the PKI did not write: ${kept.map(rel).join(', ')} — ${next}`;
-  });
-}
-
-if (dryRun) {
-  log('\nDry run: nothing was changed.');
-} else {
-  log(`\nDone.${!argv.purge && fs.existsSync(keys) ? ` Kept ${rel(keys)}/ (add --purge to delete the certificates).` : ''} Deploy again: npx zx scripts/up.mjs${useK3d ? '' : ` --context ${namedContext}`}`);
-}

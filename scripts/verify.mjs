@@ -4,11 +4,11 @@
 // configured with, and presenting keys/server.crt. Certificates close to expiry are warned about.
 // Exit 0: every check matched (warnings or not); 1: a check failed (or the configuration/keys are
 // unusable); 2: wrong flags.
-import { argv, chalk } from 'zx';
+import { chalk } from 'zx';
 import { requireLib } from './lib/project.mjs';
 
-const { UserError } = requireLib('errors');
-const { UsageError, VERIFY_USAGE, loadVerifyOptions, runVerify, certificateWarnings, formatTable, formatProgress, summarize } = requireLib('verify');
+const { runCli, scriptArgs } = requireLib('cli');
+const { VERIFY_COMMAND, loadVerifyOptions, runVerify, certificateWarnings, formatTable, formatProgress, summarize } = requireLib('verify');
 
 /** Past the checks' own deadline: only a bug in them could still be running by then. */
 const WATCHDOG_GRACE_MS = 5000;
@@ -29,13 +29,8 @@ function startWatchdog(timeoutMs) {
   }, timeoutMs + WATCHDOG_GRACE_MS).unref();
 }
 
-if (argv.help) {
-  console.log(VERIFY_USAGE);
-  process.exit(0);
-}
-
-try {
-  const options = loadVerifyOptions(argv);
+await runCli(VERIFY_COMMAND, async (flags) => {
+  const options = loadVerifyOptions(flags);
   console.log(`Checking ${options.echoUrl} and ${options.natsUrl} with the keys in ${options.keys.dir} (giving up after ${options.timeoutMs / 1000} s)`);
   const warnings = certificateWarnings(options);
   startWatchdog(options.timeoutMs);
@@ -50,10 +45,6 @@ try {
   for (const { detail } of results) if (detail) console.log(detail);
   for (const warning of warnings) console.log(chalk.yellow(warning));
   console.log(passed ? chalk.green(`✔ ${summarize(results, options)}`) : chalk.red(`✖ ${summarize(results, options)}`));
-  exit(passed ? 0 : 1);
-} catch (error) {
-  if (!(error instanceof UserError)) throw error;
-  console.error(chalk.red(`✖ ${error.message}`));
-  if (error instanceof UsageError) console.error(VERIFY_USAGE);
-  exit(error instanceof UsageError ? 2 : 1);
-}
+  process.exitCode = passed ? 0 : 1;
+}, scriptArgs(import.meta.filename));
+exit(process.exitCode ?? 0);

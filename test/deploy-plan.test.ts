@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { distDir } from '../lib/layout';
+import { plannedStack } from '../lib/stack';
 import { parseConfig } from '../lib/config';
 import {
   applyOrder, downTools, kubectlArgs, natsClientCommands, rolloutTargets, upTools, verifyArgs,
@@ -145,12 +146,12 @@ describe('deploy plan', () => {
   });
 
   test('waits for the StatefulSet the chart names after its fullname', () => {
-    const targets = rolloutTargets(parseConfig({ nats: { release: 'messaging' } }));
+    const targets = rolloutTargets(plannedStack(parseConfig({ nats: { release: 'messaging' } })));
     expect(targets.map((t) => t.resource)).toContain('statefulset/messaging-nats');
   });
 
   test('rollouts wait for echo and NATS in their namespaces with bounded timeouts', () => {
-    expect(rolloutTargets(defaults()).map(({ resource, namespace, timeout }) => [resource, namespace, timeout])).toEqual([
+    expect(rolloutTargets(plannedStack(defaults())).map(({ resource, namespace, timeout }) => [resource, namespace, timeout])).toEqual([
       ['deployment/echo', 'default', '180s'],
       ['statefulset/nats', 'nats', '300s'],
     ]);

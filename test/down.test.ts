@@ -166,7 +166,8 @@ describe('down: flags', () => {
     const box = sandbox();
     const help = await box.down(['--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^Usage: npx zx scripts\/down\.mjs \[--dry-run\] \[--context NAME\] \[--purge\]/);
+    expect(help.stdout).toMatch(/^Usage: npx zx scripts\/down\.mjs \[flags\]/);
+    for (const flag of ['--dry-run', '--context NAME', '--purge']) expect(help.stdout).toContain(flag);
     const wrong = await box.down(['--purge-all']);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('unknown flag --purge-all');

@@ -280,7 +280,7 @@ describe('npm run contexts (scripts/contexts.mjs)', () => {
     expect(help.stdout).toContain('--dry-run');
     const typo = run(xdg, '--dryrun');
     expect(typo.code).toBe(2);
-    expect(typo.stderr).toContain("✖ unknown flag '--dryrun'");
+    expect(typo.stderr).toContain('✖ unknown flag --dryrun');
     expect(readdirSync(xdg)).toEqual([]);
   }, SCRIPT_TEST_MS);
 

@@ -432,7 +432,7 @@ describe('npm run certs (scripts/certs.mjs)', () => {
     // WHEN --froce is given THEN it exits 2 naming the flag, before anything is written
     const typo = run(dir, '--froce');
     expect(typo.status).toBe(2);
-    expect(typo.stderr).toContain("unknown flag '--froce'");
+    expect(typo.stderr).toContain('unknown flag --froce');
     expect(existsSync(join(dir, 'keys'))).toBe(false);
   });
 

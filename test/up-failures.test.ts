@@ -109,7 +109,7 @@ describe('up: a failing step stops the run', () => {
       },
     },
     {
-      step: 'Manifests', message: 'exited with code 1', command: 'npm run synth (node --require sucrase/register/ts main.ts)', output: 'dist', lastCall: GET_CONTEXTS,
+      step: 'Manifests', message: "the output folder 'dist' (", lastCall: GET_CONTEXTS,
       prepare: (root) => writeFileSync(join(root, 'dist'), 'a file where synth needs a folder\n'),
     },
     { step: 'NATS chart', fail: 'helm template', keys: true, message: 'exited with code 1', command: RENDER, output: SIMULATED('helm'), lastCall: RENDER },

@@ -273,7 +273,7 @@ describe('up: other starting points', () => {
     for (const line of [
       `would run: ${CREATE}`,
       'would issue or reuse the CA, server and client certificates in keys/',
-      'would run: npm run synth (node --require sucrase/register/ts main.ts)',
+      'would synthesize dist/ (as npm run synth)',
       `would run: ${render(box.root)}`,
       'would write dist/helm/nats.yaml',
       `would run: ${kubectl('k3d-dev', 'apply -f')} dist/…k8s.yaml for each file synth writes`,
@@ -334,7 +334,8 @@ describe('up: flags', () => {
   test.concurrent('--help prints the usage and runs nothing', async () => {
     const result = await box.up(['--help']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^Usage: npx zx scripts\/up\.mjs \[--dry-run\] \[--no-verify\] \[--context NAME\]/);
+    expect(result.stdout).toMatch(/^Usage: npx zx scripts\/up\.mjs \[flags\]/);
+    for (const flag of ['--dry-run', '--no-verify', '--context NAME']) expect(result.stdout).toContain(flag);
     expect(box.calls()).toEqual([]);
   });
 });

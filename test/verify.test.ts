@@ -4,10 +4,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UsageError } from '../lib/cli';
 import { parseConfig, type Config } from '../lib/config';
 import { ensurePki, pkiFilesIn, type PkiResult } from '../lib/pki';
 import {
-  certificateWarnings, formatProgress, formatTable, runVerify, summarize, UsageError, verifyOptions, type CheckResult, type VerifyProgress,
+  certificateWarnings, formatProgress, formatTable, runVerify, summarize, verifyOptions, type CheckResult, type VerifyProgress,
 } from '../lib/verify';
 import {
   startEndlessHttpServer, startEndlessInfoServer, startErrNatsServer, startForwarder, startMuteAfterConnectServer, startSilentServer,
@@ -235,8 +236,9 @@ describe('npm run verify', () => {
       ]);
 
       // THEN it says which flag is wrong, shows the usage, and exits 2 without checking anything
-      expect(misspelt.output).toContain('✖ unknown flag(s) --nats');
-      expect(misspelt.output).toContain('Usage: npm run verify -- [--echo-url URL]');
+      expect(misspelt.output).toContain('✖ unknown flag --nats');
+      expect(misspelt.output).toContain('Usage: npm run verify -- [flags]');
+      expect(misspelt.output).toContain('--echo-url URL');
       expect(misspelt.code).toBe(2);
       expect(badTimeout.output).toContain("✖ --timeout 'soon' must be a positive number of seconds");
       expect(badTimeout.code).toBe(2);
@@ -772,7 +774,6 @@ describe('npm run verify', () => {
       [{ 'echo-url': 'ftp://localhost' }, "--echo-url 'ftp://localhost' must be a http: or https://host:port URL"],
       [{ timeout: 0 }, "--timeout '0' must be a positive number of seconds"],
       [{ keys: ['a', 'b'] }, '--keys needs exactly one value'],
-      [{ _: ['keys'] }, "unexpected argument(s) 'keys'"],
     ])('rejects %j', (flags, message) => {
       // GIVEN a bad flag WHEN options are built THEN a UsageError names it
       const build = () => verifyOptions({ _: [], ...flags }, parseConfig({}));

@@ -50,7 +50,6 @@ export class HttpEcho extends Construct {
   readonly service: kplus.Service;
   readonly ingress: kplus.Ingress;
   readonly servicePort: number;
-
   constructor(scope: Construct, id: string, props: HttpEchoProps) {
     super(scope, id);
     const name = props.name ?? 'echo';
@@ -106,6 +105,11 @@ export class HttpEcho extends Construct {
         backend: kplus.IngressBackend.fromService(this.service, { port: this.servicePort }),
       }],
     });
+  }
+
+  /** The namespace its objects land in: the given one, else the enclosing Chart's, else Kubernetes' default. */
+  get namespace(): string {
+    return this.deployment.metadata.namespace ?? 'default';
   }
 
   /** The Deployment as `kubectl rollout status` names it. */

@@ -4,10 +4,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { requireLib } from './project.mjs';
+import { requireLib, requireTestSupport } from './project.mjs';
 import { median, seconds, timed } from './timing.mjs';
 
-const root = path.join(import.meta.dirname, '..', '..');
+const { copyProject } = requireTestSupport('project-copy');
 
 // The recipe's certificate.conf, unchanged.
 const CERTIFICATE_CONF = `[req]
@@ -74,20 +74,21 @@ export async function measureCerts({ runs = 7, onRound = () => {} } = {}) {
     for (const dir of [recipeDir, processDir, inProcessDir]) mkdirSync(dir);
     writeFileSync(path.join(recipeDir, 'certificate.conf'), CERTIFICATE_CONF);
     writeFileSync(path.join(recipeDir, 'gen.sh'), GEN_SH);
-    const configFile = path.join(work, 'k3s-nats-tls.yaml');
-    writeFileSync(configFile, `pki:\n  dir: ${JSON.stringify(path.join(processDir, 'keys'))}\n`);
-    const env = { ...process.env, K3S_NATS_TLS_CONFIG: configFile };
+    // `npm run certs` works on the project it lives in: a scratch copy, so keys/ here is not touched.
+    const project = copyProject(processDir);
+    const certs = [path.join(project, 'scripts', 'certs.mjs'), '--force'];
+    const env = { ...process.env, K3S_NATS_TLS_CONFIG: '', CDK8S_OUTDIR: '' };
     const config = parseConfig({});
 
     // Warm-up, not measured: node-forge in this process, the page cache.
-    timed('npm', ['run', '--silent', 'certs', '--', '--force'], { cwd: root, env });
+    timed(process.execPath, certs, { cwd: project, env });
     await ensurePki(config, { baseDir: inProcessDir, force: true });
 
     const samples = { openssl: [], process: [], inProcess: [] };
     for (let round = 1; round <= runs; round++) {
       rmSync(path.join(recipeDir, 'keys'), { recursive: true, force: true });
       samples.openssl.push(timed('bash', ['gen.sh'], { cwd: recipeDir }));
-      samples.process.push(timed('npm', ['run', '--silent', 'certs', '--', '--force'], { cwd: root, env }));
+      samples.process.push(timed(process.execPath, certs, { cwd: project, env }));
       const start = process.hrtime.bigint();
       await ensurePki(config, { baseDir: inProcessDir, force: true });
       samples.inProcess.push(seconds(start));

@@ -4,10 +4,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import process from 'node:process';
-import { argv, chalk, path, spinner, which } from 'zx';
+import { chalk, path, spinner, which } from 'zx';
 import { requireLib } from './project.mjs';
 
 const { UserError } = requireLib('errors');
+const { ReportedError, runCli, scriptArgs } = requireLib('cli');
 const { runCommand } = requireLib('run-command');
 const { commandLimit, commandEnvironment } = requireLib('command-limits');
 
@@ -96,7 +97,7 @@ export function runbook({ dryRun, cwd }) {
 
     /**
      * Runs one step. `body` returns a short result for the progress line. A failure prints the
-     * step, the command and the tool's output, and ends the script with exit code 1.
+     * step, the command and the tool's output; the script then ends with exit code 1 (lib/cli.ts).
      */
     async step(title, body) {
       try {
@@ -108,7 +109,7 @@ export function runbook({ dryRun, cwd }) {
         if (error.output) console.error(error.output.replace(/^/gm, '  │ '));
         if (error.hint) console.error(`  ${error.hint.replace(/\n/g, '\n  ')}`);
         if (!(error instanceof StepFailure) && !(error instanceof UserError)) console.error(error.stack);
-        process.exit(1);
+        throw new ReportedError(`${title} failed`);
       }
     },
   };
@@ -154,48 +155,18 @@ export async function preflight(tools, { cwd }) {
 }
 
 /**
- * Checks zx's `argv` (minimist) against the flags a script knows: an unknown or misspelt flag stops
- * the script before anything runs, since a silently ignored `--dry-rn` would deploy for real.
- * `negatable` flags come as `--no-<flag>`; `strings` need a value; `counts` need a whole number above 0.
+ * The deploy scripts' start and end: the shared command line (lib/cli.ts: flags, --help, exit
+ * codes), then `body` with a runbook at the project root, whatever the current directory. Without
+ * `--context` the scripts manage a k3d cluster; with it, an existing kubectl context.
  */
-export function checkFlags(argv, { booleans = [], negatable = [], strings = [], counts = [], usage }) {
-  const problems = [];
-  for (const [key, value] of Object.entries(argv)) {
-    if (key === '_' || key === '--') continue;
-    if (strings.includes(key)) {
-      if (typeof value !== 'string' || value === '') problems.push(`--${key} needs a value`);
-    } else if (counts.includes(key)) {
-      if (!Number.isInteger(value) || value < 1) problems.push(`--${key} needs a whole number above 0`);
-    } else if (booleans.includes(key) || negatable.includes(key)) {
-      if (typeof value !== 'boolean') problems.push(`--${key} takes no value`);
-    } else {
-      problems.push(`unknown flag --${key}`);
-    }
-  }
-  if (argv._?.length) problems.push(`unexpected argument(s): ${argv._.join(' ')}`);
-  if (problems.length) {
-    console.error(`${chalk.red('✖')} ${problems.join('; ')}\n\n${usage}`);
-    process.exit(2);
-  }
-}
-
-/**
- * The common start of the deploy scripts: checks the flags (or prints `usage` for --help) and sets
- * up the runbook at the project root, whatever the current directory. Without `--context` the
- * scripts manage a k3d cluster; with it, an existing kubectl context.
- */
-export function deployScript({ usage, flags }) {
-  checkFlags(argv, { ...flags, usage });
-  if (argv.help) {
-    console.log(usage);
-    process.exit(0);
-  }
+export async function deployScript(scriptPath, spec, body) {
   const root = path.resolve(import.meta.dirname, '..', '..');
-  return {
+  await runCli(spec, (flags) => body({
     root,
-    namedContext: argv.context,
-    useK3d: argv.context === undefined,
+    flags,
+    namedContext: flags.context,
+    useK3d: flags.context === undefined,
     rel: (file) => path.relative(root, file),
-    ...runbook({ dryRun: argv['dry-run'] === true, cwd: root }),
-  };
+    ...runbook({ dryRun: flags['dry-run'] === true, cwd: root }),
+  }), scriptArgs(scriptPath));
 }

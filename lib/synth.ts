@@ -1,0 +1,49 @@
+import { relative } from 'node:path';
+import { App } from 'cdk8s';
+import { loadConfig, type Config } from './config';
+import { displayPath } from './display-path';
+import { DistStaging } from './dist';
+import { NATS_VALUES_FILE, outdirSetting, projectFolders } from './layout';
+import { checkServerTls, ensurePki } from './pki';
+import { withProjectLock } from './project-lock';
+import { defineStack, type Stack } from './stack';
+
+export interface SynthOptions {
+  readonly log?: (line: string) => void;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface SynthResult {
+  readonly config: Config;
+  readonly stack: Stack;
+  /** The folder written, and every file written into it. */
+  readonly dist: string;
+  readonly written: string[];
+}
+
+/**
+ * `npm run synth`: under the project lock, vets both folders, ensures the PKI, builds the stack
+ * from the configuration and publishes dist/ atomically. The deploy driver calls it in-process,
+ * so what it applies and waits for comes from the constructs it just synthesized.
+ */
+export function synthesize(root: string, options: SynthOptions = {}): Promise<SynthResult> {
+  const log = options.log ?? (() => undefined);
+  const env = options.env ?? process.env;
+  return withProjectLock(root, async () => {
+    const config = loadConfig(root, env);
+    const { dist } = projectFolders(root, config, env);
+    const staging = new DistStaging(root, dist, outdirSetting(env));
+    try {
+      const tls = await ensurePki(config, { baseDir: root, log });
+      checkServerTls(tls);
+      const app = new App({ outdir: staging.staging });
+      const stack = defineStack(app, config, tls);
+      app.synth();
+      const written = staging.publish({ [NATS_VALUES_FILE]: stack.nats.valuesDocument });
+      log(`✔ synthesized into ${displayPath(dist)}/: ${written.map((file) => relative(dist, file)).join(', ')}`);
+      return { config, stack, dist, written };
+    } finally {
+      staging.discard();
+    }
+  });
+}
