@@ -16,6 +16,7 @@ const { fakeToolbox } = requireTestSupport('fake-tools');
 const SYNTH_TARGET = 1.5;
 const UP_TARGET_SECONDS = 1.0;
 
+/** @type {import('../lib/cli.ts').CommandSpec} */
 const COMMAND = {
   usage: 'npm run bench --',
   description: 'Times `npm run synth` against node loading cdk8s and cdk8s-plus-27, and a no-op `up` against\n' +
@@ -33,6 +34,7 @@ await runCli(COMMAND, async (flags) => {
     const project = copyProject(scratch);
     const env = { ...process.env, K3S_NATS_TLS_CONFIG: '', CDK8S_OUTDIR: '' };
     /** Median wall time of `command args` in the copy, after one warm-up run (the page cache, and the PKI). */
+    /** @type {(command: string, args: string[], runEnv?: NodeJS.ProcessEnv) => number} */
     const medianOf = (command, args, runEnv = env) => {
       timed(command, args, { cwd: project, env: runEnv });
       return median(Array.from({ length: runs }, () => timed(command, args, { cwd: project, env: runEnv })));
@@ -44,7 +46,7 @@ await runCli(COMMAND, async (flags) => {
     const tools = fakeToolbox(scratch);
     const zx = path.join(project, 'node_modules', 'zx', 'build', 'cli.js');
     // The warm-up run creates the stand-in cluster and renders the chart; the measured runs change nothing.
-    const up = medianOf(process.execPath, [zx, 'scripts/up.mjs', '--no-verify'], { HOME: process.env.HOME, ...tools.env });
+    const up = medianOf(process.execPath, [zx, 'scripts/up.mjs', '--no-verify'], /** @type {NodeJS.ProcessEnv} */ ({ HOME: process.env.HOME, ...tools.env }));
     console.log(`  node loading cdk8s + cdk8s-plus-27   ${load.toFixed(3)} s`);
     console.log(`  npm run synth                        ${synth.toFixed(3)} s   ${(synth / load).toFixed(2)}× the load   target ≤ ${SYNTH_TARGET}×: ${verdict(synth / load <= SYNTH_TARGET)}`);
     console.log(`  no-op up (instant stand-in tools)    ${up.toFixed(3)} s   ${(up / load).toFixed(2)}× the load   target ≤ ${UP_TARGET_SECONDS.toFixed(1)} s: ${verdict(up <= UP_TARGET_SECONDS)}`);

@@ -13,6 +13,7 @@ const { synthesizedServerCertificate } = requireLib('dist');
 const { TLS_SECRET_KEYS } = requireLib('nats-chart');
 const { displayPath } = requireLib('display-path');
 
+/** @type {import('../lib/cli.ts').CommandSpec} */
 const COMMAND = {
   usage: 'npm run certs --',
   description: 'Creates or refreshes the dev PKI in pki.dir (default keys/): reuses what is valid, issues what is\n' +
@@ -30,7 +31,7 @@ await runCli(COMMAND, (flags) => withProjectLock(root, async () => {
   const config = loadConfig(root);
   const log = (line) => console.log(`  ${line}`);
   console.log(chalk.bold(flags.force ? `Replacing the dev PKI in ${config.pki.dir}/ (CA included)` : `Checking the dev PKI in ${config.pki.dir}/`));
-  const result = await ensurePki(config, { baseDir: root, force: Boolean(flags.force), renew: flags.renew ?? [], log });
+  const result = await ensurePki(config, { baseDir: root, force: Boolean(flags.force), renew: /** @type {string[] | undefined} */ (flags.renew) ?? [], log });
 
   const certs = (files) => files.filter((file) => file.endsWith('.crt')).length;
   console.log(chalk.green(`✔ ${certs(result.issued)} certificate(s) issued, ${certs(result.reused)} still valid and kept as they are.`));

@@ -12,6 +12,7 @@ const { natsContextDir, natsContexts, contextText, tryCommands, writeNatsContext
 const { UserError } = requireLib('errors');
 const { displayPath } = requireLib('display-path');
 
+/** @type {import('../lib/cli.ts').CommandSpec} */
 const COMMAND = {
   usage: 'npm run contexts --',
   description: 'Writes a nats CLI context per authorized identity (<cluster>-<identity>) into $XDG_CONFIG_HOME/nats/context\n' +

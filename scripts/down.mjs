@@ -5,6 +5,7 @@ import { fs, path } from 'zx';
 import { requireLib } from './lib/project.mjs';
 import { checkContext, deployScript, preflight } from './lib/runbook.mjs';
 
+/** @type {import('../lib/cli.ts').CommandSpec} */
 const COMMAND = {
   usage: 'npx zx scripts/down.mjs',
   description: 'Deletes the k3d cluster scripts/up.mjs created. The certificates in the PKI folder are kept, so\n' +
@@ -20,13 +21,16 @@ const { loadConfig } = requireLib('config');
 const { pkiPaths, removePki } = requireLib('pki');
 const { withProjectLock } = requireLib('project-lock');
 const { projectFolders } = requireLib('layout');
-const [k3d, plan] = ['k3d', 'deploy-plan'].map(requireLib);
+const k3d = requireLib('k3d');
+const plan = requireLib('deploy-plan');
 
 await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, namedContext, useK3d, rel, dryRun, step, run, probe, would, log }) => {
   await step('Preflight', () => preflight(plan.downTools(useK3d), { cwd: ROOT }));
 
-  let config;
-  let dist;
+  /** Set by the Configuration step, which ends the script when it fails. @type {import('../lib/config.ts').Config} */
+  let config = /** @type {any} */ (undefined);
+  /** @type {string} */
+  let dist = '';
   await step('Configuration', async () => {
     config = loadConfig(ROOT);
     dist = projectFolders(ROOT, config).dist;

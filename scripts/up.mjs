@@ -6,6 +6,7 @@ import { chalk, fs, path } from 'zx';
 import { requireLib } from './lib/project.mjs';
 import { checkContext, deployScript, preflight, shown, StepFailure } from './lib/runbook.mjs';
 
+/** @type {import('../lib/cli.ts').CommandSpec} */
 const COMMAND = {
   usage: 'npx zx scripts/up.mjs',
   description: 'Creates (or reuses) the k3d cluster, issues the certificates, synthesizes dist/, renders the NATS\n' +
@@ -24,13 +25,17 @@ const { writeFileAtomic } = requireLib('atomic-file');
 const { NATS_VALUES_FILE, NATS_RENDERED_FILE, projectFolders } = requireLib('layout');
 const { synthesize } = requireLib('synth');
 const { plannedStack } = requireLib('stack');
-const [k3d, helm, plan] = ['k3d', 'helm-render', 'deploy-plan'].map(requireLib);
+const k3d = requireLib('k3d');
+const helm = requireLib('helm-render');
+const plan = requireLib('deploy-plan');
 
 await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, namedContext, useK3d, rel, dryRun, step, run, probe, would, log }) => {
   await step('Preflight', () => preflight(plan.upTools(useK3d), { cwd: ROOT }));
 
-  let config;
-  let dist;
+  /** Set by the Configuration step, which ends the script when it fails. @type {import('../lib/config.ts').Config} */
+  let config = /** @type {any} */ (undefined);
+  /** @type {string} */
+  let dist = '';
   await step('Configuration', async () => {
     config = loadConfig(ROOT);
     // Both folders are checked here, before anything is created or deployed.

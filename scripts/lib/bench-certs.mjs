@@ -84,6 +84,7 @@ export async function measureCerts({ runs = 7, onRound = () => {} } = {}) {
     timed(process.execPath, certs, { cwd: project, env });
     await ensurePki(config, { baseDir: inProcessDir, force: true });
 
+    /** @type {{ openssl: number[], process: number[], inProcess: number[] }} */
     const samples = { openssl: [], process: [], inProcess: [] };
     for (let round = 1; round <= runs; round++) {
       rmSync(path.join(recipeDir, 'keys'), { recursive: true, force: true });

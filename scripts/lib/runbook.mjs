@@ -14,12 +14,16 @@ const { commandLimit, commandEnvironment } = requireLib('command-limits');
 
 const SAFE_WORD = /^[\w@%+=:,./-]+$/;
 
-/** A command line as a user would type it. */
+/** A command line as a user would type it. @type {(command: string, args?: readonly string[]) => string} */
 export const shown = (command, args = []) =>
   [command, ...args].map((word) => (SAFE_WORD.test(word) ? word : `'${String(word).replaceAll("'", "'\\''")}'`)).join(' ');
 
 /** A step failed in a way the user can act on; `command` and `output` say where and why. */
 export class StepFailure extends Error {
+  /**
+   * @param {string} message
+   * @param {{ command?: string, output?: string, hint?: string }} [details]
+   */
   constructor(message, { command, output, hint } = {}) {
     super(message);
     this.command = command;
@@ -103,7 +107,8 @@ export function runbook({ dryRun, cwd }) {
       try {
         const detail = process.stdout.isTTY && !dryRun ? await spinner(title, body) : await body();
         log(`${chalk.green('✔')} ${title}${detail ? chalk.dim(` — ${detail}`) : ''}`);
-      } catch (error) {
+      } catch (caught) {
+        const error = /** @type {Error & { command?: string, output?: string, hint?: string }} */ (caught);
         console.error(`${chalk.red('✖')} ${title} failed: ${error.message}`);
         if (error.command) console.error(`  command: ${error.command}`);
         if (error.output) console.error(error.output.replace(/^/gm, '  │ '));

@@ -14,7 +14,7 @@ export function timed(command, args, options) {
   const start = process.hrtime.bigint();
   const run = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: TIMED_LIMIT_MS, killSignal: 'SIGKILL', ...options });
   const elapsed = seconds(start);
-  if (run.error?.code === 'ETIMEDOUT') throw new Error(`${command} ${args.join(' ')} did not finish within ${TIMED_LIMIT_MS / 1000} s:\n${run.stderr}`);
+  if (/** @type {NodeJS.ErrnoException | undefined} */ (run.error)?.code === 'ETIMEDOUT') throw new Error(`${command} ${args.join(' ')} did not finish within ${TIMED_LIMIT_MS / 1000} s:\n${run.stderr}`);
   if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${run.stderr}`);
   return elapsed;
 }
