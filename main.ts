@@ -3,7 +3,7 @@ import { App } from 'cdk8s';
 import { commandLine } from './lib/cli';
 import { loadConfig } from './lib/config';
 import { displayPath } from './lib/display-path';
-import { DistStaging } from './lib/dist';
+import { DistStaging, KUSTOMIZATION_FILE, kustomizationDocument } from './lib/dist';
 import { NATS_VALUES_FILE, outdirSetting, projectFolders } from './lib/layout';
 import { checkServerTls, ensurePki } from './lib/pki';
 import { withProjectLock } from './lib/project-lock';
@@ -32,7 +32,10 @@ runMain(() => withProjectLock(root, async () => {
     const stack = defineStack(app, config, tls);
     app.synth();
 
-    const written = staging.publish({ [NATS_VALUES_FILE]: stack.nats.valuesDocument });
+    const written = staging.publish({
+      [NATS_VALUES_FILE]: stack.nats.valuesDocument,
+      [KUSTOMIZATION_FILE]: kustomizationDocument(staging.committableManifests()),
+    });
     console.log(`✔ synthesized into ${displayPath(dist)}/: ${written.map((file) => relative(dist, file)).join(', ')}`);
   } finally {
     staging.discard();
