@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Config, parseConfig } from '../lib/config';
-import { checkServerTls, ensurePki, PkiError, pkiPaths, PkiResult } from '../lib/pki';
+import { checkServerTls, ensurePki, PkiError, pkiPaths, PkiResult, removePki } from '../lib/pki';
 import { issueCertificates } from '../lib/pki-issue';
 import { copyProject } from './support/project-copy';
 
@@ -181,6 +181,14 @@ describe('the http-echo HTTPS certificate', () => {
     await ensurePki(config, { baseDir: dir, renew: ['echo'] });
     const after = snapshot(join(dir, 'keys'));
     expect(Object.keys(before).filter((name) => before[name] !== after[name]).sort()).toEqual(['echo.crt', 'echo.key']);
+  });
+
+  test('down --purge (removePki) deletes the echo pair with the rest, leaving no folder behind', () => {
+    const dir = copyOfFresh();
+    const removed = removePki(config, dir);
+    expect(removed.removed.map((file) => file.split('/').pop())).toEqual(expect.arrayContaining(['echo.crt', 'echo.key']));
+    expect(removed).toMatchObject({ kept: [], folderRemoved: true });
+    expect(existsSync(join(dir, 'keys'))).toBe(false);
   });
 
   test('checkServerTls refuses an echo pair whose key is not its certificate\'s, naming it', () => {
