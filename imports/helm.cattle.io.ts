@@ -46,7 +46,7 @@ export class HelmChart extends ApiObject {
 
   /** Renders the object to Kubernetes JSON. */
   public toJson(): any {
-    const resolved = super.toJson();
+    const resolved = super.toJson() as HelmChartProps;
     return {
       ...HelmChart.GVK,
       ...toJson_HelmChartProps(resolved),
@@ -154,7 +154,7 @@ export function toJson_HelmChartSpec(obj: HelmChartSpec | undefined): Record<str
     'repoCA': obj.repoCa,
     'repoCAConfigMap': toJson_HelmChartSpecLocalObjectReference(obj.repoCaConfigMap),
     'set': obj.set === undefined ? undefined : Object.fromEntries(Object.entries(obj.set).map(([key, value]) => [key, value?.value])),
-    'values': obj.values,
+    'values': obj.values as unknown,
     'valuesContent': obj.valuesContent,
     'valuesSecrets': obj.valuesSecrets?.map((y) => toJson_HelmChartSpecValuesSecrets(y)),
     'helmVersion': obj.helmVersion,
@@ -170,8 +170,8 @@ export function toJson_HelmChartSpec(obj: HelmChartSpec | undefined): Record<str
     'insecureSkipTLSVerify': obj.insecureSkipTlsVerify,
     'plainHTTP': obj.plainHttp,
     'dockerRegistrySecret': toJson_HelmChartSpecLocalObjectReference(obj.dockerRegistrySecret),
-    'podSecurityContext': obj.podSecurityContext,
-    'securityContext': obj.securityContext,
+    'podSecurityContext': obj.podSecurityContext as unknown,
+    'securityContext': obj.securityContext as unknown,
     'driver': obj.driver,
   };
   return withoutUndefined(result);

@@ -169,7 +169,8 @@ describe('HttpEcho on its own', () => {
   test.each([
     [{ secretName: 'Echo_TLS', hosts: ['localhost'] }, 'tls.secretName "Echo_TLS" must be a DNS label'],
     [{ secretName: 'echo-tls', hosts: [] }, 'tls.hosts [] must list at least one host, each a DNS name or an IP address'],
-    [{ secretName: 'echo-tls', hosts: ['localhost', 'not a host'] }, 'tls.hosts ["localhost","not a host"] must list at least one host, each a DNS name or an IP address'],
+    [{ secretName: 'echo-tls', hosts: ['localhost', 'not a host'] },
+      'tls.hosts ["localhost","not a host"] must list at least one host, each a DNS name or an IP address'],
   ])('refuses tls %j', (tls, message) => {
     expect(() => new HttpEcho(Testing.chart(), 'bad', { text: 'hi', tls })).toThrow(`HttpEcho: ${message}`);
   });

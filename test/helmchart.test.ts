@@ -26,13 +26,16 @@ describe('imports/helmchart-crd.yaml', () => {
     // GIVEN the CRD file WHEN validated against the Kubernetes OpenAPI schema THEN it passes
     const crd = parse(readFileSync(CRD_FILE, 'utf8'));
     expect(() => new CustomResourceDefinition(crd).validate()).not.toThrow();
-    expect([HELMCHART_CRD.group, HELMCHART_CRD.version, HELMCHART_CRD.kind, HELMCHART_CRD.scope]).toEqual(['helm.cattle.io', 'v1', 'HelmChart', 'Namespaced']);
+    const { group, version, kind, scope } = HELMCHART_CRD;
+    expect([group, version, kind, scope]).toEqual(['helm.cattle.io', 'v1', 'HelmChart', 'Namespaced']);
     expect(crd.metadata.name).toBe('helmcharts.helm.cattle.io');
   });
 
   test('declares the spec fields the project relies on with their types', () => {
     const spec = HELMCHART_CRD.schema.properties.spec.properties;
-    for (const field of ['chart', 'repo', 'version', 'targetNamespace', 'valuesContent']) expect([field, spec[field].type]).toEqual([field, 'string']);
+    for (const field of ['chart', 'repo', 'version', 'targetNamespace', 'valuesContent']) {
+      expect([field, spec[field].type]).toEqual([field, 'string']);
+    }
     expect(spec.createNamespace.type).toBe('boolean');
     expect(spec.failurePolicy.enum).toEqual(['abort', 'reinstall']);
   });
@@ -52,7 +55,9 @@ describe('the typed HelmChart construct (imports/helm.cattle.io.ts)', () => {
     const chart = Testing.chart();
     new HelmChart(chart, 'chart', { metadata: { name: 'nats', namespace: 'kube-system' }, spec: { chart: 'nats', targetNamespace: 'nats' } });
     expect(Testing.synth(chart)).toEqual([{
-      apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart', metadata: { name: 'nats', namespace: 'kube-system' }, spec: { chart: 'nats', targetNamespace: 'nats' },
+      apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart',
+      metadata: { name: 'nats', namespace: 'kube-system' },
+      spec: { chart: 'nats', targetNamespace: 'nats' },
     }]);
   });
 });
@@ -61,7 +66,8 @@ describe('the CRD schema check', () => {
   const valid = { apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart', metadata: { name: 'nats' }, spec: { chart: 'nats', targetNamespace: 'nats' } };
 
   test.each([
-    ['a misspelt field (the API server would drop it silently)', { targetNamespce: 'nats' }, /\/spec must NOT have additional properties 'targetNamespce'/],
+    ['a misspelt field (the API server would drop it silently)', { targetNamespce: 'nats' },
+      /\/spec must NOT have additional properties 'targetNamespce'/],
     ['a wrong type', { createNamespace: 'yes' }, /\/spec\/createNamespace must be boolean/],
     ['a value outside the enum', { failurePolicy: 'retry' }, /\/spec\/failurePolicy must be equal to one of the allowed values/],
     ['a set value that is neither number nor string', { set: { replicas: true } }, /\/spec\/set\/replicas must be integer/],
@@ -71,6 +77,7 @@ describe('the CRD schema check', () => {
   });
 
   test('accepts structured values and pod security settings, which the schema leaves open', () => {
-    expect(() => HELMCHART_CRD.validate({ ...valid, spec: { ...valid.spec, values: { any: { shape: [1] } }, podSecurityContext: { fsGroup: 1 } } })).not.toThrow();
+    const open = { ...valid.spec, values: { any: { shape: [1] } }, podSecurityContext: { fsGroup: 1 } };
+    expect(() => HELMCHART_CRD.validate({ ...valid, spec: open })).not.toThrow();
   });
 });

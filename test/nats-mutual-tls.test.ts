@@ -193,7 +193,8 @@ describe('NatsMutualTls install paths', () => {
       // THEN the values are the construct's typed values, the very YAML dist/helm/nats-values.yaml holds below its header
       expect(parse(helmChart.spec.valuesContent)).toEqual(nats.helmValues);
       expect(nats.valuesDocument.endsWith(helmChart.spec.valuesContent)).toBe(true);
-      expect(parse(helmChart.spec.valuesContent).config.nats.tls).toEqual({ enabled: true, secretName: 'nats-server-tls', merge: { verify_and_map: true } });
+      expect(parse(helmChart.spec.valuesContent).config.nats.tls)
+        .toEqual({ enabled: true, secretName: 'nats-server-tls', merge: { verify_and_map: true } });
     });
 
     test('holds no key material (it is committed); the Secret still goes to the Secret scope', () => {
@@ -220,7 +221,8 @@ describe('NatsMutualTls install paths', () => {
 
   test.each([
     [{ install: 'helm' as never }, 'install "helm" must be one of template, helmchart'],
-    [{ install: 'helmchart' as const, release: 'traefik' }, "release \"traefik\" must not be a HelmChart k3s keeps in kube-system (traefik, traefik-crd) with install 'helmchart': ours would replace it"],
+    [{ install: 'helmchart' as const, release: 'traefik' },
+      "release \"traefik\" must not be a HelmChart k3s keeps in kube-system (traefik, traefik-crd) with install 'helmchart': ours would replace it"],
   ])('refuses %j', (props, message) => {
     expect(() => new NatsMutualTls(Testing.chart(), 'nats', { tls: FAKE_TLS, users: USERS, ...props })).toThrow(`NatsMutualTls: ${message}`);
   });

@@ -101,7 +101,8 @@ describe('a fresh PKI', () => {
 
   test('all: SHA-256, RSA keyBits, positive distinct serials, validityDays, AKI = the CA\'s key id', () => {
     const caKeyId = /Subject Key Identifier:\s+([0-9A-F:]+)/.exec(text(fresh.paths.caCert))![1];
-    const files = [fresh.paths.caCert, fresh.paths.serverCert, fresh.paths.echoCert, fresh.paths.identityCert('client1'), fresh.paths.identityCert('client2')];
+    const { paths } = fresh;
+    const files = [paths.caCert, paths.serverCert, paths.echoCert, paths.identityCert('client1'), paths.identityCert('client2')];
     const serials = new Set<string>();
     for (const file of files) {
       const dump = text(file);
@@ -126,7 +127,8 @@ describe('the http-echo HTTPS certificate', () => {
     expect(echo).toMatch(/X509v3 Basic Constraints: critical\s+CA:FALSE/);
     expect(echo).toMatch(/Subject: CN = k3s-nats-tls echo\n/);
     expect(cert(fresh.paths.echoCert).subjectAltName).toBe('DNS:localhost, IP Address:127.0.0.1');
-    expect(openssl('verify', '-CAfile', fresh.paths.caCert, '-purpose', 'sslserver', fresh.paths.echoCert).trim()).toBe(`${fresh.paths.echoCert}: OK`);
+    const { caCert, echoCert } = fresh.paths;
+    expect(openssl('verify', '-CAfile', caCert, '-purpose', 'sslserver', echoCert).trim()).toBe(`${echoCert}: OK`);
     // AND the result carries the very pair on disk, for the Secret
     expect(fresh.echo).toEqual({ cert: readFileSync(fresh.paths.echoCert, 'utf8'), key: readFileSync(fresh.paths.echoKey, 'utf8') });
   });

@@ -35,6 +35,7 @@ export const TRAEFIK_TLS_ANNOTATIONS: Readonly<Record<string, string>> = {
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+const isHostName = (host: string): boolean => DNS_NAME.test(host) || isIP(host) !== 0;
 
 export interface HttpEchoProps {
   /** What every request is answered with. */
@@ -104,7 +105,7 @@ export class HttpEcho extends Construct {
         'must be a port ≥ 1024: the container does not run as root'],
       ['runAsUser', user, Number.isInteger(user) && user > 0, 'must be a non-root UID (≥ 1)'],
       ['tls.secretName', props.tls?.secretName, !props.tls || DNS_LABEL.test(props.tls.secretName), 'must be a DNS label'],
-      ['tls.hosts', props.tls?.hosts, !props.tls || (props.tls.hosts.length > 0 && props.tls.hosts.every((host) => DNS_NAME.test(host) || isIP(host) !== 0)),
+      ['tls.hosts', props.tls?.hosts, !props.tls || (props.tls.hosts.length > 0 && props.tls.hosts.every(isHostName)),
         'must list at least one host, each a DNS name or an IP address'],
     ]);
     const metadata = (objectName: string) => ({ name: objectName, ...(props.namespace ? { namespace: props.namespace } : {}) });

@@ -169,7 +169,8 @@ export class NatsMutualTls extends Construct {
     const routeSecretName = props.routeSecretName ?? 'nats-route-tls';
     this.chartObjects = natsChartObjects(this.release, this.chart.name);
     validate(props, {
-      namespace: this.namespace, release: this.release, secretName, routeSecretName, replicas: this.replicas, chartObjects: this.chartObjects, install: this.install,
+      namespace: this.namespace, release: this.release, secretName, routeSecretName, replicas: this.replicas,
+      chartObjects: this.chartObjects, install: this.install,
     });
 
     const secretScope = props.secretScope ?? this;
@@ -281,7 +282,8 @@ function validate(props: NatsMutualTlsProps, resolved: Resolved): void {
       && props.nodePort.nodePort >= NODE_PORTS.min && props.nodePort.nodePort <= NODE_PORTS.max), `must be a whole number within ${NODE_PORTS.min}–${NODE_PORTS.max}`],
     ['install', resolved.install, NATS_INSTALLS.includes(resolved.install), `must be one of ${NATS_INSTALLS.join(', ')}`],
     ['release', resolved.release, resolved.install !== 'helmchart' || !K3S_OWN_HELMCHARTS.includes(resolved.release),
-      `must not be a HelmChart k3s keeps in ${K3S_HELMCHART_NAMESPACE} (${K3S_OWN_HELMCHARTS.join(', ')}) with install 'helmchart': ours would replace it`],
+      `must not be a HelmChart k3s keeps in ${K3S_HELMCHART_NAMESPACE} (${K3S_OWN_HELMCHARTS.join(', ')}) with install 'helmchart': `
+      + 'ours would replace it'],
     ['nodePort.serviceName', nodePortName, !props.nodePort || (DNS_LABEL.test(nodePortName) && !chartServices.includes(nodePortName)),
       `must be a DNS label other than the chart's own Services (${chartServices.join(', ')})`],
   ]);

@@ -15,11 +15,14 @@ type Schema = Record<string, any>;
 function pruningAsErrors(schema: Schema): Schema {
   const copy: Schema = { ...schema };
   if (copy.properties) {
-    copy.properties = Object.fromEntries(Object.entries(copy.properties as Record<string, Schema>).map(([key, value]) => [key, pruningAsErrors(value)]));
+    const properties = Object.entries(copy.properties as Record<string, Schema>);
+    copy.properties = Object.fromEntries(properties.map(([key, value]) => [key, pruningAsErrors(value)]));
     if (!copy['x-kubernetes-preserve-unknown-fields']) copy.additionalProperties = false;
   }
   if (copy.items) copy.items = pruningAsErrors(copy.items as Schema);
-  if (copy.additionalProperties && typeof copy.additionalProperties === 'object') copy.additionalProperties = pruningAsErrors(copy.additionalProperties as Schema);
+  if (copy.additionalProperties && typeof copy.additionalProperties === 'object') {
+    copy.additionalProperties = pruningAsErrors(copy.additionalProperties as Schema);
+  }
   return copy;
 }
 
