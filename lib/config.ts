@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError } from './errors';
@@ -80,6 +81,15 @@ const EchoConfig = z.strictObject({
    * distroless `static:nonroot`, whose user is 65532: the default keeps the file ownership it expects.
    */
   runAsUser: wholeNumber().min(1, 'must be a non-root UID (≥ 1)').default(65532),
+  /** HTTPS on Traefik's websecure entry point, with a certificate from our CA; plain HTTP keeps working. */
+  tls: z.strictObject({
+    /** The certificate's names: DNS names and IP addresses clients reach echo by. */
+    hosts: z.array(z.string().refine((host) => DNS_NAME.test(host) || isIP(host) !== 0,
+      'must be a DNS name (lower-case labels of letters, digits and \'-\') or an IP address'))
+      .min(1, 'must name at least one host: the certificate needs a name').default(['localhost', '127.0.0.1']),
+    /** The kubernetes.io/tls Secret Traefik serves the certificate from. */
+    secretName: dnsLabel('Secret name').default('echo-tls'),
+  }).default({}),
 });
 
 const ChartRef = z.strictObject({
@@ -111,6 +121,11 @@ const NatsConfig = z.strictObject({
   }).default({}),
   nodePortServiceName: dnsLabel('Service name').default('nats-np'),
   clientPort: port.default(4222),
+  /**
+   * Who installs the chart: `template` = the deploy script renders it with `helm template` and applies
+   * the result; `helmchart` = dist/ carries a k3s HelmChart object and k3s's helm controller installs it.
+   */
+  install: z.enum(['template', 'helmchart'], { errorMap: () => ({ message: "must be 'template' or 'helmchart'" }) }).default('template'),
 });
 
 const subject = z.string().superRefine((value, ctx) => {
@@ -166,7 +181,7 @@ const PkiConfig = z.strictObject({
   ]),
 });
 
-const RESERVED_IDENTITY_NAMES = ['ca', 'server', 'route'];
+const RESERVED_IDENTITY_NAMES = ['ca', 'server', 'route', 'echo'];
 
 export const ConfigSchema = z.strictObject({
   cluster: ClusterConfig.default({}),

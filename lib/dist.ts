@@ -18,6 +18,27 @@ export const SYNTH_RECORD = '.synth-files';
 /** Git-ignore rules synth writes into its folder, wherever CDK8S_OUTDIR puts it. */
 export const OUTDIR_GITIGNORE = '.gitignore';
 
+/**
+ * The kustomization synth writes beside the manifests, so `kubectl apply -k dist`, Argo CD and Flux
+ * apply the committed files as they are. It lists them explicitly: a GitOps tool must never pick up
+ * a Secret file that happens to sit in a working copy, nor the rendered chart.
+ */
+export const KUSTOMIZATION_FILE = 'kustomization.yaml';
+
+/** The kustomization listing `resources` (file names relative to the output folder). */
+export function kustomizationDocument(resources: readonly string[]): string {
+  return [
+    '# Written by `npm run synth`: the committed manifests, for `kubectl apply -k`, Argo CD and Flux. Do not edit.',
+    '# Not listed: the git-ignored files holding Secrets (they reach the cluster another way, see docs/gitops.md)',
+    '# and helm/nats.yaml, the chart rendered by scripts/up.mjs.',
+    'apiVersion: kustomize.config.k8s.io/v1beta1',
+    'kind: Kustomization',
+    'resources:',
+    ...resources.map((file) => `  - ${file}`),
+    '',
+  ].join('\n');
+}
+
 const STAGING_PREFIX = '.synth-staging-';
 const FOLDER_MODE = 0o755;
 /** Readable by its owner only: a manifest holding a Secret, and the staging folder where it is first written. */
@@ -94,6 +115,12 @@ export class DistStaging {
       this.stagingPath = mkdtempSync(join(this.outdir, STAGING_PREFIX));
     }
     return this.stagingPath;
+  }
+
+  /** The synthesized manifests that hold no Secret, in apply order: what is committed, and what a kustomization may list. */
+  committableManifests(): string[] {
+    return readdirSync(this.staging).filter((name) => name.endsWith(MANIFEST_SUFFIX)).sort()
+      .filter((name) => !holdsSecret(readFileSync(join(this.staging, name), 'utf8')));
   }
 
   /** Moves the synthesized manifests and `extraFiles` (relative path → text) into place; returns the paths written. */

@@ -1,6 +1,6 @@
 import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
 import { chmodSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import { isTemporaryFile, writeFileAtomic } from './atomic-file';
 import { displayPath } from './display-path';
@@ -12,7 +12,7 @@ import { generateRsaKeys } from './pki-keys';
 import { makeFolder, projectFolder, vetFolder } from './project-folder';
 
 /**
- * The dev PKI: a CA, the NATS server's certificate and one client certificate per identity, kept in
+ * The dev PKI: a CA, the NATS server's and http-echo's certificates and one client certificate per identity, kept in
  * `config.pki.dir`. Valid files are reused byte for byte and checked with Node's native X.509 code;
  * node-forge (slow to load) is loaded only when something must be issued.
  */
@@ -26,6 +26,9 @@ export interface PkiPaths {
   /** The NATS routes' certificate, when the configuration asks for a cluster. */
   routeCert: string;
   routeKey: string;
+  /** http-echo's HTTPS certificate, which Traefik serves. */
+  echoCert: string;
+  echoKey: string;
   identityCert(name: string): string;
   identityKey(name: string): string;
 }
@@ -48,6 +51,8 @@ export interface PkiResult {
   serverKey: string;
   /** The routes' certificate and key, when `nats.replicas` > 1. */
   route?: IssuedPair;
+  /** http-echo's HTTPS certificate and key (`echo.tls.hosts`). */
+  echo: IssuedPair;
   paths: PkiPaths;
   issued: string[];
   reused: string[];
@@ -60,6 +65,9 @@ const CA_COMMON_NAME = 'k3s-nats-tls dev CA';
 /** The names `--renew` knows the server and the route certificates by. */
 export const SERVER_LEAF = 'server';
 export const ROUTE_LEAF = 'route';
+/** The name `--renew` knows http-echo's HTTPS certificate by, and its file stem. */
+export const ECHO_LEAF = 'echo';
+const ECHO_COMMON_NAME = 'k3s-nats-tls echo';
 const ROUTE_COMMON_NAME = 'k3s-nats-tls NATS route';
 const SERVER_COMMON_NAME = 'k3s-nats-tls NATS server';
 const FORCE_HINT = 'npm run certs -- --force';
@@ -84,6 +92,8 @@ export function pkiFilesIn(dir: string): PkiPaths {
     serverKey: join(dir, 'server.key'),
     routeCert: join(dir, `${ROUTE_LEAF}.crt`),
     routeKey: join(dir, `${ROUTE_LEAF}.key`),
+    echoCert: join(dir, `${ECHO_LEAF}.crt`),
+    echoKey: join(dir, `${ECHO_LEAF}.key`),
     identityCert: (name) => join(dir, `${name}.crt`),
     identityKey: (name) => join(dir, `${name}.key`),
   };
@@ -97,7 +107,7 @@ interface Leaf {
   readonly spec: LeafSpec;
 }
 
-/** The server's and every identity's certificate, as the configuration wants them. */
+/** The NATS server's, http-echo's and every identity's certificate, as the configuration wants them. */
 function leavesOf(config: Config, paths: PkiPaths): Leaf[] {
   const server: Leaf = {
     name: SERVER_LEAF,
@@ -107,6 +117,18 @@ function leavesOf(config: Config, paths: PkiPaths): Leaf[] {
       commonName: SERVER_COMMON_NAME,
       dnsNames: unique(['localhost', ...natsServiceHostnames(config.nats), ...config.pki.server.extraDnsNames]),
       ips: unique(['127.0.0.1', ...config.pki.server.extraIps]),
+      emails: [],
+      usages: ['serverAuth'],
+    },
+  };
+  const echo: Leaf = {
+    name: ECHO_LEAF,
+    certPath: paths.echoCert,
+    keyPath: paths.echoKey,
+    spec: {
+      commonName: ECHO_COMMON_NAME,
+      dnsNames: unique(config.echo.tls.hosts.filter((host) => isIP(host) === 0)),
+      ips: unique(config.echo.tls.hosts.filter((host) => isIP(host) !== 0)),
       emails: [],
       usages: ['serverAuth'],
     },
@@ -123,7 +145,7 @@ function leavesOf(config: Config, paths: PkiPaths): Leaf[] {
       usages: ['clientAuth'],
     },
   }));
-  if (config.nats.replicas === 1) return [server, ...clients];
+  if (config.nats.replicas === 1) return [server, echo, ...clients];
   // A route both dials and accepts, so its certificate serves both ends of the mutual TLS.
   const route: Leaf = {
     name: ROUTE_LEAF,
@@ -137,7 +159,7 @@ function leavesOf(config: Config, paths: PkiPaths): Leaf[] {
       usages: ['serverAuth', 'clientAuth'],
     },
   };
-  return [server, route, ...clients];
+  return [server, route, echo, ...clients];
 }
 
 const unique = (values: string[]): string[] => [...new Set(values)];
@@ -345,7 +367,7 @@ async function issueAndWrite(config: Config, paths: PkiPaths, plan: PkiPlan, now
 }
 
 /**
- * Makes `config.pki.dir` hold a CA, a server certificate and one client certificate per identity,
+ * Makes `config.pki.dir` hold a CA, the NATS server and http-echo certificates and one client certificate per identity,
  * all valid and matching the configuration: reuses what is valid, re-issues a leaf that expires
  * within `renewWithinDays` or no longer matches, creates the CA only when there is none (or with
  * `force`). Throws PkiError on damaged or foreign material rather than replacing it silently.
@@ -373,6 +395,7 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
     serverCert: server.cert,
     serverKey: server.key,
     route: pairOf(paths.routeCert),
+    echo: pairOf(paths.echoCert)!,
     paths,
     issued: filesOf([...issued.keys()]),
     reused: filesOf([...(plan.ca ? [paths.caCert] : []), ...plan.keep.map(({ leaf }) => leaf.certPath)]),
@@ -380,7 +403,7 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
 }
 /** Every name `--renew` accepts, for the error that lists them. */
 function checkRenewNames(config: Config, names: readonly string[]): void {
-  const known = [SERVER_LEAF, ...(config.nats.replicas > 1 ? [ROUTE_LEAF] : []), ...config.pki.identities.map(({ name }) => name)];
+  const known = [SERVER_LEAF, ...(config.nats.replicas > 1 ? [ROUTE_LEAF] : []), ECHO_LEAF, ...config.pki.identities.map(({ name }) => name)];
   const unknown = names.filter((name) => !known.includes(name));
   if (unknown.length > 0) {
     throw new PkiError(`cannot renew ${unknown.map((name) => `'${name}'`).join(', ')}: not a certificate of this configuration (known: ${known.join(', ')})`);
@@ -394,7 +417,7 @@ function checkRenewNames(config: Config, names: readonly string[]): void {
 export function strayPkiFiles(config: Config, root: string): string[] {
   const paths = pkiPaths(config, root);
   if (!vetFolder({ root, path: paths.dir, folder: pkiDirSetting(config), owns: ownsPkiFile })) return [];
-  const known = new Set(['ca', SERVER_LEAF, ROUTE_LEAF, ...config.pki.identities.map(({ name }) => name)]);
+  const known = new Set(['ca', SERVER_LEAF, ROUTE_LEAF, ECHO_LEAF, ...config.pki.identities.map(({ name }) => name)]);
   return readdirSync(paths.dir).sort()
     .filter((name) => PKI_FILE.test(name) && !known.has(name.replace(/\.(crt|key)$/, '')))
     .map((name) => join(paths.dir, name));
@@ -429,7 +452,7 @@ export function removePki(config: Config, root: string): RemovedPki {
   const paths = pkiPaths(config, root);
   if (!vetFolder({ root, path: paths.dir, folder: pkiDirSetting(config), owns: ownsPkiFile })) return { removed: [], kept: [], folderRemoved: false };
   const ours = new Set([
-    paths.caCert, paths.caKey, paths.serverCert, paths.serverKey, paths.routeCert, paths.routeKey, join(paths.dir, GITIGNORE),
+    paths.caCert, paths.caKey, paths.serverCert, paths.serverKey, paths.routeCert, paths.routeKey, paths.echoCert, paths.echoKey, join(paths.dir, GITIGNORE),
     ...config.pki.identities.flatMap(({ name }) => [paths.identityCert(name), paths.identityKey(name)]),
   ]);
   const removed: string[] = [];
@@ -448,13 +471,16 @@ export function removePki(config: Config, root: string): RemovedPki {
 }
 
 /**
- * Checks the server's TLS material before it goes into a Secret: each key belongs to its
+ * Checks the servers' TLS material before it goes into Secrets: each key belongs to its
  * certificate and the CA signed it. A Secret mixing two generations would deploy a server no client can reach.
  */
-export function checkServerTls(material: { readonly caCert: string; readonly serverCert: string; readonly serverKey: string; readonly route?: IssuedPair }): void {
+export function checkServerTls(material: {
+  readonly caCert: string; readonly serverCert: string; readonly serverKey: string; readonly route?: IssuedPair; readonly echo?: IssuedPair;
+}): void {
   const ca = new X509Certificate(material.caCert);
   const pairs: Array<[string, IssuedPair]> = [['server', { cert: material.serverCert, key: material.serverKey }]];
   if (material.route) pairs.push(['route', material.route]);
+  if (material.echo) pairs.push(['echo', material.echo]);
   for (const [what, pair] of pairs) {
     const cert = new X509Certificate(pair.cert);
     if (!cert.checkPrivateKey(createPrivateKey(pair.key))) {

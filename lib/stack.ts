@@ -3,9 +3,11 @@ import { EchoChart } from '../charts/echo';
 import { NamespacesChart } from '../charts/namespaces';
 import { NatsChart } from '../charts/nats';
 import { SecretsChart } from '../charts/secrets';
+import type { k8s } from '../imports/k8s';
 import type { Config } from './config';
-import type { HttpEchoProps, NatsMutualTls, HttpEcho, ServerTlsMaterial } from './constructs';
+import { tlsSecret, type HttpEchoProps, type NatsMutualTls, type HttpEcho, type ServerTlsMaterial } from './constructs';
 import type { NatsMutualTlsProps } from './constructs/nats-mutual-tls';
+import { TLS_SECRET_KEYS } from './nats-chart';
 import { natsUsers } from './nats-values';
 
 /**
@@ -19,6 +21,7 @@ export function httpEchoProps(config: Config): HttpEchoProps {
   return {
     name: echo.name, namespace: echo.namespace, image: echo.image, text: echo.text,
     containerPort: echo.containerPort, servicePort: echo.servicePort, runAsUser: echo.runAsUser,
+    tls: { secretName: echo.tls.secretName, hosts: echo.tls.hosts },
   };
 }
 
@@ -34,28 +37,40 @@ export function natsMutualTlsProps(config: Config, tls: ServerTlsMaterial): Omit
     clientPort: nats.clientPort,
     replicas: nats.replicas,
     routeSecretName: nats.routeTlsSecretName,
+    install: nats.install,
     ...(nats.jetstream.enabled ? { jetstream: { storage: nats.jetstream.storage } } : {}),
     nodePort: { nodePort: config.cluster.ports.nats.nodePort, serviceName: nats.nodePortServiceName },
   };
+}
+
+/** The PEM texts the stack's Secrets hold: the NATS server's material and http-echo's HTTPS pair. */
+export interface StackTls extends ServerTlsMaterial {
+  readonly echo: { readonly cert: string; readonly key: string };
 }
 
 /** What the stack is made of; each member exposes the names of what it creates. */
 export interface Stack {
   readonly nats: NatsMutualTls;
   readonly echo: HttpEcho;
+  /** The Secret Traefik serves http-echo's HTTPS certificate from. */
+  readonly echoTlsSecret: k8s.KubeSecret;
 }
 
 /**
  * Adds the charts to `app`. cdk8s numbers the files by dependency: namespaces first, then the
  * Secrets (git-ignored, owner-only), then the NATS NodePort and http-echo.
  */
-export function defineStack(app: App, config: Config, tls: ServerTlsMaterial): Stack {
+export function defineStack(app: App, config: Config, tls: StackTls): Stack {
   const namespaces = new NamespacesChart(app, 'namespaces', { names: [config.nats.namespace, config.echo.namespace] });
+  // Named after its first tenant: renaming it would rename the git-ignored file everyone already has.
   const secrets = new SecretsChart(app, 'nats-tls');
   const nats = new NatsChart(app, 'nats-access', { nats: { ...natsMutualTlsProps(config, tls), secretScope: secrets } });
+  const echoTlsSecret = tlsSecret(secrets, 'echo-tls', { name: config.echo.tls.secretName, namespace: config.echo.namespace }, {
+    [TLS_SECRET_KEYS.cert]: tls.echo.cert, [TLS_SECRET_KEYS.key]: tls.echo.key,
+  });
   const echo = new EchoChart(app, 'echo', { echo: httpEchoProps(config) });
   for (const chart of [secrets, nats, echo]) chart.addDependency(namespaces);
-  return { nats: nats.nats, echo: echo.echo };
+  return { nats: nats.nats, echo: echo.echo, echoTlsSecret };
 }
 
 /** Stand-in PEM text: names, values and rollout targets never depend on key material. */
@@ -66,6 +81,7 @@ const PLACEHOLDER_PEM = '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\
  * writing anything: what the deploy driver renders, waits for and names, also in a dry run.
  */
 export function plannedStack(config: Config): Stack {
-  const tls = { caCert: PLACEHOLDER_PEM, serverCert: PLACEHOLDER_PEM, serverKey: PLACEHOLDER_PEM, route: { cert: PLACEHOLDER_PEM, key: PLACEHOLDER_PEM } };
+  const pair = { cert: PLACEHOLDER_PEM, key: PLACEHOLDER_PEM };
+  const tls = { caCert: PLACEHOLDER_PEM, serverCert: PLACEHOLDER_PEM, serverKey: PLACEHOLDER_PEM, route: pair, echo: pair };
   return defineStack(new App({ outdir: '/nonexistent' }), config, tls);
 }

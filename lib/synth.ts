@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { App } from 'cdk8s';
 import { loadConfig, type Config } from './config';
 import { displayPath } from './display-path';
-import { DistStaging } from './dist';
+import { DistStaging, KUSTOMIZATION_FILE, kustomizationDocument } from './dist';
 import { NATS_VALUES_FILE, outdirSetting, projectFolders } from './layout';
 import { checkServerTls, ensurePki } from './pki';
 import { withProjectLock } from './project-lock';
@@ -39,7 +39,10 @@ export function synthesize(root: string, options: SynthOptions = {}): Promise<Sy
       const app = new App({ outdir: staging.staging });
       const stack = defineStack(app, config, tls);
       app.synth();
-      const written = staging.publish({ [NATS_VALUES_FILE]: stack.nats.valuesDocument });
+      const written = staging.publish({
+        [NATS_VALUES_FILE]: stack.nats.valuesDocument,
+        [KUSTOMIZATION_FILE]: kustomizationDocument(staging.committableManifests()),
+      });
       log(`✔ synthesized into ${displayPath(dist)}/: ${written.map((file) => relative(dist, file)).join(', ')}`);
       return { config, stack, dist, written };
     } finally {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs before `npm test`: the PKI and verify tests use a real nats-server and openssl, which npm
-# cannot install. On Debian as root they are installed; elsewhere the message says how.
+# Runs before `npm test`: the PKI and verify tests use a real nats-server and openssl, and the dist/
+# tests build the kustomization with a real `kubectl kustomize` (offline), none of which npm can
+# install. On Debian as root they are installed; elsewhere the message says how. Debian ships
+# kubectl in the package kubernetes-client.
 set -euo pipefail
 
 if [ -n "${NATS_SERVER_BIN:-}" ] && [ ! -x "$NATS_SERVER_BIN" ]; then
@@ -11,6 +13,7 @@ fi
 missing=()
 [ -x "${NATS_SERVER_BIN:-/usr/sbin/nats-server}" ] || missing+=(nats-server)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then

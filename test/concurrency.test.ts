@@ -3,7 +3,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { UserError } from '../lib/errors';
 import { LOCK_NAME, withProjectLock } from '../lib/project-lock';
 import { copyProject } from './support/project-copy';
@@ -44,9 +44,10 @@ function expectConsistentKeys(): void {
   expect(server.verify(ca.publicKey)).toBe(true);
 }
 
-/** The Secret's three PEMs, decoded. */
+/** The NATS server Secret's three PEMs, decoded (the file also holds http-echo's Secret). */
 function secret(): Record<string, string> {
-  const { data } = parse(read('dist/0001-nats-tls.k8s.yaml'));
+  const { data } = parseAllDocuments(read('dist/0001-nats-tls.k8s.yaml')).map((doc) => doc.toJS())
+    .find((object) => object.metadata.name === 'nats-server-tls');
   return Object.fromEntries(Object.entries(data as Record<string, string>).map(([key, value]) => [key, Buffer.from(value, 'base64').toString()]));
 }
 

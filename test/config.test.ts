@@ -29,6 +29,8 @@ describe('configuration defaults', () => {
       chart: { name: 'nats', version: '2.14.2', repo: 'https://nats-io.github.io/k8s/helm/charts/' },
       // one server, no JetStream: the recipe
       replicas: 1, routeTlsSecretName: 'nats-route-tls', jetstream: { enabled: false, storage: '1Gi' },
+      // the deploy script renders the chart; k3s's HelmChart path is opt-in
+      install: 'template',
     });
     expect(config.pki).toMatchObject({ dir: 'keys', validityDays: 1000, keyBits: 2048 });
     expect(config.pki.identities).toEqual([

@@ -3,12 +3,14 @@ import {
   cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { parse } from 'yaml';
+import { dirname, join, relative } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_FILE } from '../lib/config';
-import { SYNTH_RECORD } from '../lib/dist';
+import { KUSTOMIZATION_FILE, MANIFEST_SUFFIX, SYNTH_RECORD } from '../lib/dist';
 import { NATS_RENDERED_FILE, NATS_VALUES_FILE } from '../lib/layout';
+import type { ApiObject } from './support/fixtures';
 import { copyProject } from './support/project-copy';
+import { validateAgainstSchema } from './support/schema';
 
 const ROOT = join(__dirname, '..');
 const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' });
@@ -42,6 +44,26 @@ const mode = (path: string) => statSync(path).mode & 0o777;
 function isIgnored(path: string, cwd = ROOT): boolean {
   return spawnSync('git', ['check-ignore', '-q', '--no-index', path], { cwd }).status === 0;
 }
+
+const documentsOf = (text: string): ApiObject[] => parseAllDocuments(text).map((document) => document.toJS() as ApiObject).filter(Boolean);
+
+const objectNamed = (objects: ApiObject[], name: string): ApiObject => objects.find((o) => o.metadata.name === name)!;
+
+/** Objects in a stable order, to compare what kustomize prints (in its own order) with the files. */
+const sorted = (objects: ApiObject[]): ApiObject[] => {
+  const key = (o: ApiObject) => [o.apiVersion, o.kind, o.metadata.namespace ?? '', o.metadata.name].join(' ');
+  return [...objects].sort((a, b) => key(a).localeCompare(key(b)));
+};
+
+/** The real `kubectl kustomize` (offline: it only reads the folder), as Argo CD, Flux and `kubectl apply -k` build it. */
+function kustomize(dir: string): ApiObject[] {
+  const output = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+  return documentsOf(output);
+}
+
+/** The objects of the manifests (not the kustomization, not the values) among `files` in `dir`. */
+const manifestObjects = (dir: string, files: string[]): ApiObject[] =>
+  files.filter((file) => file.endsWith(MANIFEST_SUFFIX)).flatMap((file) => documentsOf(readFileSync(join(dir, file), 'utf8')));
 
 describe('npm run synth', () => {
   let first: string;
@@ -87,13 +109,17 @@ describe('npm run synth', () => {
   test('writes the manifests in apply order, the Helm values, its record and its git-ignore file', () => {
     expect(filesUnder(join(first, 'dist'))).toEqual([
       '.gitignore', SYNTH_RECORD,
-      '0000-namespaces.k8s.yaml', '0001-nats-tls.k8s.yaml', '0002-nats-access.k8s.yaml', '0003-echo.k8s.yaml', NATS_VALUES_FILE,
+      '0000-namespaces.k8s.yaml', '0001-nats-tls.k8s.yaml', '0002-nats-access.k8s.yaml', '0003-echo.k8s.yaml', NATS_VALUES_FILE, KUSTOMIZATION_FILE,
     ]);
+    // AND the kustomization is recorded like every file synth writes, so a later synth owns it
+    expect(readFileSync(join(first, 'dist', SYNTH_RECORD), 'utf8').split('\n')).toContain(KUSTOMIZATION_FILE);
+    expect(mode(join(first, 'dist', KUSTOMIZATION_FILE))).toBe(0o644);
+    expect(isIgnored(join('dist', KUSTOMIZATION_FILE))).toBe(false);
   });
 
   test('the Secret manifest holds the server key, is owner-only and is git-ignored', () => {
     const secretFile = join(first, 'dist', '0001-nats-tls.k8s.yaml');
-    const secret = parse(readFileSync(secretFile, 'utf8'));
+    const secret = objectNamed(documentsOf(readFileSync(secretFile, 'utf8')), 'nats-server-tls');
     expect(Buffer.from(secret.data['tls.key'], 'base64').toString()).toMatch(/-----BEGIN (RSA )?PRIVATE[ ]KEY-----/);
     expect(mode(secretFile)).toBe(0o600);
     expect(isIgnored('dist/0001-nats-tls.k8s.yaml')).toBe(true);
@@ -102,12 +128,89 @@ describe('npm run synth', () => {
 
   test('the Secret is built from the key pair it checked: its key matches its certificate, which its CA signs', () => {
     const { X509Certificate, createPrivateKey } = require('node:crypto') as typeof import('node:crypto');
-    const data = parse(readFileSync(join(first, 'dist', '0001-nats-tls.k8s.yaml'), 'utf8')).data;
+    const { data } = objectNamed(documentsOf(readFileSync(join(first, 'dist', '0001-nats-tls.k8s.yaml'), 'utf8')), 'nats-server-tls');
     const pem = (key: string) => Buffer.from(data[key], 'base64').toString();
     const cert = new X509Certificate(pem('tls.crt'));
     expect(cert.checkPrivateKey(createPrivateKey(pem('tls.key')))).toBe(true);
     expect(cert.verify(new X509Certificate(pem('ca.crt')).publicKey)).toBe(true);
     expect(pem('tls.crt')).toBe(readFileSync(join(first, 'keys', 'server.crt'), 'utf8'));
+  });
+
+  test('the same git-ignored file holds http-echo\'s kubernetes.io/tls Secret echo-tls, built from keys/echo.*', () => {
+    const { X509Certificate, createPrivateKey } = require('node:crypto') as typeof import('node:crypto');
+    const secrets = documentsOf(readFileSync(join(first, 'dist', '0001-nats-tls.k8s.yaml'), 'utf8'));
+    expect(secrets.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`))
+      .toEqual(['Secret/nats/nats-server-tls', 'Secret/default/echo-tls']);
+    const echo = secrets[1];
+    expect(echo.type).toBe('kubernetes.io/tls');
+    const pem = (key: string) => Buffer.from(echo.data[key], 'base64').toString();
+    expect(Object.keys(echo.data).sort()).toEqual(['tls.crt', 'tls.key']);
+    expect(pem('tls.crt')).toBe(readFileSync(join(first, 'keys', 'echo.crt'), 'utf8'));
+    expect(new X509Certificate(pem('tls.crt')).checkPrivateKey(createPrivateKey(pem('tls.key')))).toBe(true);
+    // AND the committed manifests never name a key: the HTTPS Ingress only names the Secret
+    expect(readFileSync(join(first, 'dist', '0003-echo.k8s.yaml'), 'utf8')).toContain('secretName: echo-tls');
+  });
+
+  test('`kubectl kustomize` of a working copy holding the Secret file and a rendered chart builds only the committed objects', () => {
+    // GIVEN the fresh synth, whose folder also holds the Secret file, and a rendered chart beside it
+    const dist = join(first, 'dist');
+    writeFileSync(join(dist, NATS_RENDERED_FILE), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: rendered\n');
+    try {
+      // WHEN built THEN neither the Secrets nor the rendering are in it
+      const built = kustomize(dist);
+      expect(built.map((o) => o.kind)).not.toContain('Secret');
+      expect(built.map((o) => o.metadata.name)).not.toContain('rendered');
+      expect(sorted(built)).toEqual(sorted(manifestObjects(dist, filesUnder(dist).filter((f) => !isIgnored(join('dist', f))))));
+    } finally {
+      rmSync(join(dist, NATS_RENDERED_FILE));
+    }
+  });
+});
+
+describe('dist/kustomization.yaml: GitOps tools apply dist/ as it is', () => {
+  test('`kubectl kustomize` on the committed files alone yields exactly the committed manifests\' objects, and no Secret', () => {
+    // GIVEN what a GitOps tool sees: only the files git tracks under dist/
+    const checkout = mkdtempSync(join(work, 'checkout-'));
+    const tracked = git('ls-files', 'dist').split('\n').filter(Boolean).map((f) => relative('dist', f));
+    for (const file of tracked) {
+      mkdirSync(dirname(join(checkout, 'dist', file)), { recursive: true });
+      cpSync(join(ROOT, 'dist', file), join(checkout, 'dist', file));
+    }
+    // WHEN the real kubectl builds it
+    const built = kustomize(join(checkout, 'dist'));
+    // THEN it is every object of the committed manifests, nothing more, nothing less
+    const expected = manifestObjects(join(checkout, 'dist'), tracked);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(sorted(built)).toEqual(sorted(expected));
+    expect(built.filter((o) => o.kind === 'Secret')).toEqual([]);
+    // AND it lists exactly the committed manifests, which are every synthesized manifest but the Secret file
+    const { resources } = parse(readFileSync(join(checkout, 'dist', KUSTOMIZATION_FILE), 'utf8'));
+    expect(resources).toEqual(tracked.filter((file) => file.endsWith(MANIFEST_SUFFIX)).sort());
+    expect(resources).toEqual(['0000-namespaces.k8s.yaml', '0002-nats-access.k8s.yaml', '0003-echo.k8s.yaml']);
+  });
+
+  test("with nats.install: helmchart it also carries k3s's HelmChart for NATS, schema-valid, with the committed values", () => {
+    // GIVEN a clone whose configuration lets k3s install the chart
+    const root = project();
+    writeFileSync(join(root, CONFIG_FILE), 'nats:\n  install: helmchart\n');
+    // WHEN synthesized and built by the real kubectl
+    const run = synth(root);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const dist = join(root, 'dist');
+    const built = kustomize(dist);
+    // THEN the build holds the HelmChart in kube-system beside everything else committed, and no Secret
+    const helmCharts = built.filter((o) => o.kind === 'HelmChart');
+    expect(helmCharts.map((o) => `${o.apiVersion} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual(['helm.cattle.io/v1 kube-system/nats']);
+    expect(() => validateAgainstSchema(helmCharts[0])).not.toThrow();
+    expect(helmCharts[0].spec)
+      .toMatchObject({ chart: 'nats', version: '2.14.2', repo: 'https://nats-io.github.io/k8s/helm/charts/', targetNamespace: 'nats' });
+    expect(readFileSync(join(dist, NATS_VALUES_FILE), 'utf8').endsWith(helmCharts[0].spec.valuesContent)).toBe(true);
+    expect(built.map((o) => o.kind)).not.toContain('Secret');
+    const withoutSecrets = filesUnder(dist).filter((f) => !readFileSync(join(dist, f), 'utf8').includes('kind: Secret'));
+    expect(sorted(built)).toEqual(sorted(manifestObjects(dist, withoutSecrets)));
+    // AND the HelmChart lives in a committed file, which the git-ignore rules leave alone
+    expect(readFileSync(join(dist, '.gitignore'), 'utf8')).not.toContain('0002-nats-access.k8s.yaml');
   });
 });
 

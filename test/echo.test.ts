@@ -1,8 +1,10 @@
 import { Testing } from 'cdk8s';
 import { EchoChart } from '../charts/echo';
+import { parseConfig } from '../lib/config';
 import { HttpEcho, InvalidPropsError } from '../lib/constructs';
 import { httpEchoProps } from '../lib/stack';
 import { defaults, objectOf, synth } from './support/fixtures';
+import { validateAgainstSchema } from './support/schema';
 
 describe('EchoChart', () => {
   const config = defaults();
@@ -13,9 +15,10 @@ describe('EchoChart', () => {
   const ingress = objectOf(manifests, 'Ingress', 'echo-ingress');
   const container = deployment.spec.template.spec.containers[0];
 
-  test('emits exactly a Deployment, a Service and an Ingress, each with an explicit namespace', () => {
+  test('emits exactly a Deployment, a Service, the plain Ingress and the HTTPS Ingress, each with an explicit namespace', () => {
     // THEN nothing else is emitted and every object lives in the configured namespace
-    expect(manifests.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['Deployment/echo', 'Ingress/echo-ingress', 'Service/echo']);
+    expect(manifests.map((o) => `${o.kind}/${o.metadata.name}`).sort())
+      .toEqual(['Deployment/echo', 'Ingress/echo-ingress', 'Ingress/echo-ingress-tls', 'Service/echo']);
     for (const object of manifests) expect(object.metadata.namespace).toBe('default');
   });
 
@@ -59,6 +62,54 @@ describe('EchoChart', () => {
     }]);
   });
 
+  test('the HTTPS Ingress: pinned to Traefik\'s websecure entry point as a TLS router, serving the echo-tls Secret for the DNS hosts', () => {
+    // THEN it is exactly this object: the same route as the plain Ingress, plus the annotations
+    // Traefik reads a router's entry points and TLS from, and the Secret its certificate store loads
+    const tlsIngress = objectOf(manifests, 'Ingress', 'echo-ingress-tls');
+    expect(tlsIngress).toEqual({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: {
+        name: 'echo-ingress-tls',
+        namespace: 'default',
+        labels: { 'app.kubernetes.io/name': 'echo' },
+        annotations: {
+          'traefik.ingress.kubernetes.io/router.entrypoints': 'websecure',
+          'traefik.ingress.kubernetes.io/router.tls': 'true',
+        },
+      },
+      spec: {
+        ingressClassName: 'traefik',
+        rules: ingress.spec.rules,
+        // 127.0.0.1 is in the certificate, not here: the API server checks these as DNS names
+        tls: [{ hosts: ['localhost'], secretName: 'echo-tls' }],
+      },
+    });
+  });
+
+  test('the plain Ingress stays exactly as before: no annotation, no tls, so its routes keep serving HTTP on :8080', () => {
+    expect(Object.keys(ingress.spec).sort()).toEqual(['ingressClassName', 'rules']);
+    expect(ingress.metadata).toEqual({ name: 'echo-ingress', namespace: 'default', labels: { 'app.kubernetes.io/name': 'echo' } });
+  });
+
+  test('both Ingresses are valid networking.k8s.io/v1 objects, and the validator refuses a broken tls section', () => {
+    for (const name of ['echo-ingress', 'echo-ingress-tls']) expect(() => validateAgainstSchema(objectOf(manifests, 'Ingress', name))).not.toThrow();
+    const tlsIngress = objectOf(manifests, 'Ingress', 'echo-ingress-tls');
+    const broken = { ...tlsIngress, spec: { ...tlsIngress.spec, tls: [{ hosts: 'localhost', secretName: 'echo-tls' }] } };
+    expect(() => validateAgainstSchema(broken)).toThrow(/hosts/);
+  });
+
+  test.each([
+    [['127.0.0.1', '::1'], undefined],
+    [['echo.example.test', '192.0.2.7', 'localhost'], ['echo.example.test', 'localhost']],
+  ])('echo.tls.hosts %j: the Ingress lists only the DNS names %j', (hosts, expected) => {
+    // GIVEN configured hosts mixing DNS names and addresses WHEN synthesized
+    const config = parseConfig({ echo: { tls: { hosts, secretName: 'web-cert' } } });
+    const tls = objectOf(synth(new EchoChart(Testing.app(), 'echo', { echo: httpEchoProps(config) })), 'Ingress', 'echo-ingress-tls').spec.tls;
+    // THEN the Secret is the configured one and no IP address is listed as a host
+    expect(tls).toEqual([{ ...(expected ? { hosts: expected } : {}), secretName: 'web-cert' }]);
+  });
+
   test('follows the configuration: text, ports, namespace and user', () => {
     // GIVEN other settings
     const custom = { ...httpEchoProps(config), namespace: 'web', text: 'hi there', containerPort: 9000, servicePort: 8081, runAsUser: 1234 };
@@ -70,6 +121,7 @@ describe('EchoChart', () => {
     expect(c.securityContext.runAsUser).toBe(1234);
     expect(objectOf(out, 'Service', 'echo').spec.ports).toEqual([{ name: 'http', port: 8081, targetPort: 9000 }]);
     expect(objectOf(out, 'Ingress', 'echo-ingress').spec.rules[0].http.paths[0].backend.service.port.number).toBe(8081);
+    expect(objectOf(out, 'Ingress', 'echo-ingress-tls').spec.rules[0].http.paths[0].backend.service.port.number).toBe(8081);
     for (const object of out) expect(object.metadata.namespace).toBe('web');
   });
 
@@ -94,6 +146,17 @@ describe('HttpEcho on its own', () => {
     expect(container.image).toBe('hashicorp/http-echo:1.0.0');
     expect(container.args).toEqual(['-listen=:5678', '-text=hello']);
     expect(objectOf(manifests, 'Ingress', 'echo-ingress').spec.ingressClassName).toBe('traefik');
+    // AND without tls there is no HTTPS Ingress
+    expect(echo.tlsIngress).toBeUndefined();
+  });
+
+  test('with tls it adds the HTTPS Ingress and exposes it', () => {
+    const chart = Testing.chart();
+    const echo = new HttpEcho(chart, 'hello', { text: 'hello', name: 'hi', tls: { secretName: 'hi-cert', hosts: ['hi.example.test'] } });
+    expect(echo.tlsIngress?.name).toBe('hi-ingress-tls');
+    const tlsIngress = objectOf(synth(chart), 'Ingress', 'hi-ingress-tls');
+    expect(tlsIngress.spec.tls).toEqual([{ hosts: ['hi.example.test'], secretName: 'hi-cert' }]);
+    expect(tlsIngress.spec.rules[0].http.paths[0].backend.service.name).toBe('hi');
   });
 
   test('refuses props it cannot run with, naming each prop and value', () => {
@@ -101,5 +164,14 @@ describe('HttpEcho on its own', () => {
     expect(attempt).toThrow(InvalidPropsError);
     expect(attempt).toThrow('HttpEcho: text " " must not be empty; containerPort 80 must be a port ≥ 1024: the container does not run as root; '
       + 'runAsUser 0 must be a non-root UID (≥ 1)');
+  });
+
+  test.each([
+    [{ secretName: 'Echo_TLS', hosts: ['localhost'] }, 'tls.secretName "Echo_TLS" must be a DNS label'],
+    [{ secretName: 'echo-tls', hosts: [] }, 'tls.hosts [] must list at least one host, each a DNS name or an IP address'],
+    [{ secretName: 'echo-tls', hosts: ['localhost', 'not a host'] },
+      'tls.hosts ["localhost","not a host"] must list at least one host, each a DNS name or an IP address'],
+  ])('refuses tls %j', (tls, message) => {
+    expect(() => new HttpEcho(Testing.chart(), 'bad', { text: 'hi', tls })).toThrow(`HttpEcho: ${message}`);
   });
 });

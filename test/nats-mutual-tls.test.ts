@@ -1,8 +1,10 @@
 import { App, Chart, Testing } from 'cdk8s';
+import { parse } from 'yaml';
 import { InvalidPropsError, NatsMutualTls } from '../lib/constructs';
 import { parseConfig } from '../lib/config';
 import { defineStack } from '../lib/stack';
 import { appObjects, defaults, FAKE_TLS, objectOf, synth } from './support/fixtures';
+import { validateAgainstSchema } from './support/schema';
 
 const USERS = [{ user: 'client1@example.com' }];
 
@@ -90,11 +92,11 @@ describe('NatsMutualTls validates its props', () => {
 });
 
 describe('the stack wires the configuration onto the construct', () => {
-  test('the recipe: NodePort nats-np on 31400, Secret in its own chart, users from the authorized identities', () => {
+  test('the recipe: NodePort nats-np on 31400, Secrets in their own chart, users from the authorized identities', () => {
     const app = Testing.app();
     const stack = defineStack(app, defaults(), FAKE_TLS);
     expect(app.charts.map((chart) => [chart.node.id, (chart.toJson() as Array<{ kind: string }>).map((o) => o.kind)])).toEqual([
-      ['namespaces', ['Namespace']], ['nats-tls', ['Secret']], ['nats-access', ['Service']], ['echo', ['Deployment', 'Service', 'Ingress']],
+      ['namespaces', ['Namespace']], ['nats-tls', ['Secret', 'Secret']], ['nats-access', ['Service']], ['echo', ['Deployment', 'Service', 'Ingress', 'Ingress']],
     ]);
     expect(objectOf(appObjects(app), 'Service', 'nats-np').spec.ports[0].nodePort).toBe(31400);
     expect(stack.nats.helmValues.config.merge.authorization.users).toEqual([{ user: 'client1@example.com' }]);
@@ -150,7 +152,94 @@ describe('NatsMutualTls as a cluster with JetStream', () => {
     const app = Testing.app();
     defineStack(app, parseConfig({ nats: { replicas: 3, jetstream: { enabled: true } } }), { ...FAKE_TLS, route: ROUTE });
     const secrets = app.charts.find((chart) => chart.node.id === 'nats-tls')!.toJson() as Array<{ metadata: { name: string } }>;
-    expect(secrets.map((o) => o.metadata.name)).toEqual(['nats-server-tls', 'nats-route-tls']);
+    expect(secrets.map((o) => o.metadata.name)).toEqual(['nats-server-tls', 'nats-route-tls', 'echo-tls']);
+    for (const object of appObjects(app)) expect(() => validateAgainstSchema(object)).not.toThrow();
+  });
+});
+
+describe('NatsMutualTls install paths', () => {
+  test('by default the chart is left to `helm template`: no HelmChart object, and the construct says so', () => {
+    // GIVEN no install prop WHEN synthesized
+    const chart = Testing.chart();
+    const nats = new NatsMutualTls(chart, 'nats', { tls: FAKE_TLS, users: USERS });
+    // THEN only the Secret is emitted and the one install path is `template`
+    expect(synth(chart).map((o) => o.kind)).toEqual(['Secret']);
+    expect(nats.install).toBe('template');
+    expect(nats.helmChart).toBeUndefined();
+    expect(nats.helmInstallJob).toBeUndefined();
+  });
+
+  describe("install: 'helmchart'", () => {
+    // GIVEN k3s is to install the chart, for a release and namespace of our own
+    const app = new App();
+    const secrets = new Chart(app, 'secrets');
+    const chart = new Chart(app, 'nats', { namespace: 'messaging' });
+    const nats = new NatsMutualTls(chart, 'bus', {
+      tls: FAKE_TLS, users: USERS, namespace: 'messaging', release: 'bus', install: 'helmchart', secretScope: secrets,
+      chart: { name: 'nats', version: '2.14.1', repo: 'https://charts.example.test/nats/' },
+    });
+    const objects = synth(chart);
+    const helmChart = objectOf(objects, 'HelmChart', 'bus');
+
+    test('adds exactly one HelmChart, in kube-system where k3s looks for them, named after the release', () => {
+      expect(objects.map((o) => `${o.apiVersion} ${o.kind}/${o.metadata.name}`)).toEqual(['helm.cattle.io/v1 HelmChart/bus']);
+      expect(helmChart.metadata).toEqual({ name: 'bus', namespace: 'kube-system' });
+    });
+
+    test('carries the pinned chart, its repository, the target namespace and the values as YAML', () => {
+      expect(helmChart.spec).toEqual({
+        chart: 'nats', repo: 'https://charts.example.test/nats/', version: '2.14.1', targetNamespace: 'messaging', valuesContent: expect.any(String),
+      });
+      // THEN the values are the construct's typed values, the very YAML dist/helm/nats-values.yaml holds below its header
+      expect(parse(helmChart.spec.valuesContent)).toEqual(nats.helmValues);
+      expect(nats.valuesDocument.endsWith(helmChart.spec.valuesContent)).toBe(true);
+      expect(parse(helmChart.spec.valuesContent).config.nats.tls)
+        .toEqual({ enabled: true, secretName: 'nats-server-tls', merge: { verify_and_map: true } });
+    });
+
+    test('holds no key material (it is committed); the Secret still goes to the Secret scope', () => {
+      const text = JSON.stringify(helmChart);
+      for (const pem of [FAKE_TLS.serverKey, FAKE_TLS.serverCert, FAKE_TLS.caCert]) {
+        expect(text).not.toContain(pem.split('\n')[1]);
+        expect(text).not.toContain(Buffer.from(pem).toString('base64'));
+      }
+      expect(synth(secrets).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Secret/nats-server-tls']);
+    });
+
+    test('is valid against the HelmChart CRD schema', () => {
+      expect(() => validateAgainstSchema(helmChart)).not.toThrow();
+    });
+
+    test('exposes the active install path and the Job k3s runs, so a driver never also applies a rendering', () => {
+      expect(nats.install).toBe('helmchart');
+      expect(nats.helmChart?.name).toBe('bus');
+      expect(nats.helmInstallJob).toEqual({ namespace: 'kube-system', resource: 'job/helm-install-bus' });
+      // the chart's objects keep their names: the release is the same
+      expect(nats.rolloutResource).toBe('statefulset/bus-nats');
+    });
+  });
+
+  test.each([
+    [{ install: 'helm' as never }, 'install "helm" must be one of template, helmchart'],
+    [{ install: 'helmchart' as const, release: 'traefik' },
+      "release \"traefik\" must not be a HelmChart k3s keeps in kube-system (traefik, traefik-crd) with install 'helmchart': ours would replace it"],
+  ])('refuses %j', (props, message) => {
+    expect(() => new NatsMutualTls(Testing.chart(), 'nats', { tls: FAKE_TLS, users: USERS, ...props })).toThrow(`NatsMutualTls: ${message}`);
+  });
+
+  test('a release named traefik is fine when the chart is templated (it is not a HelmChart then)', () => {
+    expect(() => new NatsMutualTls(Testing.chart(), 'nats', { tls: FAKE_TLS, users: USERS, release: 'traefik' })).not.toThrow();
+  });
+
+  test("the stack with nats.install: helmchart puts the HelmChart beside the NodePort, in the committed file, and is schema-valid", () => {
+    // GIVEN the configuration asks k3s to install the chart WHEN the stack is defined
+    const app = Testing.app();
+    const stack = defineStack(app, parseConfig({ nats: { install: 'helmchart' } }), FAKE_TLS);
+    // THEN the HelmChart is in the nats-access chart, never with the Secrets
+    const kindsOf = (id: string) => (app.charts.find((chart) => chart.node.id === id)!.toJson() as Array<{ kind: string }>).map((o) => o.kind);
+    expect(kindsOf('nats-access')).toEqual(['Service', 'HelmChart']);
+    expect(kindsOf('nats-tls')).toEqual(['Secret', 'Secret']);
+    expect(stack.nats.install).toBe('helmchart');
     for (const object of appObjects(app)) expect(() => validateAgainstSchema(object)).not.toThrow();
   });
 });

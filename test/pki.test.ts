@@ -1,10 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, get, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Config, parseConfig } from '../lib/config';
-import { ensurePki, PkiError, pkiPaths, PkiResult } from '../lib/pki';
+import { checkServerTls, ensurePki, PkiError, pkiPaths, PkiResult, removePki } from '../lib/pki';
 import { issueCertificates } from '../lib/pki-issue';
 import { copyProject } from './support/project-copy';
 
@@ -45,12 +47,14 @@ describe('a fresh PKI', () => {
   test('writes the recipe\'s files into pki.dir, keys 0600, folder 0700', () => {
     const { paths } = fresh;
     expect(paths.dir).toBe(join(baseDir, 'keys'));
-    expect(readdirSync(paths.dir).sort()).toEqual(['.gitignore', 'ca.crt', 'ca.key', 'client1.crt', 'client1.key', 'client2.crt', 'client2.key', 'server.crt', 'server.key']);
+    expect(readdirSync(paths.dir).sort()).toEqual([
+      '.gitignore', 'ca.crt', 'ca.key', 'client1.crt', 'client1.key', 'client2.crt', 'client2.key', 'echo.crt', 'echo.key', 'server.crt', 'server.key',
+    ]);
     expect(mode(paths.dir)).toBe(0o700);
     // AND the folder ignores everything in it, itself included, wherever pki.dir points
     expect(readFileSync(join(paths.dir, '.gitignore'), 'utf8')).toMatch(/^\*$/m);
     for (const name of readdirSync(paths.dir)) expect([name, mode(join(paths.dir, name))]).toEqual([name, name.endsWith('.key') ? 0o600 : 0o644]);
-    expect(fresh.issued).toHaveLength(8);
+    expect(fresh.issued).toHaveLength(10);
     expect(fresh.reused).toEqual([]);
     expect(fresh.caCert).toBe(readFileSync(paths.caCert, 'utf8'));
     expect(fresh.serverCert).toBe(readFileSync(paths.serverCert, 'utf8'));
@@ -97,7 +101,8 @@ describe('a fresh PKI', () => {
 
   test('all: SHA-256, RSA keyBits, positive distinct serials, validityDays, AKI = the CA\'s key id', () => {
     const caKeyId = /Subject Key Identifier:\s+([0-9A-F:]+)/.exec(text(fresh.paths.caCert))![1];
-    const files = [fresh.paths.caCert, fresh.paths.serverCert, fresh.paths.identityCert('client1'), fresh.paths.identityCert('client2')];
+    const { paths } = fresh;
+    const files = [paths.caCert, paths.serverCert, paths.echoCert, paths.identityCert('client1'), paths.identityCert('client2')];
     const serials = new Set<string>();
     for (const file of files) {
       const dump = text(file);
@@ -115,6 +120,86 @@ describe('a fresh PKI', () => {
   });
 });
 
+describe('the http-echo HTTPS certificate', () => {
+  test('is for serverAuth, CN k3s-nats-tls echo, with exactly echo.tls.hosts (default localhost and 127.0.0.1) as names', () => {
+    const echo = text(fresh.paths.echoCert);
+    expect(echo).toMatch(/X509v3 Extended Key Usage:\s*\n\s+TLS Web Server Authentication\n/);
+    expect(echo).toMatch(/X509v3 Basic Constraints: critical\s+CA:FALSE/);
+    expect(echo).toMatch(/Subject: CN = k3s-nats-tls echo\n/);
+    expect(cert(fresh.paths.echoCert).subjectAltName).toBe('DNS:localhost, IP Address:127.0.0.1');
+    const { caCert, echoCert } = fresh.paths;
+    expect(openssl('verify', '-CAfile', caCert, '-purpose', 'sslserver', echoCert).trim()).toBe(`${echoCert}: OK`);
+    // AND the result carries the very pair on disk, for the Secret
+    expect(fresh.echo).toEqual({ cert: readFileSync(fresh.paths.echoCert, 'utf8'), key: readFileSync(fresh.paths.echoKey, 'utf8') });
+  });
+
+  describe('serves HTTPS that a client trusting only our CA accepts, by name and by address', () => {
+    // GIVEN a real HTTPS server on loopback with the echo certificate, as Traefik serves it
+    let server: Server;
+    let port: number;
+    beforeAll(async () => {
+      server = createServer({ cert: fresh.echo.cert, key: fresh.echo.key }, (_request, response) => response.end('Hello from echo'));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      port = (server.address() as AddressInfo).port;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    /** GET / over TLS with our CA only; `servername` is what the client checks the certificate against. */
+    const fetchWith = (servername: string) => new Promise<string>((resolve, reject) => {
+      const request = get({ host: '127.0.0.1', port, path: '/', ca: fresh.caCert, servername, timeout: 10_000 }, (response) => {
+        let body = '';
+        response.on('data', (chunk) => { body += chunk; });
+        response.on('end', () => resolve(body));
+      });
+      request.on('timeout', () => request.destroy(new Error('timed out')));
+      request.on('error', reject);
+    });
+
+    test.each(['localhost', '127.0.0.1'])('as %s', async (name) => {
+      await expect(fetchWith(name)).resolves.toBe('Hello from echo');
+    });
+
+    test('but not under a name it was not issued for', async () => {
+      await expect(fetchWith('nats.nats.svc')).rejects.toThrow(/Hostname\/IP does not match certificate's altnames/);
+    });
+  });
+
+  test('a change of echo.tls.hosts re-issues the echo certificate alone, with exactly the new names', async () => {
+    const dir = copyOfFresh();
+    const before = snapshot(join(dir, 'keys'));
+    // WHEN the hosts change to a LAN name and address
+    const result = await ensurePki(parseConfig({ echo: { tls: { hosts: ['echo.lan.test', '192.168.1.20'] } } }), { baseDir: dir });
+    // THEN only echo.crt/.key are new, from the same CA
+    expect(result.issued.map((file) => file.split('/').pop()).sort()).toEqual(['echo.crt', 'echo.key']);
+    const after = snapshot(join(dir, 'keys'));
+    for (const name of Object.keys(before).filter((file) => !file.startsWith('echo.'))) expect([name, after[name]]).toEqual([name, before[name]]);
+    expect(cert(result.paths.echoCert).subjectAltName).toBe('DNS:echo.lan.test, IP Address:192.168.1.20');
+    expect(cert(result.paths.echoCert).verify(cert(result.paths.caCert).publicKey)).toBe(true);
+  });
+
+  test('--renew echo re-issues just that certificate', async () => {
+    const dir = copyOfFresh();
+    const before = snapshot(join(dir, 'keys'));
+    await ensurePki(config, { baseDir: dir, renew: ['echo'] });
+    const after = snapshot(join(dir, 'keys'));
+    expect(Object.keys(before).filter((name) => before[name] !== after[name]).sort()).toEqual(['echo.crt', 'echo.key']);
+  });
+
+  test('down --purge (removePki) deletes the echo pair with the rest, leaving no folder behind', () => {
+    const dir = copyOfFresh();
+    const removed = removePki(config, dir);
+    expect(removed.removed.map((file) => file.split('/').pop())).toEqual(expect.arrayContaining(['echo.crt', 'echo.key']));
+    expect(removed).toMatchObject({ kept: [], folderRemoved: true });
+    expect(existsSync(join(dir, 'keys'))).toBe(false);
+  });
+
+  test('checkServerTls refuses an echo pair whose key is not its certificate\'s, naming it', () => {
+    expect(() => checkServerTls(fresh)).not.toThrow();
+    expect(() => checkServerTls({ ...fresh, echo: { cert: fresh.echo.cert, key: fresh.serverKey } }))
+      .toThrow('the echo key does not belong to the echo certificate: run `npm run certs`, then synth again');
+  });
+});
+
 describe('idempotence and renewal', () => {
   test('a second run reuses every file byte for byte', async () => {
     const dir = copyOfFresh();
@@ -122,7 +207,7 @@ describe('idempotence and renewal', () => {
     // WHEN ensured again THEN nothing is issued and nothing changes
     const again = await ensurePki(config, { baseDir: dir });
     expect(again.issued).toEqual([]);
-    expect(again.reused).toHaveLength(8);
+    expect(again.reused).toHaveLength(10);
     expect(snapshot(join(dir, 'keys'))).toEqual(before);
     expect(again.caCert).toBe(fresh.caCert);
     expect(again.serverKey).toBe(fresh.serverKey);
@@ -138,7 +223,7 @@ describe('idempotence and renewal', () => {
     const after = snapshot(join(dir, 'keys'));
     expect(after['ca.crt']).toBe(before['ca.crt']);
     expect(after['ca.key']).toBe(before['ca.key']);
-    for (const name of ['server', 'client1', 'client2']) {
+    for (const name of ['server', 'echo', 'client1', 'client2']) {
       expect(after[`${name}.crt`]).not.toBe(before[`${name}.crt`]);
       expect(after[`${name}.key`]).not.toBe(before[`${name}.key`]);
       expect(cert(later.paths.identityCert(name)).verify(cert(later.paths.caCert).publicKey)).toBe(true);
@@ -173,7 +258,7 @@ describe('idempotence and renewal', () => {
     const before = snapshot(join(dir, 'keys'));
     const forced = await ensurePki(config, { baseDir: dir, force: true });
     const after = snapshot(join(dir, 'keys'));
-    expect(forced.issued).toHaveLength(8);
+    expect(forced.issued).toHaveLength(10);
     for (const name of Object.keys(before).filter((file) => file !== '.gitignore')) expect([name, after[name] === before[name]]).toEqual([name, false]);
   });
 
@@ -183,7 +268,7 @@ describe('idempotence and renewal', () => {
     rmSync(paths.caCert);
     rmSync(paths.caKey);
     const result = await ensurePki(config, { baseDir: dir });
-    expect(result.issued).toHaveLength(8);
+    expect(result.issued).toHaveLength(10);
     expect(cert(paths.serverCert).verify(cert(paths.caCert).publicKey)).toBe(true);
   });
 
@@ -257,8 +342,9 @@ describe('a pki.keyBits change', () => {
     // WHEN the PKI is ensured
     const result = await ensurePki(bigger, { baseDir: dir, log: (line) => lines.push(line) });
     // THEN every leaf has a new 3072-bit key, certified by the same CA
-    const leaves = ['server', 'client1', 'client2'];
-    expect(result.issued.map((file) => file.slice(paths.dir.length + 1)).sort()).toEqual(['client1.crt', 'client1.key', 'client2.crt', 'client2.key', 'server.crt', 'server.key']);
+    const leaves = ['server', 'echo', 'client1', 'client2'];
+    expect(result.issued.map((file) => file.slice(paths.dir.length + 1)).sort())
+      .toEqual(['client1.crt', 'client1.key', 'client2.crt', 'client2.key', 'echo.crt', 'echo.key', 'server.crt', 'server.key']);
     for (const name of leaves) {
       expect([name, modulusBits(join(paths.dir, `${name}.key`))]).toEqual([name, 3072]);
       const leafCert = cert(join(paths.dir, `${name}.crt`));
@@ -407,7 +493,7 @@ describe('npm run certs (scripts/certs.mjs)', () => {
     const before = snapshot(join(dir, 'keys'));
     const result = run(dir);
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/0 certificate\(s\) issued, 4 still valid/);
+    expect(result.stdout).toMatch(/0 certificate\(s\) issued, 5 still valid/);
     expect(snapshot(join(dir, 'keys'))).toEqual(before);
   });
 
@@ -455,7 +541,7 @@ describe('npm run certs (scripts/certs.mjs)', () => {
     const before = snapshot(join(dir, 'keys'));
     const result = run(dir, '--renew', 'laptop');
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain("✖ cannot renew 'laptop': not a certificate of this configuration (known: server, client1, client2)");
+    expect(result.stderr).toContain("✖ cannot renew 'laptop': not a certificate of this configuration (known: server, echo, client1, client2)");
     expect(snapshot(join(dir, 'keys'))).toEqual(before);
   });
 

@@ -83,7 +83,7 @@ describe('up: from nothing to a verified deployment, then again', () => {
     expect(second.code).toBe(0);
     expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, ...applies('k3d-dev'), ...rollouts('k3d-dev'), VERIFY]);
     expect(second.stdout).toContain('reusing k3d cluster dev\n');
-    expect(second.stdout).toContain('0 file(s) issued, 8 reused');
+    expect(second.stdout).toContain('0 file(s) issued, 10 reused');
     expect(tree(join(box.root, 'keys'))).toEqual(keys);
     expect(readFileSync(join(box.root, 'dist/helm/nats.yaml'), 'utf8')).toBe(rendered);
   });

@@ -1,7 +1,41 @@
+import { isIP } from 'node:net';
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { checkProps } from './check-props';
+
+/** HTTPS for http-echo: Traefik terminates TLS with a certificate from an existing Secret. */
+export interface HttpEchoTlsProps {
+  /** A `kubernetes.io/tls` Secret in the same namespace, holding `tls.crt` and `tls.key`. */
+  readonly secretName: string;
+  /** The names the certificate carries: DNS names and IP addresses. At least one. */
+  readonly hosts: readonly string[];
+}
+
+/**
+ * Traefik's Kubernetes Ingress provider (traefik/traefik pkg/provider/kubernetes/ingress:
+ * kubernetes.go, annotations.go; and pkg/server/aggregator.go) reads an Ingress like this:
+ * - `spec.tls` only loads the Secret's certificate into Traefik's certificate store
+ *   (getCertificates); it does not make any router a TLS router.
+ * - A router's entry points and TLS come only from the annotations
+ *   `traefik.ingress.kubernetes.io/router.entrypoints` and `.../router.tls` (parseRouterConfig,
+ *   loadRouter), and they apply to every router of that Ingress.
+ * - A router without entry points is put on all default entry points (mergeConfiguration); it
+ *   becomes TLS there only if the entry point itself says so (applyModel), which is a setting of
+ *   the Traefik installation (k3s's chart sets it for websecure), not of our manifests.
+ * So one Ingress cannot say "plain on web, TLS on websecure": `router.tls: "true"` would make
+ * the :8080 routes TLS-only, and leaving it out makes HTTPS depend on how Traefik was installed.
+ * Hence two Ingresses: the plain one exactly as before (HTTP on :8080 unchanged), and one pinned
+ * to `websecure` with `router.tls` and the certificate Secret.
+ */
+export const TRAEFIK_TLS_ANNOTATIONS: Readonly<Record<string, string>> = {
+  'traefik.ingress.kubernetes.io/router.entrypoints': 'websecure',
+  'traefik.ingress.kubernetes.io/router.tls': 'true',
+};
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
+const isHostName = (host: string): boolean => DNS_NAME.test(host) || isIP(host) !== 0;
 
 export interface HttpEchoProps {
   /** What every request is answered with. */
@@ -42,6 +76,12 @@ export interface HttpEchoProps {
    * @default 'traefik'
    */
   readonly ingressClassName?: string;
+  /**
+   * Also serve HTTPS: a second Ingress, `<name>-ingress-tls`, on Traefik's websecure entry point
+   * with the certificate in `tls.secretName`. The plain Ingress stays as it is.
+   * @default - plain HTTP only
+   */
+  readonly tls?: HttpEchoTlsProps;
 }
 
 /** hashicorp/http-echo behind an Ingress: a Deployment, a Service and an Ingress on `/`, non-root and sized for a laptop. */
@@ -49,6 +89,8 @@ export class HttpEcho extends Construct {
   readonly deployment: kplus.Deployment;
   readonly service: kplus.Service;
   readonly ingress: kplus.Ingress;
+  /** The HTTPS Ingress, when `tls` was given. */
+  readonly tlsIngress?: kplus.Ingress;
   readonly servicePort: number;
   constructor(scope: Construct, id: string, props: HttpEchoProps) {
     super(scope, id);
@@ -61,6 +103,9 @@ export class HttpEcho extends Construct {
       ['containerPort', containerPort, Number.isInteger(containerPort) && containerPort >= 1024 && containerPort <= 65535,
         'must be a port ≥ 1024: the container does not run as root'],
       ['runAsUser', user, Number.isInteger(user) && user > 0, 'must be a non-root UID (≥ 1)'],
+      ['tls.secretName', props.tls?.secretName, !props.tls || DNS_LABEL.test(props.tls.secretName), 'must be a DNS label'],
+      ['tls.hosts', props.tls?.hosts, !props.tls || (props.tls.hosts.length > 0 && props.tls.hosts.every(isHostName)),
+        'must list at least one host, each a DNS name or an IP address'],
     ]);
     const metadata = (objectName: string) => ({ name: objectName, ...(props.namespace ? { namespace: props.namespace } : {}) });
 
@@ -96,15 +141,28 @@ export class HttpEcho extends Construct {
       ports: [{ name: 'http', port: this.servicePort, targetPort: containerPort }],
     });
 
-    this.ingress = new kplus.Ingress(this, 'ingress', {
-      metadata: metadata(`${name}-ingress`),
-      className: props.ingressClassName ?? 'traefik',
-      rules: [{
-        path: '/',
-        pathType: kplus.HttpIngressPathType.PREFIX,
-        backend: kplus.IngressBackend.fromService(this.service, { port: this.servicePort }),
-      }],
-    });
+    const rules: kplus.IngressRule[] = [{
+      path: '/',
+      pathType: kplus.HttpIngressPathType.PREFIX,
+      backend: kplus.IngressBackend.fromService(this.service, { port: this.servicePort }),
+    }];
+    const className = props.ingressClassName ?? 'traefik';
+    this.ingress = new kplus.Ingress(this, 'ingress', { metadata: metadata(`${name}-ingress`), className, rules });
+
+    if (props.tls) {
+      // The API server checks tls.hosts as DNS names (an IPv6 address fails), and clients send no
+      // IP address as SNI, so no controller could match one: IP addresses live in the certificate only.
+      const dnsHosts = props.tls.hosts.filter((host) => isIP(host) === 0);
+      this.tlsIngress = new kplus.Ingress(this, 'ingress-tls', {
+        metadata: { ...metadata(`${name}-ingress-tls`), annotations: { ...TRAEFIK_TLS_ANNOTATIONS } },
+        className,
+        rules,
+        tls: [{
+          ...(dnsHosts.length > 0 ? { hosts: dnsHosts } : {}),
+          secret: kplus.Secret.fromSecretName(this, 'tls-secret', props.tls.secretName),
+        }],
+      });
+    }
   }
 
   /** The namespace its objects land in: the given one, else the enclosing Chart's, else Kubernetes' default. */

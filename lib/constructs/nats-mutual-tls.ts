@@ -1,4 +1,6 @@
+import { Yaml } from 'cdk8s';
 import { Construct } from 'constructs';
+import { HelmChart } from '../../imports/helm.cattle.io';
 import { k8s } from '../../imports/k8s';
 import {
   DEFAULT_NATS_CHART, NATS_CLIENT_PORT_NAME, natsChartObjects, natsPodSelector, natsRouteUrls, TLS_SECRET_KEYS,
@@ -6,6 +8,7 @@ import {
 } from '../nats-chart';
 import { natsHelmValues, natsValuesDocument, type NatsChartValues, type NatsUser } from '../nats-values';
 import { checkProps } from './check-props';
+import { tlsSecret } from './tls-secret';
 
 /** PEM text of the server's identity and of the CA that signs every client (and every route). */
 export interface ServerTlsMaterial {
@@ -32,6 +35,27 @@ export interface NatsNodePortProps {
    */
   readonly serviceName?: string;
 }
+
+/**
+ * Who installs the NATS chart. `template`: whoever deploys renders it (`helm template` from
+ * `valuesDocument`) and applies the result. `helmchart`: a k3s `HelmChart` object carries chart,
+ * version, repository and values, and k3s's built-in helm controller installs it.
+ */
+export type NatsInstall = 'template' | 'helmchart';
+
+export const NATS_INSTALLS: readonly NatsInstall[] = ['template', 'helmchart'];
+
+/**
+ * Where k3s's helm controller is documented to take HelmChart objects from (its own charts live
+ * there); the controller runs the install Job `helm-install-<name>` in the same namespace.
+ */
+export const K3S_HELMCHART_NAMESPACE = 'kube-system';
+
+/**
+ * HelmChart objects k3s itself keeps in kube-system: one of ours with such a name would replace
+ * k3s's Traefik.
+ */
+const K3S_OWN_HELMCHARTS = ['traefik', 'traefik-crd'];
 
 export interface NatsMutualTlsProps {
   /** The server certificate and key, and the CA whose clients the server admits. */
@@ -84,6 +108,13 @@ export interface NatsMutualTlsProps {
    */
   readonly nodePort?: NatsNodePortProps;
   /**
+   * Who installs the chart. With `helmchart` this construct adds a k3s HelmChart object (it holds no
+   * secret: the values name the Secret, they do not contain it), so k3s installs NATS itself and
+   * nobody may also apply a `helm template` rendering; see `install` on the construct.
+   * @default 'template'
+   */
+  readonly install?: NatsInstall;
+  /**
    * Where the Secret goes. Pass a Chart of its own so the file holding the private key can stay out
    * of git while the rest is committed.
    * @default - this construct
@@ -98,7 +129,8 @@ const NODE_PORTS = { min: 30000, max: 32767 };
  * NATS on Kubernetes that admits only clients holding a certificate from our CA whose email maps
  * to a NATS user (`verify_and_map`), for the official NATS Helm chart: the TLS Secret the chart
  * mounts, an optional NodePort, the typed Helm values, and the names of what the chart creates.
- * The chart itself is rendered by `helm template` from `valuesDocument` (or installed by any tool).
+ * The chart itself is rendered by `helm template` from `valuesDocument`, or, with `install:
+ * 'helmchart'`, installed by k3s from the HelmChart object this construct adds.
  */
 export class NatsMutualTls extends Construct {
   readonly namespace: string;
@@ -116,6 +148,14 @@ export class NatsMutualTls extends Construct {
   readonly chartObjects: NatsChartObjects;
   /** Values for the chart. */
   readonly helmValues: NatsChartValues;
+  /**
+   * The one path that installs the chart: a deploy driver renders and applies the chart only when
+   * this is `template`; with `helmchart` k3s installs it from `helmChart`, and a rendering applied
+   * beside it would be a second, conflicting copy of the same StatefulSet and Services.
+   */
+  readonly install: NatsInstall;
+  /** The k3s HelmChart object (in kube-system, named after the release), when `install` is `helmchart`. */
+  readonly helmChart?: HelmChart;
 
   constructor(scope: Construct, id: string, props: NatsMutualTlsProps) {
     super(scope, id);
@@ -124,17 +164,21 @@ export class NatsMutualTls extends Construct {
     this.chart = props.chart ?? DEFAULT_NATS_CHART;
     this.clientPort = props.clientPort ?? 4222;
     this.replicas = props.replicas ?? 1;
+    this.install = props.install ?? 'template';
     const secretName = props.secretName ?? 'nats-server-tls';
     const routeSecretName = props.routeSecretName ?? 'nats-route-tls';
     this.chartObjects = natsChartObjects(this.release, this.chart.name);
-    validate(props, { namespace: this.namespace, release: this.release, secretName, routeSecretName, replicas: this.replicas, chartObjects: this.chartObjects });
+    validate(props, {
+      namespace: this.namespace, release: this.release, secretName, routeSecretName, replicas: this.replicas,
+      chartObjects: this.chartObjects, install: this.install,
+    });
 
     const secretScope = props.secretScope ?? this;
-    this.secret = tlsSecret(secretScope, `${id}-server-tls`, this.namespace, secretName, {
+    this.secret = tlsSecret(secretScope, `${id}-server-tls`, { name: secretName, namespace: this.namespace }, {
       [TLS_SECRET_KEYS.ca]: props.tls.caCert, [TLS_SECRET_KEYS.cert]: props.tls.serverCert, [TLS_SECRET_KEYS.key]: props.tls.serverKey,
     });
     if (this.replicas > 1 && props.tls.route) {
-      this.routeSecret = tlsSecret(secretScope, `${id}-route-tls`, this.namespace, routeSecretName, {
+      this.routeSecret = tlsSecret(secretScope, `${id}-route-tls`, { name: routeSecretName, namespace: this.namespace }, {
         [TLS_SECRET_KEYS.cert]: props.tls.route.cert, [TLS_SECRET_KEYS.key]: props.tls.route.key,
       });
     }
@@ -144,6 +188,7 @@ export class NatsMutualTls extends Construct {
       namespace: this.namespace, secretName, clientPort: this.clientPort, users: props.users,
       replicas: this.replicas, routeSecretName, jetstreamStorage: props.jetstream?.storage,
     });
+    if (this.install === 'helmchart') this.helmChart = this.addHelmChart();
   }
 
   /** The URLs the chart's servers route to each other on (short form, as the chart writes them). */
@@ -159,6 +204,29 @@ export class NatsMutualTls extends Construct {
   /** The StatefulSet as `kubectl rollout status` names it. */
   get rolloutResource(): string {
     return `statefulset/${this.chartObjects.statefulSet}`;
+  }
+
+  /**
+   * With `helmchart`: the Job k3s's helm controller runs to install the chart, as `kubectl wait`
+   * names it. The StatefulSet exists only once this Job has completed.
+   */
+  get helmInstallJob(): { readonly namespace: string; readonly resource: string } | undefined {
+    return this.helmChart ? { namespace: K3S_HELMCHART_NAMESPACE, resource: `job/helm-install-${this.helmChart.name}` } : undefined;
+  }
+
+  // The release is the HelmChart's name; the values travel as the same YAML that
+  // dist/helm/nats-values.yaml holds, so both install paths configure the same server.
+  private addHelmChart(): HelmChart {
+    return new HelmChart(this, 'helm-chart', {
+      metadata: { name: this.release, namespace: K3S_HELMCHART_NAMESPACE },
+      spec: {
+        chart: this.chart.name,
+        repo: this.chart.repo,
+        version: this.chart.version,
+        targetNamespace: this.namespace,
+        valuesContent: Yaml.stringify(this.helmValues),
+      },
+    });
   }
 
   // The low-level construct: kplus.Service cannot target a port by name, and the chart's pods are
@@ -185,12 +253,6 @@ export class NatsMutualTls extends Construct {
   }
 }
 
-/** A `kubernetes.io/tls` Secret from PEM texts (base64 `data`, so the file shows no PEM armour). */
-function tlsSecret(scope: Construct, id: string, namespace: string, name: string, pems: Record<string, string>): k8s.KubeSecret {
-  const data = Object.fromEntries(Object.entries(pems).map(([key, pem]) => [key, Buffer.from(pem, 'utf8').toString('base64')]));
-  return new k8s.KubeSecret(scope, id, { metadata: { name, namespace }, type: 'kubernetes.io/tls', data });
-}
-
 interface Resolved {
   readonly namespace: string;
   readonly release: string;
@@ -198,6 +260,7 @@ interface Resolved {
   readonly routeSecretName: string;
   readonly replicas: number;
   readonly chartObjects: NatsChartObjects;
+  readonly install: NatsInstall;
 }
 
 function validate(props: NatsMutualTlsProps, resolved: Resolved): void {
@@ -217,6 +280,10 @@ function validate(props: NatsMutualTlsProps, resolved: Resolved): void {
     ['users', props.users.map(({ user }) => user).join(', '), new Set(props.users.map(({ user }) => user)).size === props.users.length, 'must not repeat a user'],
     ['nodePort.nodePort', props.nodePort?.nodePort, !props.nodePort || (Number.isInteger(props.nodePort.nodePort)
       && props.nodePort.nodePort >= NODE_PORTS.min && props.nodePort.nodePort <= NODE_PORTS.max), `must be a whole number within ${NODE_PORTS.min}–${NODE_PORTS.max}`],
+    ['install', resolved.install, NATS_INSTALLS.includes(resolved.install), `must be one of ${NATS_INSTALLS.join(', ')}`],
+    ['release', resolved.release, resolved.install !== 'helmchart' || !K3S_OWN_HELMCHARTS.includes(resolved.release),
+      `must not be a HelmChart k3s keeps in ${K3S_HELMCHART_NAMESPACE} (${K3S_OWN_HELMCHARTS.join(', ')}) with install 'helmchart': `
+      + 'ours would replace it'],
     ['nodePort.serviceName', nodePortName, !props.nodePort || (DNS_LABEL.test(nodePortName) && !chartServices.includes(nodePortName)),
       `must be a DNS label other than the chart's own Services (${chartServices.join(', ')})`],
   ]);

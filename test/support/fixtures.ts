@@ -1,15 +1,16 @@
 import { App, Testing } from 'cdk8s';
-import type { ServerTlsMaterial } from '../../lib/constructs';
 import { Config, parseConfig } from '../../lib/config';
+import type { StackTls } from '../../lib/stack';
 
 /** The recipe's configuration: every default of lib/config.ts. */
 export const defaults = (): Config => parseConfig({});
 
 /** Stand-in PEM text: chart tests check wiring, not cryptography (the PKI tests use real certificates). */
-export const FAKE_TLS: ServerTlsMaterial = {
+export const FAKE_TLS: StackTls = {
   caCert: '-----BEGIN CERTIFICATE-----\nY2E=\n-----END CERTIFICATE-----\n',
   serverCert: '-----BEGIN CERTIFICATE-----\nc2VydmVy\n-----END CERTIFICATE-----\n',
   serverKey: '-----BEGIN EXAMPLE KEY-----\na2V5\n-----END EXAMPLE KEY-----\n',
+  echo: { cert: '-----BEGIN CERTIFICATE-----\nZWNobw==\n-----END CERTIFICATE-----\n', key: '-----BEGIN EXAMPLE KEY-----\nZWNobyBrZXk=\n-----END EXAMPLE KEY-----\n' },
 };
 
 export interface ApiObject {
