@@ -122,7 +122,7 @@ function issueLeaf(spec: LeafSpec, publicKey: KeyObject, ca: Forge.pki.Certifica
     ...spec.ips.map((ip) => ({ type: 7, ip })),
     ...spec.emails.map((value) => ({ type: 1, value })),
   ];
-  const caKeyId = (ca.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | undefined)?.subjectKeyIdentifier;
+  const caKeyId = (ca.getExtension('subjectKeyIdentifier'))?.subjectKeyIdentifier;
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },

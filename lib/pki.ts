@@ -3,8 +3,8 @@ import { chmodSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } fro
 import { isIP, isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import { isTemporaryFile, writeFileAtomic } from './atomic-file';
-import { displayPath } from './display-path';
 import { natsRouteHostnamesOf, natsServiceHostnames, type Config } from './config';
+import { displayPath } from './display-path';
 import { UserError } from './errors';
 import { pkiDirSetting } from './layout';
 import type { ExistingCa, IssuedPair, LeafSpec } from './pki-issue';

@@ -3,13 +3,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, errors, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { type CommandSpec, UsageError } from './cli';
 import { echoUrl, loadConfig, natsUrl, type Config, type Identity } from './config';
 import { displayPath } from './display-path';
-import { type CommandSpec, UsageError } from './cli';
 import { UserError } from './errors';
 import { probe } from './nats-permissions';
-import { permissionCases, type Access, type PermissionCase } from './nats-subjects';
 import { closingSockets, readGreeting, readServedCertificate, type FailedGreeting, type Greeting } from './nats-probe';
+import { permissionCases, type Access, type PermissionCase } from './nats-subjects';
 import { pkiFilesIn, SERVER_LEAF, type PkiPaths } from './pki';
 
 /**

@@ -25,8 +25,8 @@ function start(args: string[]): { child: ChildProcess; done: Promise<Exit> } {
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, K3S_NATS_TLS_CONFIG: '', CDK8S_OUTDIR: '', FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (chunk) => { stdout += chunk; });
-  child.stderr!.on('data', (chunk) => { stderr += chunk; });
+  child.stdout.on('data', (chunk) => { stdout += chunk; });
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
   return { child, done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))) };
 }
 

@@ -1,6 +1,4 @@
 import { join } from 'node:path';
-import { distDir } from '../lib/layout';
-import { plannedStack } from '../lib/stack';
 import { parseConfig } from '../lib/config';
 import {
   applyOrder, downTools, kubectlArgs, natsClientCommands, rolloutTargets, upTools, verifyArgs,
@@ -8,6 +6,8 @@ import {
 import {
   findK3dCluster, k3dCreateArgs, k3dKubeconfigHint, k3dPortMappings, k3dStartArgs, k3dVersionProblem, portMappingDrift, stoppedNodes,
 } from '../lib/k3d';
+import { distDir } from '../lib/layout';
+import { plannedStack } from '../lib/stack';
 import { defaults } from './support/fixtures';
 
 /** `k3d cluster list -o json` of a default cluster, as k3d v5 prints it (every -p on the load balancer). */

@@ -1,7 +1,7 @@
 import { App, Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
-import { InvalidPropsError, NatsMutualTls } from '../lib/constructs';
 import { parseConfig } from '../lib/config';
+import { InvalidPropsError, NatsMutualTls } from '../lib/constructs';
 import { defineStack } from '../lib/stack';
 import { appObjects, defaults, FAKE_TLS, objectOf, synth } from './support/fixtures';
 import { validateAgainstSchema } from './support/schema';

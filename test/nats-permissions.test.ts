@@ -1,7 +1,7 @@
-import { connect, NatsConnection } from '@nats-io/transport-node';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect, NatsConnection } from '@nats-io/transport-node';
 import { parseConfig } from '../lib/config';
 import { probePublish, probeSubscribe } from '../lib/nats-permissions';
 import { concreteSubject, expectedAccess, permissionCases, subjectMatches, subjectProblem } from '../lib/nats-subjects';

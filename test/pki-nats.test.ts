@@ -1,10 +1,10 @@
-import { connect, errors, NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
 import { X509Certificate } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
+import { connect, errors, NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
 import { natsServiceHostnames, parseConfig } from '../lib/config';
 import { natsHelmValues, natsServerSettings, natsServerConfig } from '../lib/nats-values';
 import { ensurePki, PkiPaths } from '../lib/pki';

@@ -1,5 +1,5 @@
-import { survivors } from './support/fake-tools';
 import { runCommand } from '../lib/run-command';
+import { survivors } from './support/fake-tools';
 
 // lib/run-command.ts against real processes (/bin/sh, /bin/sleep): what the deploy scripts rely on
 // so that no tool can hang them.

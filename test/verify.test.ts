@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../lib/cli';
 import { parseConfig, type Config } from '../lib/config';
+import type { NatsServerConfig } from '../lib/nats-values';
 import { ensurePki, pkiFilesIn, type PkiResult } from '../lib/pki';
 import {
   certificateWarnings, formatProgress, formatTable, runVerify, summarize, verifyOptions, type CheckResult, type VerifyProgress,
@@ -14,7 +15,6 @@ import {
   startEndlessHttpServer, startEndlessInfoServer, startErrNatsServer, startForwarder, startMuteAfterConnectServer, startSilentServer,
   startStalledTlsServer, type FakeServer,
 } from './support/fake-servers';
-import type { NatsServerConfig } from '../lib/nats-values';
 import { startNatsServer, type RunningNatsServer } from './support/nats-server';
 
 const SCRIPT = join(__dirname, '..', 'scripts', 'verify.mjs');

@@ -91,8 +91,8 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Runni
           resolve(listening);
         }
       };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
       child.once('error', (error) => {
         clearTimeout(timer);
         reject(new Error(`cannot start ${NATS_SERVER_BIN}: ${error.message} (install Debian's nats-server or set NATS_SERVER_BIN)`));

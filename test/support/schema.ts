@@ -1,6 +1,6 @@
 import { Deployment } from 'kubernetes-models/apps/v1';
-import { Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
+import { Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { HELMCHART_CRD } from './crd-schema';
 import type { ApiObject } from './fixtures';
 
