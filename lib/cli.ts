@@ -104,7 +104,11 @@ export function failure(spec: CommandSpec, error: unknown): { code: number; text
  * runs `main` with the flags, and turns what it throws into one ✖ line and an exit code — 2 for a
  * usage mistake (with the help), 1 for anything else (a stack trace only for a bug).
  */
-export async function runCli(spec: CommandSpec, main: (flags: ParsedFlags) => Promise<void>, args: readonly string[] = process.argv.slice(2)): Promise<void> {
+export async function runCli(
+  spec: CommandSpec,
+  main: (flags: ParsedFlags) => Promise<void>,
+  args: readonly string[] = process.argv.slice(2),
+): Promise<void> {
   try {
     const flags = parseFlags(spec, args);
     if (flags.help) {

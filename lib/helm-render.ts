@@ -73,7 +73,7 @@ export function missingChartObjects(manifests: string, p: RenderProvenance): str
   if (!Array.isArray(documents) || documents.some((document) => document.errors.length > 0)) return expected;
   const present = new Set(documents.map((document) => {
     const object = document.toJS() as { kind?: unknown; metadata?: { name?: unknown } } | null;
-    return `${object?.kind} ${object?.metadata?.name}`;
+    return `${String(object?.kind)} ${String(object?.metadata?.name)}`;
   }));
   return expected.filter((object) => !present.has(object));
 }

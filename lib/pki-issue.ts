@@ -10,7 +10,7 @@ import type { KeyPair } from './pki-keys';
 // Only the parts of node-forge that issuing needs: its index also loads TLS, SSH, PKCS#12 and more.
 require('node-forge/lib/x509');
 require('node-forge/lib/sha256');
-const forge: typeof Forge = require('node-forge/lib/forge');
+const forge = require('node-forge/lib/forge') as typeof Forge;
 
 export type KeyUsage = 'serverAuth' | 'clientAuth';
 
@@ -122,7 +122,8 @@ function issueLeaf(spec: LeafSpec, publicKey: KeyObject, ca: Forge.pki.Certifica
     ...spec.ips.map((ip) => ({ type: 7, ip })),
     ...spec.emails.map((value) => ({ type: 1, value })),
   ];
-  const caKeyId = (ca.getExtension('subjectKeyIdentifier'))?.subjectKeyIdentifier;
+  const caKeyExtension: { subjectKeyIdentifier?: string } | undefined = ca.getExtension('subjectKeyIdentifier');
+  const caKeyId = caKeyExtension?.subjectKeyIdentifier;
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },

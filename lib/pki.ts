@@ -341,7 +341,9 @@ function planPki(config: Config, paths: PkiPaths, options: EnsurePkiOptions, now
 }
 
 /** Issues what the plan says and writes it: leaves first, the CA last. Returns every pair by certificate path. */
-async function issueAndWrite(config: Config, paths: PkiPaths, plan: PkiPlan, now: Date, log: (line: string) => void): Promise<Map<string, IssuedPair>> {
+async function issueAndWrite(
+  config: Config, paths: PkiPaths, plan: PkiPlan, now: Date, log: (line: string) => void,
+): Promise<Map<string, IssuedPair>> {
   const pairs = new Map<string, IssuedPair>();
   if (plan.ca && plan.issue.length === 0) return pairs;
   const { keyBits, validityDays } = config.pki;
@@ -452,7 +454,8 @@ export function removePki(config: Config, root: string): RemovedPki {
   const paths = pkiPaths(config, root);
   if (!vetFolder({ root, path: paths.dir, folder: pkiDirSetting(config), owns: ownsPkiFile })) return { removed: [], kept: [], folderRemoved: false };
   const ours = new Set([
-    paths.caCert, paths.caKey, paths.serverCert, paths.serverKey, paths.routeCert, paths.routeKey, paths.echoCert, paths.echoKey, join(paths.dir, GITIGNORE),
+    paths.caCert, paths.caKey, paths.serverCert, paths.serverKey, paths.routeCert, paths.routeKey, paths.echoCert, paths.echoKey,
+    join(paths.dir, GITIGNORE),
     ...config.pki.identities.flatMap(({ name }) => [paths.identityCert(name), paths.identityKey(name)]),
   ]);
   const removed: string[] = [];

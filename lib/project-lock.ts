@@ -39,10 +39,13 @@ export async function withProjectLock<T>(root: string, body: () => Promise<T>, o
     throw new UserError(`another run (synth, certs, up or down) has held ${lockfilePath} for over ${waitMs / 1000} s: ` +
       `wait for it to finish; if none is running, the lock is released by itself within ${staleMs / 1000} s`, { cause: error });
   }
+  let result: T;
   try {
-    return await body();
+    result = await body();
   } finally {
     await release().catch(() => undefined);
-    if (compromised) throw new UserError(`lost ${lockfilePath} while working (${compromised.message}): run the command again`, { cause: compromised });
   }
+  // Another run may have taken over while this one worked: its work may be mixed with ours.
+  if (compromised) throw new UserError(`lost ${lockfilePath} while working (${compromised.message}): run the command again`, { cause: compromised });
+  return result;
 }

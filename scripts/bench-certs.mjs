@@ -25,7 +25,7 @@ await runCli(COMMAND, async (flags) => {
   const runs = countFlag(flags, 'runs', 7);
   console.log(chalk.bold(`certificate benchmark: CA + server + 2 clients, RSA 2048 (median of ${runs} runs, ${process.version})`));
   const rounds = progress('round', runs);
-  const result = await measureCerts({ runs, onRound: rounds.step });
+  const result = await measureCerts({ runs, onRound: (round) => rounds.step(round) });
   rounds.done();
   const processRatio = result.process / result.openssl;
   const inProcessRatio = result.inProcess / result.openssl;

@@ -31,7 +31,8 @@ await runCli(COMMAND, (flags) => withProjectLock(root, async () => {
   const config = loadConfig(root);
   const log = (line) => console.log(`  ${line}`);
   console.log(chalk.bold(flags.force ? `Replacing the dev PKI in ${config.pki.dir}/ (CA included)` : `Checking the dev PKI in ${config.pki.dir}/`));
-  const result = await ensurePki(config, { baseDir: root, force: Boolean(flags.force), renew: /** @type {string[] | undefined} */ (flags.renew) ?? [], log });
+  const renew = /** @type {string[] | undefined} */ (flags.renew) ?? [];
+  const result = await ensurePki(config, { baseDir: root, force: Boolean(flags.force), renew, log });
 
   const certs = (files) => files.filter((file) => file.endsWith('.crt')).length;
   console.log(chalk.green(`✔ ${certs(result.issued)} certificate(s) issued, ${certs(result.reused)} still valid and kept as they are.`));

@@ -191,7 +191,7 @@ describe('dev PKI against nats-server', () => {
           resolve(socket.authorized);
           socket.destroy();
         });
-        socket.once('error', (error) => {
+        socket.once('error', (error: Error) => {
           socket.destroy();
           reject(error);
         });
