@@ -42,7 +42,7 @@ await runCli(COMMAND, async (flags) => {
 
     console.log(chalk.bold(`start-up benchmark (median of ${runs} runs, ${process.version})`));
     const load = medianOf(process.execPath, ['-e', "require('cdk8s'); require('cdk8s-plus-27')"]);
-    const synth = medianOf(process.execPath, ['--require', 'sucrase/register/ts', 'main.ts']);
+    const synth = medianOf(process.execPath, ['--require', './scripts/lib/ts-hook.cjs', 'main.ts']);
     const tools = fakeToolbox(scratch);
     const zx = path.join(project, 'node_modules', 'zx', 'build', 'cli.js');
     // The warm-up run creates the stand-in cluster and renders the chart; the measured runs change nothing.

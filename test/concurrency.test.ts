@@ -30,7 +30,7 @@ function start(args: string[]): { child: ChildProcess; done: Promise<Exit> } {
   return { child, done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))) };
 }
 
-const synth = () => start(['--require', 'sucrase/register/ts', 'main.ts']);
+const synth = () => start(['--require', './scripts/lib/ts-hook.cjs', 'main.ts']);
 const certs = (...args: string[]) => start([join(root, 'scripts', 'certs.mjs'), ...args]);
 
 const read = (path: string) => readFileSync(join(root, path), 'utf8');

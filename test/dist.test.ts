@@ -27,7 +27,7 @@ function project(): string {
 
 /** Runs `npm run synth`'s command in `root`, under `umask` when given. */
 function synth(root: string, env: Record<string, string> = {}, args: string[] = [], umask?: string) {
-  const command = [process.execPath, '--require', 'sucrase/register/ts', 'main.ts', ...args];
+  const command = [process.execPath, '--require', './scripts/lib/ts-hook.cjs', 'main.ts', ...args];
   const [file, argv] = umask === undefined ? [command[0], command.slice(1)] : ['/bin/sh', ['-c', `umask ${umask} && exec "$@"`, 'sh', ...command]];
   return spawnSync(file, argv, { cwd: root, encoding: 'utf8', env: { ...process.env, K3S_NATS_TLS_CONFIG: '', CDK8S_OUTDIR: '', ...env } });
 }

@@ -210,7 +210,7 @@ describe('npm run contexts (scripts/contexts.mjs)', () => {
     project = copyProject(freshDir('project'));
     writeFileSync(join(project, 'k3s-nats-tls.yaml'), PROJECT_CONFIG);
     // `npm run synth` issues the PKI: RSA keys and pure-JS signing take a few seconds on a busy machine.
-    const synth = spawnSync(process.execPath, ['--require', 'sucrase/register/ts', 'main.ts'], {
+    const synth = spawnSync(process.execPath, ['--require', './scripts/lib/ts-hook.cjs', 'main.ts'], {
       cwd: project, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, K3S_NATS_TLS_CONFIG: '', CDK8S_OUTDIR: '' },
     });

@@ -1,11 +1,11 @@
 // The zx scripts share the TypeScript modules in lib/ with the charts (one configuration, one PKI).
-// Sucrase's require hook strips the types as each module loads (keeping line numbers, so stack
-// traces point at the source): no build step to forget. Type checking is `tsc` (checkJs), part of
-// `npm test`, and the bridge below is typed: a script gets each module's real types.
+// ts-hook.cjs compiles each module with sucrase on first use and caches it (keeping line numbers,
+// so stack traces point at the source): no build step to forget. Type checking is `tsc` (checkJs),
+// part of `npm test`, and the bridge below is typed: a script gets each module's real types.
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-require('sucrase/register/ts');
+require('./ts-hook.cjs');
 
 /**
  * @typedef {{
