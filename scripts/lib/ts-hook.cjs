@@ -40,7 +40,8 @@ function store(file, code) {
 /** Node's loader table (used by every require hook, e.g. pirates); @types/node does not declare it. */
 const extensions = /** @type {{ _extensions: Record<string, Loader> }} */ (/** @type {unknown} */ (Module))._extensions;
 
-extensions['.ts'] = function loadTypeScript(module, filename) {
+/** @type {Loader} */
+function loadTypeScript(module, filename) {
   const source = fs.readFileSync(filename, 'utf8');
   const file = path.join(CACHE, `${createHash('sha256').update(COMPILER).update('\0').update(filename).update('\0').update(source).digest('hex')}.js`);
   let code;
@@ -51,4 +52,6 @@ extensions['.ts'] = function loadTypeScript(module, filename) {
     store(file, code);
   }
   module._compile(code, filename);
-};
+}
+
+extensions['.ts'] = loadTypeScript;
