@@ -5,6 +5,9 @@ import { fs, path } from 'zx';
 import { requireLib } from './lib/project.mjs';
 import { checkContext, deployScript, preflight, shown } from './lib/runbook.mjs';
 
+// A flag's second help line starts under the first one's text in --help.
+const HELP_INDENT = ' '.repeat(19);
+
 /** @type {import('../lib/cli.ts').CommandSpec} */
 const COMMAND = {
   usage: 'npx zx scripts/down.mjs',
@@ -17,7 +20,7 @@ const COMMAND = {
     },
     purge: {
       type: 'boolean',
-      help: 'also delete the certificates and keys (the CA included); with --context also the JetStream volumes (PVCs)\n' +
+      help: 'also delete the certificates and keys (the CA included); with --context also the JetStream volumes (PVCs)\n' + HELP_INDENT +
         'of the NATS release (without --context they go with the k3d cluster)',
     },
     'dry-run': { type: 'boolean', help: 'print every command that would change something instead of running it' },

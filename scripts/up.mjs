@@ -6,6 +6,9 @@ import { chalk, fs, path, sleep } from 'zx';
 import { requireLib } from './lib/project.mjs';
 import { checkContext, deployScript, preflight, shown, StepFailure } from './lib/runbook.mjs';
 
+// A flag's second help line starts under the first one's text in --help.
+const HELP_INDENT = ' '.repeat(19);
+
 /** @type {import('../lib/cli.ts').CommandSpec} */
 const COMMAND = {
   usage: 'npx zx scripts/up.mjs',
@@ -17,7 +20,7 @@ const COMMAND = {
     context: { type: 'string', value: 'NAME', help: 'deploy to this existing kubectl context; k3d and docker are not used' },
     diff: {
       type: 'boolean',
-      help: 'synthesize (and render) as up does, then show `kubectl diff` of each manifest against the cluster and apply nothing;\n' +
+      help: 'synthesize (and render) as up does, then show `kubectl diff` of each manifest against the cluster and apply nothing;\n' + HELP_INDENT +
         'exit 0 when nothing would change, 1 when something would (the cluster must exist: it is not created)',
     },
   },
