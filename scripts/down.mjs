@@ -86,7 +86,7 @@ await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, na
         would(`delete the CA, server and client certificates and keys in ${rel(keys)}/, then the folder if nothing else is in it`);
         return undefined;
       }
-      const { removed, kept, folderRemoved } = await withProjectLock(ROOT, () => removePki(config, ROOT));
+      const { removed, kept, folderRemoved } = await withProjectLock(ROOT, () => Promise.resolve(removePki(config, ROOT)));
       const next = 'the next up issues a new CA, so hand out the new client certificates';
       return folderRemoved
         ? `deleted ${removed.length} file(s) and ${rel(keys)}/: ${next}`

@@ -79,13 +79,13 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
     // k3d only warns when it cannot write the kubeconfig: without the context every kubectl call would fail.
     const contextWritten = () => checkContext(probe, context, k3d.k3dKubeconfigHint(name));
     // A diff compares with what runs: creating or starting a cluster to compare with would change something.
-    if (diffOnly && !existing) {
-      throw new StepFailure(`no k3d cluster ${name}: there is nothing to compare with`, { hint: 'deploy first: npx zx scripts/up.mjs' });
-    }
-    if (diffOnly && k3d.stoppedNodes(existing).length) {
-      throw new StepFailure(`k3d cluster ${name} is stopped: there is nothing to compare with`, {
-        hint: `start it: ${shown('k3d', k3d.k3dStartArgs(name))}`,
-      });
+    if (diffOnly) {
+      if (!existing) throw new StepFailure(`no k3d cluster ${name}: there is nothing to compare with`, { hint: 'deploy it first: up' });
+      if (k3d.stoppedNodes(existing).length) {
+        throw new StepFailure(`k3d cluster ${name} is stopped: there is nothing to compare with`, {
+          hint: `start it: ${shown('k3d', k3d.k3dStartArgs(name))}`,
+        });
+      }
     }
     if (!existing) {
       await run('k3d', k3d.k3dCreateArgs(config.cluster));
