@@ -80,7 +80,7 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
     const contextWritten = () => checkContext(probe, context, k3d.k3dKubeconfigHint(name));
     // A diff compares with what runs: creating or starting a cluster to compare with would change something.
     if (diffOnly) {
-      if (!existing) throw new StepFailure(`no k3d cluster ${name}: there is nothing to compare with`, { hint: 'deploy it first: up' });
+      if (!existing) throw new StepFailure(`no k3d cluster ${name}: there is nothing to compare with`, { hint: 'run up without --diff first' });
       if (k3d.stoppedNodes(existing).length) {
         throw new StepFailure(`k3d cluster ${name} is stopped: there is nothing to compare with`, {
           hint: `start it: ${shown('k3d', k3d.k3dStartArgs(name))}`,
