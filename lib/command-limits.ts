@@ -47,7 +47,9 @@ function k3dLimit(args: readonly string[]): CommandLimit {
       check: `${docker} and what the cluster's containers do: \`docker ps -a --filter name=k3d-${name}\`, \`docker logs k3d-${name}-server-0\``,
     };
   }
-  if (group === 'cluster' && verb === 'delete') return { seconds: 120, check: `${docker}; see what is left with \`docker ps -a --filter name=k3d-${name}\`` };
+  if (group === 'cluster' && verb === 'delete') {
+    return { seconds: 120, check: `${docker}; see what is left with \`docker ps -a --filter name=k3d-${name}\`` };
+  }
   return { seconds: QUICK_SECONDS, check: docker };
 }
 
@@ -58,7 +60,7 @@ function kubectlLimit(args: readonly string[]): CommandLimit {
   }
   const server = `check that the cluster answers: \`kubectl${context ? ` --context ${context}` : ''} cluster-info\`; ` +
     'a context whose user must log in interactively cannot be used here (kubectl gets no input)';
-  if (args.includes('rollout')) {
+  if (args.includes('rollout') || args.includes('wait')) {
     return { seconds: (durationSeconds(optionValue(args, '--timeout')) ?? 0) + MARGIN_SECONDS, check: server };
   }
   // `delete` waits for finalizers: a namespace goes only once every pod in it has stopped.

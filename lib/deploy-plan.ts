@@ -1,5 +1,6 @@
 import { KUBECTL_REQUEST_TIMEOUT } from './command-limits';
 import { echoUrl, k3dContext, natsUrl, type ClusterConfig, type Config } from './config';
+import type { NatsInstall } from './constructs/nats-mutual-tls';
 import { displayPath } from './display-path';
 import { MANIFEST_SUFFIX } from './dist';
 import { k3dVersionProblem } from './k3d';
@@ -47,9 +48,12 @@ const TOOLS: Record<'docker' | 'k3d' | 'kubectl' | 'helm', ToolCheck> = {
   },
 };
 
-/** Tools `up` needs; with an existing kubectl context there is no k3d cluster to manage. */
-export const upTools = (useK3d: boolean): ToolCheck[] =>
-  [...(useK3d ? [TOOLS.docker, TOOLS.k3d] : []), TOOLS.kubectl, TOOLS.helm];
+/**
+ * Tools `up` needs; with an existing kubectl context there is no k3d cluster to manage, and with
+ * `nats.install: helmchart` the cluster's helm controller renders the chart, not our helm.
+ */
+export const upTools = (useK3d: boolean, install: NatsInstall = 'template'): ToolCheck[] =>
+  [...(useK3d ? [TOOLS.docker, TOOLS.k3d] : []), TOOLS.kubectl, ...(install === 'template' ? [TOOLS.helm] : [])];
 
 /** Tools `down` needs: k3d deletes the cluster, or kubectl deletes our objects from a context. */
 export const downTools = (useK3d: boolean): ToolCheck[] => (useK3d ? [TOOLS.docker, TOOLS.k3d] : [TOOLS.kubectl]);
@@ -71,10 +75,24 @@ export const kubectlArgs = (context: string, ...args: string[]): string[] =>
  * so namespaces come first and the TLS Secret precedes what uses it), then the rendered NATS chart,
  * which mounts that Secret. `down` deletes them in the reverse order.
  */
-export function applyOrder(distFiles: readonly string[]): string[] {
+export function applyOrder(distFiles: readonly string[], install: NatsInstall = 'template'): string[] {
   const synthesized = distFiles.filter((name) => name.endsWith(MANIFEST_SUFFIX)).sort();
-  return [...synthesized, NATS_RENDERED_FILE];
+  // With helmchart k3s installs NATS from the HelmChart in the synthesized files: applying a
+  // rendering as well would install it twice, with two owners fighting over the same objects.
+  return install === 'template' ? [...synthesized, NATS_RENDERED_FILE] : synthesized;
 }
+
+/** The CRD of k3s's helm controller: without it a HelmChart is rejected, and nothing would install NATS. */
+export const HELMCHART_CRD = 'crd/helmcharts.helm.cattle.io';
+
+/**
+ * How long `up` looks for the helm controller's install Job before waiting on it: the controller
+ * creates it moments after the HelmChart is applied, so this only bounds a controller that is not running.
+ */
+export const HELM_JOB_POLL = { attempts: 30, intervalMs: 2000 } as const;
+
+/** Bound on the helm controller's install Job: it downloads the chart, then installs it. */
+export const HELM_JOB_TIMEOUT = '300s';
 
 export interface RolloutTarget {
   readonly what: string;
@@ -116,6 +134,14 @@ export function natsClientCommands(config: Config, root: string): ClientCommand[
       'pub', 'say', 'hi',
     ].join(' '),
   }));
+}
+
+/**
+ * curl of http-echo over HTTPS, trusting only our CA. By name: Traefik picks the certificate by SNI,
+ * which a client connecting to an IP address does not send (docs/gitops.md).
+ */
+export function echoHttpsCommand(config: Config, root: string): string {
+  return `curl --cacert ${displayPath(pkiPaths(config, root).caCert, root)} https://localhost:${config.cluster.ports.https.host}`;
 }
 
 /** Flags of scripts/verify.mjs for this configuration. */

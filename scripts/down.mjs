@@ -3,7 +3,10 @@
 // objects up applied to that cluster. Safe to run again: what is already gone is skipped.
 import { fs, path } from 'zx';
 import { requireLib } from './lib/project.mjs';
-import { checkContext, deployScript, preflight } from './lib/runbook.mjs';
+import { checkContext, deployScript, preflight, shown } from './lib/runbook.mjs';
+
+// A flag's second help line starts under the first one's text in --help.
+const HELP_INDENT = ' '.repeat(19);
 
 /** @type {import('../lib/cli.ts').CommandSpec} */
 const COMMAND = {
@@ -11,8 +14,15 @@ const COMMAND = {
   description: 'Deletes the k3d cluster scripts/up.mjs created. The certificates in the PKI folder are kept, so\n' +
     'clients keep working after the next up.',
   flags: {
-    context: { type: 'string', value: 'NAME', help: 'the deployment went to this kubectl context: delete the applied objects (in reverse order) instead of a k3d cluster' },
-    purge: { type: 'boolean', help: 'also delete the certificates and keys (the CA included)' },
+    context: {
+      type: 'string', value: 'NAME',
+      help: 'the deployment went to this kubectl context: delete the applied objects (in reverse order) instead of a k3d cluster',
+    },
+    purge: {
+      type: 'boolean',
+      help: 'also delete the certificates and keys (the CA included); with --context also the JetStream volumes (PVCs)\n' + HELP_INDENT +
+        'of the NATS release (without --context they go with the k3d cluster)',
+    },
     'dry-run': { type: 'boolean', help: 'print every command that would change something instead of running it' },
   },
 };
@@ -31,7 +41,7 @@ await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, na
   let config = /** @type {any} */ (undefined);
   /** @type {string} */
   let dist = '';
-  await step('Configuration', async () => {
+  await step('Configuration', () => {
     config = loadConfig(ROOT);
     dist = projectFolders(ROOT, config).dist;
     return `cluster ${config.cluster.name}`;
@@ -57,6 +67,15 @@ await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, na
       }
       return dryRun ? undefined : `deleted the objects of ${present.length} file(s) from context ${namedContext}`;
     });
+    if (flags.purge) {
+      // Deleting a StatefulSet keeps its PVCs (and so JetStream's data); only those of our release go.
+      await step('Volumes', async () => {
+        const { namespace, release } = config.nats;
+        const selector = `app.kubernetes.io/instance=${release}`;
+        await run('kubectl', plan.kubectlArgs(namedContext, '-n', namespace, 'delete', 'pvc', '-l', selector, '--ignore-not-found'));
+        return dryRun ? undefined : `deleted the PVCs of NATS release ${release} in namespace ${namespace}`;
+      });
+    }
   }
 
   const keys = pkiPaths(config, ROOT).dir;
@@ -67,7 +86,7 @@ await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, na
         would(`delete the CA, server and client certificates and keys in ${rel(keys)}/, then the folder if nothing else is in it`);
         return undefined;
       }
-      const { removed, kept, folderRemoved } = await withProjectLock(ROOT, async () => removePki(config, ROOT));
+      const { removed, kept, folderRemoved } = await withProjectLock(ROOT, () => Promise.resolve(removePki(config, ROOT)));
       const next = 'the next up issues a new CA, so hand out the new client certificates';
       return folderRemoved
         ? `deleted ${removed.length} file(s) and ${rel(keys)}/: ${next}`
@@ -78,6 +97,7 @@ await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, na
   if (dryRun) {
     log('\nDry run: nothing was changed.');
   } else {
-    log(`\nDone.${!flags.purge && fs.existsSync(keys) ? ` Kept ${rel(keys)}/ (add --purge to delete the certificates).` : ''} Deploy again: npx zx scripts/up.mjs${useK3d ? '' : ` --context ${namedContext}`}`);
+    const kept = !flags.purge && fs.existsSync(keys) ? ` Kept ${rel(keys)}/ (add --purge to delete the certificates).` : '';
+    log(`\nDone.${kept} Deploy again: ${shown('npx', ['zx', 'scripts/up.mjs', ...(useK3d ? [] : ['--context', namedContext])])}`);
   }
 });

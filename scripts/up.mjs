@@ -2,9 +2,12 @@
 // npx zx scripts/up.mjs — from nothing to a verified deployment, and safe to run again: reuses the
 // k3d cluster and the certificates, re-renders the NATS chart only when its inputs changed, and
 // `kubectl apply` leaves unchanged objects alone.
-import { chalk, fs, path } from 'zx';
+import { chalk, fs, path, sleep } from 'zx';
 import { requireLib } from './lib/project.mjs';
 import { checkContext, deployScript, preflight, shown, StepFailure } from './lib/runbook.mjs';
+
+// A flag's second help line starts under the first one's text in --help.
+const HELP_INDENT = ' '.repeat(19);
 
 /** @type {import('../lib/cli.ts').CommandSpec} */
 const COMMAND = {
@@ -15,6 +18,11 @@ const COMMAND = {
     'dry-run': { type: 'boolean', help: 'print every command that would change something instead of running it' },
     'no-verify': { type: 'boolean', help: 'skip the end-to-end check (scripts/verify.mjs)' },
     context: { type: 'string', value: 'NAME', help: 'deploy to this existing kubectl context; k3d and docker are not used' },
+    diff: {
+      type: 'boolean',
+      help: 'synthesize (and render) as up does, then show `kubectl diff` of each manifest against the cluster and apply nothing;\n' + HELP_INDENT +
+        'exit 0 when nothing would change, 1 when something would (the cluster must exist: it is not created)',
+    },
   },
 };
 
@@ -28,20 +36,33 @@ const { plannedStack } = requireLib('stack');
 const k3d = requireLib('k3d');
 const helm = requireLib('helm-render');
 const plan = requireLib('deploy-plan');
+const { ReportedError } = requireLib('cli');
 
-await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, namedContext, useK3d, rel, dryRun, step, run, probe, would, log }) => {
-  await step('Preflight', () => preflight(plan.upTools(useK3d), { cwd: ROOT }));
+await deployScript(import.meta.filename, COMMAND, async (runbook) => {
+  const { root: ROOT, flags, namedContext, useK3d, rel, dryRun, step, run, probe, probeExit, would, log } = runbook;
+  const diffOnly = flags.diff === true;
+  // Whether helm is needed depends on how NATS is installed; a configuration that does not load is
+  // reported by the next step, with the tools checked as for the default.
+  const installs = () => {
+    try {
+      return loadConfig(ROOT).nats.install;
+    } catch {
+      return 'template';
+    }
+  };
+  await step('Preflight', () => preflight(plan.upTools(useK3d, installs()), { cwd: ROOT }));
 
   /** Set by the Configuration step, which ends the script when it fails. @type {import('../lib/config.ts').Config} */
   let config = /** @type {any} */ (undefined);
   /** @type {string} */
   let dist = '';
-  await step('Configuration', async () => {
+  await step('Configuration', () => {
     config = loadConfig(ROOT);
     // Both folders are checked here, before anything is created or deployed.
     dist = projectFolders(ROOT, config).dist;
-    return `cluster ${config.cluster.name}, NATS chart ${config.nats.chart.name} ${config.nats.chart.version}`;
+    return `cluster ${config.cluster.name}, NATS chart ${config.nats.chart.name} ${config.nats.chart.version} (nats.install: ${config.nats.install})`;
   });
+  const helmChartInstall = config.nats.install === 'helmchart';
   const context = plan.kubeContext(config.cluster, namedContext);
   // What the constructs create, by name: what the chart step renders and the rollout waits for.
   const stack = plannedStack(config);
@@ -50,12 +71,22 @@ await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, na
   await step('Cluster', async () => {
     if (!useK3d) {
       await checkContext(probe, context);
+      await checkHelmController();
       return `using kubectl context ${context} (k3d not used)`;
     }
     const { name } = config.cluster;
     const existing = k3d.findK3dCluster(await probe('k3d', ['cluster', 'list', '-o', 'json']), name);
     // k3d only warns when it cannot write the kubeconfig: without the context every kubectl call would fail.
     const contextWritten = () => checkContext(probe, context, k3d.k3dKubeconfigHint(name));
+    // A diff compares with what runs: creating or starting a cluster to compare with would change something.
+    if (diffOnly) {
+      if (!existing) throw new StepFailure(`no k3d cluster ${name}: there is nothing to compare with`, { hint: 'run up without --diff first' });
+      if (k3d.stoppedNodes(existing).length) {
+        throw new StepFailure(`k3d cluster ${name} is stopped: there is nothing to compare with`, {
+          hint: `start it: ${shown('k3d', k3d.k3dStartArgs(name))}`,
+        });
+      }
+    }
     if (!existing) {
       await run('k3d', k3d.k3dCreateArgs(config.cluster));
       if (!dryRun) await contextWritten();
@@ -68,9 +99,23 @@ await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, na
     await contextWritten();
     const started = stopped.length && !dryRun ? ` (started ${stopped.join(', ')})` : '';
     return drift.length
-      ? `reusing k3d cluster ${name}${started}, but its port mappings differ from the configuration and k3d cannot change them: run \`npx zx scripts/down.mjs\` and up again to re-create it`
+      ? `reusing k3d cluster ${name}${started}, but its port mappings differ from the configuration and k3d cannot change them: ` +
+        'run `npx zx scripts/down.mjs` and up again to re-create it'
       : `reusing k3d cluster ${name}${started}`;
   });
+
+  /** With helmchart on a cluster we did not create: only k3s (and RKE2) run the helm controller. */
+  async function checkHelmController() {
+    if (!helmChartInstall) return;
+    const args = kubectl('get', plan.HELMCHART_CRD, '-o', 'name');
+    const { code, output } = await probeExit('kubectl', args);
+    if (code === 0) return;
+    if (/NotFound|not found/.test(output)) {
+      const command = shown('kubectl', args);
+      throw new StepFailure("nats.install: helmchart needs k3s's helm controller: use template for this context", { command });
+    }
+    throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', args), output });
+  }
 
   await step('Certificates', async () => {
     if (dryRun) {
@@ -94,6 +139,20 @@ await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, na
   await step('NATS chart', async () => {
     const valuesPath = path.join(dist, NATS_VALUES_FILE);
     const renderedPath = path.join(dist, NATS_RENDERED_FILE);
+    if (helmChartInstall) {
+      const installer = `nats.install is helmchart: k3s's helm controller installs the chart from the HelmChart ${stack.nats.helmChart?.name}`;
+      if (!fs.existsSync(renderedPath)) return `not rendered — ${installer}`;
+      if (diffOnly) return `not rendered — ${installer}; ${rel(renderedPath)} (from template) is left as it is`;
+      // Helm does not adopt objects it did not create: the helm-install Job would fail on every one
+      // that the old rendering applied, so they go first, and the rendering with them.
+      await run('kubectl', kubectl('delete', '--ignore-not-found', '-f', rel(renderedPath)));
+      if (dryRun) {
+        would(`delete ${rel(renderedPath)}`);
+        return undefined;
+      }
+      await fs.remove(renderedPath);
+      return `not rendered — ${installer}; deleted the objects of the former rendering ${rel(renderedPath)} and the file`;
+    }
     // By absolute path: helm runs in an empty folder, since a ./nats folder where it runs would be
     // rendered instead of the chart from --repo (helm only warns).
     const args = helm.helmTemplateArgs(config.nats, valuesPath);
@@ -119,15 +178,44 @@ await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, na
     return `rendered chart ${chart} into ${rel(renderedPath)}`;
   });
 
+  const upAgain = shown('npx', ['zx', 'scripts/up.mjs', ...(useK3d ? [] : ['--context', context])]);
+  const manifests = async () => plan.applyOrder(fs.existsSync(dist) ? await fs.readdir(dist) : [], config.nats.install);
+
+  if (diffOnly) {
+    /** @type {string[]} */
+    const changed = [];
+    await step('Diff', async () => {
+      for (const file of await manifests()) {
+        const args = kubectl('diff', '-f', rel(path.join(dist, file)));
+        // kubectl diff: 0 the same, 1 differences (printed), anything else an error.
+        const { code, stdout, output } = await probeExit('kubectl', args);
+        if (code === 1) {
+          changed.push(file);
+          log(stdout.trimEnd());
+        } else if (code !== 0) {
+          throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', args), output });
+        }
+      }
+      return changed.length ? `${changed.length} file(s) would change: ${changed.join(', ')}` : `nothing would change in context ${context}`;
+    });
+    if (changed.length) log(`\nNothing was applied. Apply the changes: ${upAgain}`);
+    if (changed.length) throw new ReportedError('differences');
+    return;
+  }
+
   await step('Apply', async () => {
-    const files = plan.applyOrder(fs.existsSync(dist) ? await fs.readdir(dist) : []);
+    const files = await manifests();
     // A dry run from nothing has no synthesized files to list yet.
-    if (dryRun && files.length === 1) would(`run: ${shown('kubectl', kubectl('apply', '-f'))} ${rel(dist)}/…k8s.yaml for each file synth writes, in lexical order`);
+    if (dryRun && files.length <= 1) {
+      would(`run: ${shown('kubectl', kubectl('apply', '-f'))} ${rel(dist)}/…k8s.yaml for each file synth writes, in lexical order`);
+    }
     for (const file of files) await run('kubectl', kubectl('apply', '-f', rel(path.join(dist, file))));
     return dryRun ? undefined : `${files.length} file(s) applied to context ${context}`;
   });
 
   await step('Rollout', async () => {
+    const job = stack.nats.helmInstallJob;
+    if (job) await waitForHelmInstall(job);
     for (const { what, resource, namespace, timeout } of plan.rolloutTargets(stack)) {
       const args = kubectl('-n', namespace, 'rollout', 'status', resource, `--timeout=${timeout}`);
       try {
@@ -145,6 +233,39 @@ await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, na
     return dryRun ? undefined : plan.rolloutTargets(stack).map(({ resource }) => resource).join(' and ') + ' ready';
   });
 
+  /** The helm controller creates its install Job once it sees the HelmChart: look for it (bounded), then wait for it. */
+  async function waitForHelmInstall({ namespace, resource }) {
+    if (dryRun) {
+      would(`wait for ${resource} in namespace ${namespace} (k3s's helm controller installs NATS) to exist`);
+    } else {
+      const look = kubectl('-n', namespace, 'get', resource, '--ignore-not-found', '-o', 'name');
+      let found = false;
+      for (let attempt = 1; !found; attempt += 1) {
+        found = (await probe('kubectl', look)).trim() !== '';
+        if (found) break;
+        if (attempt >= plan.HELM_JOB_POLL.attempts) {
+          throw new StepFailure(`k3s's helm controller did not create ${resource} in namespace ${namespace} within ` +
+            `${(plan.HELM_JOB_POLL.attempts * plan.HELM_JOB_POLL.intervalMs) / 1000} s`, {
+            command: shown('kubectl', look),
+            hint: `is the helm controller running? look with: ${shown('kubectl', kubectl('-n', namespace, 'get', 'helmcharts,jobs,events'))}`,
+          });
+        }
+        await sleep(plan.HELM_JOB_POLL.intervalMs);
+      }
+    }
+    const args = kubectl('-n', namespace, 'wait', '--for=condition=complete', resource, `--timeout=${plan.HELM_JOB_TIMEOUT}`);
+    try {
+      await run('kubectl', args);
+    } catch (error) {
+      if (!(error instanceof StepFailure)) throw error;
+      const why = `${resource} in namespace ${namespace} not complete after ${plan.HELM_JOB_TIMEOUT}`;
+      throw new StepFailure(`k3s's helm controller did not install NATS (${why})`, {
+        command: error.command, output: error.output,
+        hint: `look with: ${shown('kubectl', kubectl('-n', namespace, 'logs', resource))}`,
+      });
+    }
+  }
+
   if (!flags['no-verify']) {
     await step('Verify', async () => {
       const args = ['scripts/verify.mjs', ...plan.verifyArgs(config, config.pki.dir)];
@@ -157,12 +278,16 @@ await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, na
     log(`\nDry run: nothing was changed. Run without --dry-run to deploy to context ${context}.`);
     return;
   }
+  const servers = stack.nats.replicas;
   log(`
 ${chalk.bold('Deployed')} to kubectl context ${context}.
+  NATS:       ${servers} server(s)${servers > 1 ? ' in a cluster' : ''}, JetStream ${config.nats.jetstream.enabled ? 'on' : 'off'}
   http-echo:  curl ${echoUrl(config.cluster)}    # answers "${config.echo.text}"
+              ${plan.echoHttpsCommand(config, ROOT)}    # the same over HTTPS, certificate from our CA
   NATS (with the nats CLI${process.cwd() === ROOT ? '' : `, from ${ROOT}`}):`);
   for (const { identity, authorized, command } of plan.natsClientCommands(config, ROOT)) {
     log(`    ${command}    # ${identity}: ${authorized ? 'works' : 'refused (Authorization Violation)'}`);
   }
+  log(`    npm run contexts    # one nats CLI context per authorized identity: nats --context ${config.cluster.name}-<identity> pub say hi`);
   log(`  Tear down:  ${shown('npx', ['zx', 'scripts/down.mjs', ...(useK3d ? [] : ['--context', context])])}`);
 });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { parseConfig } from '../lib/config';
 import {
-  applyOrder, downTools, kubectlArgs, natsClientCommands, rolloutTargets, upTools, verifyArgs,
+  applyOrder, downTools, echoHttpsCommand, kubectlArgs, natsClientCommands, rolloutTargets, upTools, verifyArgs,
 } from '../lib/deploy-plan';
 import {
   findK3dCluster, k3dCreateArgs, k3dKubeconfigHint, k3dPortMappings, k3dStartArgs, k3dVersionProblem, portMappingDrift, stoppedNodes,
@@ -128,6 +128,18 @@ describe('deploy plan', () => {
     ]);
   });
 
+  test('with nats.install helmchart neither helm nor the rendered chart is used: k3s installs NATS once', () => {
+    const files = ['0001-nats-tls.k8s.yaml', '0000-namespaces.k8s.yaml', 'helm'];
+    expect(applyOrder(files, 'helmchart')).toEqual(['0000-namespaces.k8s.yaml', '0001-nats-tls.k8s.yaml']);
+    expect(upTools(true, 'helmchart').map((t) => t.tool)).toEqual(['docker', 'k3d', 'kubectl']);
+    expect(upTools(false, 'template').map((t) => t.tool)).toEqual(['kubectl', 'helm']);
+  });
+
+  test('echo over HTTPS is reached by name, trusting the CA in pki.dir, on the configured host port', () => {
+    const config = parseConfig({ pki: { dir: 'secrets/pki' }, cluster: { ports: { https: { host: 9443, container: 443 } } } });
+    expect(echoHttpsCommand(config, '/project')).toBe('curl --cacert secrets/pki/ca.crt https://localhost:9443');
+  });
+
   test('every kubectl call to the cluster bounds its requests', () => {
     expect(kubectlArgs('k3d-dev', 'apply', '-f', 'x.yaml')).toEqual(['--context', 'k3d-dev', '--request-timeout=30s', 'apply', '-f', 'x.yaml']);
   });
@@ -140,7 +152,8 @@ describe('deploy plan', () => {
   test('dist/ is CDK8S_OUTDIR when set, as in main.ts, and always inside the project', () => {
     expect(distDir('/p', {})).toBe('/p/dist');
     expect(distDir('/p', { CDK8S_OUTDIR: 'out' })).toBe('/p/out');
-    expect(() => distDir('/p', { CDK8S_OUTDIR: '/tmp/out' })).toThrow("CDK8S_OUTDIR '/tmp/out' must be a path relative to the project folder, not an absolute path.");
+    expect(() => distDir('/p', { CDK8S_OUTDIR: '/tmp/out' }))
+      .toThrow("CDK8S_OUTDIR '/tmp/out' must be a path relative to the project folder, not an absolute path.");
     expect(() => distDir('/p', { CDK8S_OUTDIR: '../shared' })).toThrow("CDK8S_OUTDIR '../shared' must stay inside the project folder (no '..').");
     expect(() => distDir('/p', { CDK8S_OUTDIR: '.' })).toThrow('not the project folder itself');
   });

@@ -19,7 +19,11 @@ function deployedProject(box: Sandbox): void {
   mkdirSync(join(box.root, 'keys'));
   writeFileSync(join(box.root, 'keys', 'ca.crt'), 'CA\n');
   mkdirSync(join(box.root, 'dist', 'helm'), { recursive: true });
-  for (const file of ['0000-namespaces.k8s.yaml', '0001-nats-tls.k8s.yaml', '0002-nats-access.k8s.yaml', '0003-echo.k8s.yaml', 'helm/nats.yaml', 'helm/nats-values.yaml']) {
+  const files = [
+    '0000-namespaces.k8s.yaml', '0001-nats-tls.k8s.yaml', '0002-nats-access.k8s.yaml', '0003-echo.k8s.yaml',
+    'helm/nats.yaml', 'helm/nats-values.yaml',
+  ];
+  for (const file of files) {
     writeFileSync(join(box.root, 'dist', file), 'kind: ConfigMap\n');
   }
 }
@@ -112,7 +116,9 @@ describe('down: the k3d cluster', () => {
     expect(box.calls()).toEqual([...DOWN_PROBES, LIST]);
     expect(tree(box.root)).toEqual(before);
     expect(result.stdout).toContain('would run: k3d cluster delete dev');
-    expect(result.stdout).toContain('would delete the CA, server and client certificates and keys in keys/, then the folder if nothing else is in it');
+    expect(result.stdout).toContain(
+      'would delete the CA, server and client certificates and keys in keys/, then the folder if nothing else is in it',
+    );
     expect(result.stdout).toContain('Dry run: nothing was changed.');
   });
 
@@ -127,7 +133,8 @@ describe('down: the k3d cluster', () => {
 
 describe('down --context', () => {
   const deletes = (context: string) => [
-    'dist/helm/nats.yaml', 'dist/0003-echo.k8s.yaml', 'dist/0002-nats-access.k8s.yaml', 'dist/0001-nats-tls.k8s.yaml', 'dist/0000-namespaces.k8s.yaml',
+    'dist/helm/nats.yaml', 'dist/0003-echo.k8s.yaml', 'dist/0002-nats-access.k8s.yaml',
+    'dist/0001-nats-tls.k8s.yaml', 'dist/0000-namespaces.k8s.yaml',
   ].map((file) => `kubectl --context ${context} --request-timeout=30s delete --ignore-not-found -f ${file}`);
 
   test.concurrent('deletes the applied objects in reverse order, with kubectl only', async () => {
@@ -152,6 +159,23 @@ describe('down --context', () => {
     for (const command of deletes('staging')) expect(result.stdout).toContain(`would run: ${command}`);
   });
 
+  test.concurrent('--purge also deletes the JetStream volumes of our release, and only with --context', async () => {
+    // GIVEN a deployed project on a context named with a space
+    const box = sandbox(['kubectl']);
+    deployedProject(box);
+    // WHEN down --purge runs against it
+    const result = await box.down(['--context', 'team a', '--purge'], { FAKE_KUBE_CONTEXTS: 'k3d-dev,team a' });
+    // THEN after the objects the release's PVCs go, selected by its instance label, and the keys with them
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([
+      'kubectl version --client', GET_CONTEXTS, ...deletes('team a'),
+      'kubectl --context team a --request-timeout=30s -n nats delete pvc -l app.kubernetes.io/instance=nats --ignore-not-found',
+    ]);
+    expect(existsSync(join(box.root, 'keys', 'ca.crt'))).toBe(false);
+    // ... and the last line quotes the context so it can be pasted
+    expect(result.stdout).toMatch(/Deploy again: npx zx scripts\/up\.mjs --context 'team a'\n$/);
+  });
+
   test.concurrent('without manifests there is nothing to delete', async () => {
     const box = sandbox(['kubectl']);
     const result = await box.down(['--context', 'staging']);
@@ -168,6 +192,7 @@ describe('down: flags', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: npx zx scripts\/down\.mjs \[flags\]/);
     for (const flag of ['--dry-run', '--context NAME', '--purge']) expect(help.stdout).toContain(flag);
+    expect(help.stdout).toContain('JetStream volumes (PVCs)');
     const wrong = await box.down(['--purge-all']);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('unknown flag --purge-all');

@@ -26,7 +26,9 @@ describe('up: preflight', () => {
     const result = await box.up();
     // THEN it stops after probing the others: no cluster, no keys, no dist
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(new RegExp(`✖ Preflight failed: a required tool is missing or not working:\\n  - ${missing}: not found on PATH — install `));
+    expect(result.stderr).toMatch(
+      new RegExp(`✖ Preflight failed: a required tool is missing or not working:\\n  - ${missing}: not found on PATH — install `),
+    );
     expect(box.calls()).toEqual(PROBES.filter((probe) => !probe.startsWith(`${missing} `)));
     expect(existsSync(join(box.root, 'keys'))).toBe(false);
     expect(existsSync(join(box.root, 'dist'))).toBe(false);
@@ -62,7 +64,9 @@ describe('up: preflight', () => {
     // THEN all three are listed, each with what to do
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('3 required tools are missing or not working');
-    expect(result.stderr).toContain('- docker: `docker info` failed (fake docker: simulated failure of "docker info") — the Docker engine does not answer: start it');
+    expect(result.stderr).toContain(
+      '- docker: `docker info` failed (fake docker: simulated failure of "docker info") — the Docker engine does not answer: start it',
+    );
     expect(result.stderr).toContain('- kubectl: not found on PATH — install kubectl (https://kubernetes.io/docs/tasks/tools/)');
     expect(result.stderr).toContain('- helm: not found on PATH — install Helm 3 (https://helm.sh/docs/intro/install/)');
     expect(box.calls()).toEqual(['docker info', 'k3d version']);
@@ -98,7 +102,8 @@ describe('up: a failing step stops the run', () => {
     {
       step: 'Cluster', fail: 'k3d could not write the kubeconfig', env: { FAKE_KUBE_CONTEXTS: 'staging' },
       message: "kubectl has no context 'k3d-dev' (it knows: staging)",
-      hint: "k3d could not write the cluster's context into your kubeconfig: run `k3d kubeconfig merge dev --kubeconfig-merge-default`, then up again",
+      hint: "k3d could not write the cluster's context into your kubeconfig: " +
+        'run `k3d kubeconfig merge dev --kubeconfig-merge-default`, then up again',
       lastCall: GET_CONTEXTS,
     },
     {
@@ -112,7 +117,10 @@ describe('up: a failing step stops the run', () => {
       step: 'Manifests', message: "the output folder 'dist' (", lastCall: GET_CONTEXTS,
       prepare: (root) => writeFileSync(join(root, 'dist'), 'a file where synth needs a folder\n'),
     },
-    { step: 'NATS chart', fail: 'helm template', keys: true, message: 'exited with code 1', command: RENDER, output: SIMULATED('helm'), lastCall: RENDER },
+    {
+      step: 'NATS chart', fail: 'helm template', keys: true, message: 'exited with code 1',
+      command: RENDER, output: SIMULATED('helm'), lastCall: RENDER,
+    },
     {
       step: 'NATS chart', fail: 'helm prints only a StatefulSet', keys: true, env: { FAKE_HELM_PARTIAL: '1' },
       message: "helm's output lacks Service nats, Service nats-headless, ConfigMap nats-config: not written to dist/helm/nats.yaml",

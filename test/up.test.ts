@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ScriptResult } from './support/project-copy';
 import {
-  applies, completed, CREATE, GET_CONTEXTS, kubectl, LIST, PROBES, removeSandboxes, render, rollouts, sandbox, START, tree, UP_STEPS, VERIFY,
+  applies, completed, CREATE, GET_CONTEXTS, kubectl, LIST, MANIFESTS, PROBES, removeSandboxes, render, rollouts, sandbox, START, tree, UP_STEPS,
+  VERIFY,
   withIssuedKeys,
 } from './support/sandbox';
 
@@ -126,7 +127,9 @@ describe('up: from nothing to a verified deployment, then again', () => {
     const result = await box.up(['--no-verify']);
     // THEN helm renders that version and nothing calls verify
     expect(result.code).toBe(0);
-    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, render(box.root).replace('2.14.2', '2.14.0'), ...applies('k3d-dev'), ...rollouts('k3d-dev')]);
+    expect(box.calls()).toEqual([
+      ...PROBES, LIST, GET_CONTEXTS, render(box.root).replace('2.14.2', '2.14.0'), ...applies('k3d-dev'), ...rollouts('k3d-dev'),
+    ]);
     expect(readFileSync(join(box.root, 'dist/helm/nats.yaml'), 'utf8')).toMatch(/^# NATS Helm chart nats 2\.14\.0 /);
   });
 });
@@ -182,7 +185,9 @@ describe('up: other starting points', () => {
   test.concurrent('LOG_LEVEL=debug in the environment does not reach k3d, whose JSON stays readable', async () => {
     // GIVEN a shell with LOG_LEVEL=debug (k3d then logs to stdout) and an existing cluster
     const box = sandbox();
-    box.fake.setClusters([{ name: 'dev', serversRunning: 1, nodes: [{ name: 'k3d-dev-serverlb', role: 'loadbalancer', State: RUNNING, portMappings: DEFAULT_MAPPINGS }] }]);
+    box.fake.setClusters([{
+      name: 'dev', serversRunning: 1, nodes: [{ name: 'k3d-dev-serverlb', role: 'loadbalancer', State: RUNNING, portMappings: DEFAULT_MAPPINGS }],
+    }]);
     // WHEN up --dry-run runs THEN the cluster list is read and the cluster reused
     const result = await box.up(['--dry-run'], { LOG_LEVEL: 'debug' });
     expect(result.stderr).toBe('');
@@ -197,7 +202,9 @@ describe('up: other starting points', () => {
     const result = await box.up(['--context', 'staging', '--no-verify']);
     // THEN k3d is never asked, everything targets that context, and verify does not run
     expect(result.code).toBe(0);
-    expect(box.calls()).toEqual(['kubectl version --client', 'helm version --short', GET_CONTEXTS, render(box.root), ...applies('staging'), ...rollouts('staging')]);
+    expect(box.calls()).toEqual([
+      'kubectl version --client', 'helm version --short', GET_CONTEXTS, render(box.root), ...applies('staging'), ...rollouts('staging'),
+    ]);
     expect(result.stdout).toContain('using kubectl context staging (k3d not used)');
     expect(result.stdout).not.toContain('✔ Verify');
     expect(result.stdout).toContain('Tear down:  npx zx scripts/down.mjs --context staging\n');
@@ -250,7 +257,9 @@ describe('up: other starting points', () => {
       // WHEN up runs THEN it fails naming the setting and the rule; nothing is created or deployed
       const result = await box.up([], { CDK8S_OUTDIR: outside });
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain(`✖ Configuration failed: CDK8S_OUTDIR '${outside}' must be a path relative to the project folder, not an absolute path.`);
+      expect(result.stderr).toContain(
+        `✖ Configuration failed: CDK8S_OUTDIR '${outside}' must be a path relative to the project folder, not an absolute path.`,
+      );
       expect(result.stderr).not.toMatch(/\n\s+at /);
       expect(box.calls().filter((call) => /create|apply|template/.test(call))).toEqual([]);
       expect(tree(box.root)).toEqual(before);
@@ -335,7 +344,160 @@ describe('up: flags', () => {
     const result = await box.up(['--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Usage: npx zx scripts\/up\.mjs \[flags\]/);
-    for (const flag of ['--dry-run', '--no-verify', '--context NAME']) expect(result.stdout).toContain(flag);
+    for (const flag of ['--dry-run', '--no-verify', '--context NAME', '--diff']) expect(result.stdout).toContain(flag);
     expect(box.calls()).toEqual([]);
+  });
+});
+
+const HELMCHART_CONFIG = 'nats:\n  install: helmchart\n';
+/** What a helmchart deployment applies: the synthesized files, never a rendering of the chart. */
+const helmchartApplies = (context: string): string[] => applies(context).filter((apply) => !apply.endsWith('dist/helm/nats.yaml'));
+const helmJob = (context: string): string[] => [
+  kubectl(context, '-n kube-system get job/helm-install-nats --ignore-not-found -o name'),
+  kubectl(context, '-n kube-system wait --for=condition=complete job/helm-install-nats --timeout=300s'),
+];
+const HELMCHART_CRD = (context: string): string => kubectl(context, 'get crd/helmcharts.helm.cattle.io -o name');
+
+describe('up: nats.install helmchart', () => {
+  test.concurrent('k3s installs NATS: no helm at all, no rendering applied, the install Job is awaited before the StatefulSet', async () => {
+    // GIVEN nats.install: helmchart and a machine without helm
+    const box = await withIssuedKeys(sandbox(['docker', 'k3d', 'kubectl']));
+    writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), HELMCHART_CONFIG);
+    // WHEN up runs
+    const result = await box.up();
+    // THEN the synthesized files are applied, the helm controller's Job is found and awaited, then the rollouts
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([
+      'docker info', 'k3d version', 'kubectl version --client', LIST, CREATE, GET_CONTEXTS,
+      ...helmchartApplies('k3d-dev'), ...helmJob('k3d-dev'), ...rollouts('k3d-dev'), VERIFY,
+    ]);
+    expect(result.stdout).toContain("✔ NATS chart — not rendered — nats.install is helmchart: k3s's helm controller installs the chart");
+    expect(existsSync(join(box.root, 'dist/helm/nats.yaml'))).toBe(false);
+  });
+
+  test.concurrent('the install Job that appears late is looked for again, not waited on before it exists', async () => {
+    // GIVEN a helm controller whose Job is not there at the first look
+    const box = await withIssuedKeys(sandbox(['kubectl']));
+    writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), HELMCHART_CONFIG);
+    // WHEN up deploys to a k3s context
+    const result = await box.up(['--context', 'staging', '--no-verify'], { FAKE_HELM_JOB_LATE: '1' });
+    // THEN the CRD is checked first, and the Job is looked for twice before the wait
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([
+      'kubectl version --client', GET_CONTEXTS, HELMCHART_CRD('staging'), ...helmchartApplies('staging'),
+      helmJob('staging')[0], ...helmJob('staging'), ...rollouts('staging'),
+    ]);
+  });
+
+  test.concurrent('--context without the HelmChart CRD stops in one line before anything is applied', async () => {
+    // GIVEN a context that is not k3s (no helm.cattle.io CRD)
+    const box = await withIssuedKeys(sandbox(['kubectl']));
+    writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), HELMCHART_CONFIG);
+    // WHEN up deploys to it
+    const result = await box.up(['--context', 'staging'], { FAKE_NO_HELMCHART_CRD: '1' });
+    // THEN it stops at the Cluster step saying what to use instead; nothing was applied
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("✖ Cluster failed: nats.install: helmchart needs k3s's helm controller: use template for this context\n");
+    expect(box.calls()).toEqual(['kubectl version --client', GET_CONTEXTS, HELMCHART_CRD('staging')]);
+  });
+
+  test.concurrent('an install Job that does not complete fails with the command to read its log', async () => {
+    const box = await withIssuedKeys(sandbox(['kubectl']));
+    writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), HELMCHART_CONFIG);
+    const result = await box.up(['--context', 'staging'], { FAKE_FAIL: kubectl('staging', '-n kube-system wait') });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("✖ Rollout failed: k3s's helm controller did not install NATS");
+    expect(result.stderr).toContain('kubectl --context staging --request-timeout=30s -n kube-system logs job/helm-install-nats');
+    expect(box.calls().some((call) => call.includes('rollout status'))).toBe(false);
+  });
+
+  test.concurrent('switching from template deletes what the old rendering applied, once, before k3s installs NATS', async () => {
+    // GIVEN a project deployed with the default (template) path
+    const box = await withIssuedKeys(sandbox());
+    expect((await box.up(['--no-verify'])).code).toBe(0);
+    expect(existsSync(join(box.root, 'dist/helm/nats.yaml'))).toBe(true);
+    // WHEN the configuration switches to helmchart and up runs
+    writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), HELMCHART_CONFIG);
+    box.clearCalls();
+    const result = await box.up(['--no-verify']);
+    // THEN the rendering's objects go before anything is applied, and the rendering with them
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([
+      'docker info', 'k3d version', 'kubectl version --client', LIST, GET_CONTEXTS,
+      kubectl('k3d-dev', 'delete --ignore-not-found -f dist/helm/nats.yaml'),
+      ...helmchartApplies('k3d-dev'), ...helmJob('k3d-dev'), ...rollouts('k3d-dev'),
+    ]);
+    expect(existsSync(join(box.root, 'dist/helm/nats.yaml'))).toBe(false);
+    // ... and the next up has nothing left to delete
+    box.clearCalls();
+    expect((await box.up(['--no-verify'])).code).toBe(0);
+    expect(box.calls().filter((call) => call.includes(' delete '))).toEqual([]);
+  });
+});
+
+describe('up --diff', () => {
+  const diffs = (context: string, files = MANIFESTS): string[] => files.map((file) => kubectl(context, `diff -f ${file}`));
+
+  test.concurrent('without a cluster it says so and creates nothing', async () => {
+    const box = await withIssuedKeys(sandbox());
+    const result = await box.up(['--diff']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('✖ Cluster failed: no k3d cluster dev: there is nothing to compare with');
+    expect(box.calls()).toEqual([...PROBES, LIST]);
+  });
+
+  test.concurrent.each([
+    ['nothing would change (exit 0)', '0', 0],
+    ['something would change (exit 1)', '1', 1],
+  ])('%s: kubectl diff per file in apply order, nothing applied', async (_case, diffCode, exitCode) => {
+    // GIVEN a running cluster dev
+    const box = await withIssuedKeys(sandbox());
+    box.fake.setClusters([{ name: 'dev', serversRunning: 1, nodes: [{ role: 'loadbalancer', State: RUNNING, portMappings: DEFAULT_MAPPINGS }] }]);
+    // WHEN up --diff runs and kubectl diff finds (or does not find) differences
+    const result = await box.up(['--diff'], { FAKE_DIFF_CODE: diffCode });
+    // THEN it synthesizes and renders, diffs each file and applies nothing
+    expect(result.code).toBe(exitCode);
+    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, render(box.root), ...diffs('k3d-dev')]);
+    if (exitCode === 1) {
+      expect(result.stdout).toContain('+  a: 2');
+      expect(result.stdout).toContain('5 file(s) would change');
+      expect(result.stdout).toContain('Nothing was applied. Apply the changes: npx zx scripts/up.mjs\n');
+    } else {
+      expect(result.stdout).toContain('✔ Diff — nothing would change in context k3d-dev');
+    }
+  });
+
+  test.concurrent('an error of kubectl diff (exit 2) is a failure naming the command', async () => {
+    const box = await withIssuedKeys(sandbox(['kubectl', 'helm']));
+    const result = await box.up(['--diff', '--context', 'staging'], { FAKE_DIFF_CODE: '2' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('✖ Diff failed: exited with code 2');
+    expect(result.stderr).toContain(`command: ${diffs('staging')[0]}`);
+    expect(result.stderr).toContain('error: fake diff failed');
+    expect(box.calls().at(-1)).toBe(diffs('staging')[0]);
+  });
+
+  test.concurrent('with helmchart only the synthesized files are compared', async () => {
+    const box = await withIssuedKeys(sandbox(['kubectl']));
+    writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), HELMCHART_CONFIG);
+    const result = await box.up(['--diff', '--context', 'staging']);
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual(['kubectl version --client', GET_CONTEXTS, HELMCHART_CRD('staging'), ...diffs('staging', MANIFESTS.slice(0, -1))]);
+  });
+});
+
+describe('up: the summary', () => {
+  test.concurrent('names the cluster shape, echo over HTTPS with our CA and npm run contexts', async () => {
+    // GIVEN three servers with JetStream
+    const box = await withIssuedKeys(sandbox(['kubectl', 'helm']));
+    writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), 'nats:\n  replicas: 3\n  jetstream:\n    enabled: true\n');
+    // WHEN up deploys
+    const result = await box.up(['--context', 'staging', '--no-verify']);
+    // THEN the summary says so, with the HTTPS curl and the nats contexts
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('NATS:       3 server(s) in a cluster, JetStream on\n');
+    expect(result.stdout).toContain('curl --cacert keys/ca.crt https://localhost:8443');
+    expect(result.stdout).toContain('npm run contexts');
   });
 });

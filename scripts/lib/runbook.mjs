@@ -94,6 +94,20 @@ export function runbook({ dryRun, cwd }) {
     /** Runs a read-only command, also in a dry run. */
     probe: (command, args, { display = shown(command, args) } = {}) => exec(command, args, { cwd, display }),
 
+    /**
+     * Runs a read-only command whose exit code is an answer (kubectl diff: 1 means "differs"), also
+     * in a dry run; only running out of time throws.
+     */
+    async probeExit(command, args, { display = shown(command, args) } = {}) {
+      const result = await bounded(command, args, { cwd });
+      if (result.timedOut || result.code === null) {
+        const { seconds, check } = commandLimit(command, args);
+        const how = result.timedOut ? `did not finish within ${seconds} s and was stopped` : `was ended by ${result.signal ?? 'an error'}`;
+        throw new StepFailure(how, { command: display, output: outputOf(result), hint: result.timedOut ? check : undefined });
+      }
+      return { code: result.code, stdout: result.stdout, output: outputOf(result) };
+    },
+
     /** Says what a dry run would do that is not a command (writing a file). */
     would(what) {
       if (dryRun) log(chalk.dim(`    would ${what}`));
@@ -154,7 +168,8 @@ export async function preflight(tools, { cwd }) {
     }
   }
   if (problems.length) {
-    throw new StepFailure(`${problems.length === 1 ? 'a required tool is' : `${problems.length} required tools are`} missing or not working:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    const which = problems.length === 1 ? 'a required tool is' : `${problems.length} required tools are`;
+    throw new StepFailure(`${which} missing or not working:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
   return tools.map(({ tool }) => tool).join(', ');
 }

@@ -16,6 +16,9 @@ import { delimiter, join } from 'node:path';
  * - kubectl config get-contexts lists FAKE_KUBE_CONTEXTS (comma-separated; k3d-dev and staging).
  *   With FAKE_KUBE_PROMPT set, kubectl calls that reach the cluster ask for a username on stdin, as
  *   kubectl does for a context whose user has no credentials, and fail on end-of-file.
+ * - kubectl get crd/helmcharts.helm.cattle.io fails as NotFound with FAKE_NO_HELMCHART_CRD set; kubectl get job/NAME
+ *   prints it, except for the first FAKE_HELM_JOB_LATE looks (no output, as with --ignore-not-found); kubectl diff
+ *   exits with FAKE_DIFF_CODE (0; 1 prints a difference; more is an error).
  * - helm template prints the chart's objects the deployment relies on, named after the release, or
  *   only the StatefulSet with FAKE_HELM_PARTIAL set. A folder named like the chart in helm's working
  *   directory shadows the chart from --repo, as with the real helm: it is "rendered" and fails.
@@ -101,7 +104,9 @@ case "$tool $1 $2" in
       previous=$arg
     done
     running='"State":{"Running":true,"Status":"running"}'
-    echo "{\"name\":\"$name\",\"serversCount\":1,\"serversRunning\":1,\"nodes\":[{\"name\":\"k3d-$name-server-0\",\"role\":\"server\",$running,\"portMappings\":{}},{\"name\":\"k3d-$name-serverlb\",\"role\":\"loadbalancer\",$running,\"portMappings\":{$ports}}]}" >> "$FAKE_K3D_STATE"
+    server="{\"name\":\"k3d-$name-server-0\",\"role\":\"server\",$running,\"portMappings\":{}}"
+    balancer="{\"name\":\"k3d-$name-serverlb\",\"role\":\"loadbalancer\",$running,\"portMappings\":{$ports}}"
+    echo "{\"name\":\"$name\",\"serversCount\":1,\"serversRunning\":1,\"nodes\":[$server,$balancer]}" >> "$FAKE_K3D_STATE"
     echo "INFO Cluster $name created successfully!" ;;
   "k3d cluster delete")
     [ -e "$FAKE_K3D_STATE" ] || fail "cluster $3 not found"
@@ -125,6 +130,27 @@ case "$tool $1 $2" in
     file=$(option -f "$@")
     if [ -n "$file" ] && [ ! -e "$file" ]; then fail "the path \"$file\" does not exist"; fi
     case " $* " in
+      *" get crd/helmcharts.helm.cattle.io "*)
+        [ -n "${'$'}{FAKE_NO_HELMCHART_CRD:-}" ] &&
+          fail 'Error from server (NotFound): customresourcedefinitions.apiextensions.k8s.io "helmcharts.helm.cattle.io" not found'
+        echo "customresourcedefinition.apiextensions.k8s.io/helmcharts.helm.cattle.io" ;;
+      *" get job/"*)
+        # The helm controller creates its Job a moment after the HelmChart: absent for the first FAKE_HELM_JOB_LATE looks.
+        late=${'$'}{FAKE_HELM_JOB_LATE:-0}
+        if [ "$late" -gt 0 ]; then
+          looks=0
+          while IFS= read -r logged; do case $logged in *'"get","job/'*) looks=$((looks + 1)) ;; esac; done < "$FAKE_LOG"
+          [ "$looks" -le "$late" ] && exit 0
+        fi
+        job=$(option get "$@")
+        echo "job.batch/${'$'}{job#job/}" ;;
+      *" wait "*) echo "condition met" ;;
+      *" diff "*)
+        # kubectl diff: 0 when the same, 1 with the differences on stdout, more on an error.
+        code=${'$'}{FAKE_DIFF_CODE:-0}
+        [ "$code" = 1 ] && printf '%s\n' "diff -u -N /tmp/LIVE/v1.Service.nats.nats-np /tmp/MERGED/v1.Service.nats.nats-np" "-  a: 1" "+  a: 2"
+        [ "$code" -gt 1 ] && echo "error: fake diff failed" >&2
+        exit "$code" ;;
       *" apply "*) echo "applied $file" ;;
       *" delete "*) echo "deleted $file" ;;
       *" rollout "*) echo "successfully rolled out" ;;
@@ -139,7 +165,9 @@ case "$tool $1 $2" in
     case $2 in *"$chart"*) full=$2 ;; *) full=$2-$chart ;; esac
     namespace=$(option --namespace "$@")
     # object TEMPLATE API-VERSION KIND NAME
-    object() { printf '%s\n' '---' "# Source: $chart/templates/$1.yaml" "apiVersion: $2" "kind: $3" 'metadata:' "  name: $4" "  namespace: $namespace"; }
+    object() {
+      printf '%s\n' '---' "# Source: $chart/templates/$1.yaml" "apiVersion: $2" "kind: $3" 'metadata:' "  name: $4" "  namespace: $namespace"
+    }
     object stateful-set apps/v1 StatefulSet "$full"
     if [ -z "${'$'}{FAKE_HELM_PARTIAL:-}" ]; then
       object service v1 Service "$full"
@@ -188,7 +216,9 @@ export function fakeToolbox(dir: string, tools: readonly FakeTool[] = FAKE_TOOLS
     env: { PATH: path, FAKE_LOG: logFile, FAKE_K3D_STATE: k3dState, FAKE_KUBE_CONTEXTS: 'k3d-dev,staging', FAKE_HANG_PIDS: hangPidsFile },
     hangPids: () => (existsSync(hangPidsFile) ? readFileSync(hangPidsFile, 'utf8').split('\n').filter(Boolean).map(Number) : []),
     setClusters: (clusters) => writeFileSync(k3dState, clusters.map((cluster) => `${JSON.stringify(cluster)}\n`).join('')),
-    calls: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as ToolCall) : []),
+    calls: () => (existsSync(logFile)
+      ? readFileSync(logFile, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as ToolCall)
+      : []),
   };
 }
 

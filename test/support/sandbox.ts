@@ -80,12 +80,15 @@ export function tree(root: string): Record<string, string> {
 export const PROBES = ['docker info', 'k3d version', 'kubectl version --client', 'helm version --short'];
 export const LIST = 'k3d cluster list -o json';
 export const GET_CONTEXTS = 'kubectl config get-contexts -o name';
-export const CREATE = 'k3d cluster create dev --image rancher/k3s:v1.31.5-k3s1 -p 8080:80@loadbalancer -p 8443:443@loadbalancer -p 4222:31400@server:0 --wait --timeout 300s';
+export const CREATE = 'k3d cluster create dev --image rancher/k3s:v1.31.5-k3s1 ' +
+  '-p 8080:80@loadbalancer -p 8443:443@loadbalancer -p 4222:31400@server:0 --wait --timeout 300s';
 export const START = 'k3d cluster start dev --wait --timeout 300s';
 /** helm runs in a scratch folder, so the values file is passed by absolute path. */
 export const render = (root: string, values = join(root, 'dist/helm/nats-values.yaml')): string =>
   `helm template nats nats --repo https://nats-io.github.io/k8s/helm/charts/ --version 2.14.2 --namespace nats --skip-tests -f ${values}`;
-export const MANIFESTS = ['dist/0000-namespaces.k8s.yaml', 'dist/0001-nats-tls.k8s.yaml', 'dist/0002-nats-access.k8s.yaml', 'dist/0003-echo.k8s.yaml', 'dist/helm/nats.yaml'];
+export const MANIFESTS = [
+  'dist/0000-namespaces.k8s.yaml', 'dist/0001-nats-tls.k8s.yaml', 'dist/0002-nats-access.k8s.yaml', 'dist/0003-echo.k8s.yaml', 'dist/helm/nats.yaml',
+];
 export const kubectl = (context: string, command: string): string => `kubectl --context ${context} --request-timeout=30s ${command}`;
 export const applies = (context: string): string[] => MANIFESTS.map((file) => kubectl(context, `apply -f ${file}`));
 export const rollouts = (context: string): string[] => [
