@@ -17,9 +17,10 @@ import { describeProof, jetstreamIdentity, proveJetStream, type JetStreamProof }
 
 /**
  * `npm run verify`: proves a running deployment behaves as configured — http-echo answers through
- * Traefik, every authorized identity can publish over mutual TLS (or, with permissions, is allowed
+ * Traefik over HTTP, and over HTTPS with a certificate keys/ca.crt vouches for; every authorized identity can publish over mutual TLS (or, with permissions, is allowed
  * and refused exactly what they say), every other identity is refused by NATS authorization, a
- * client without a certificate is refused by TLS, and the server presents keys/server.crt.
+ * client without a certificate is refused by TLS, and the server presents keys/server.crt. With
+ * JetStream on, a throwaway stream replicated on nats.replicas servers proves the cluster (lib/verify-jetstream.ts).
  */
 
 export interface VerifyOptions {
@@ -64,8 +65,9 @@ export const DEFAULT_TIMEOUT_SECONDS = 60;
 /** `npm run verify`'s flags; lib/cli.ts parses them (unknown flags, --help) like every command's. */
 export const VERIFY_COMMAND: CommandSpec = {
   usage: 'npm run verify --',
-  description: 'Proves the running deployment: http-echo through Traefik, and NATS over mutual TLS admitting exactly the\n' +
-    'authorized identities with their permissions and presenting keys/server.crt. Exit 0: every check matched; 1: a\n' +
+  description: 'Proves the running deployment: http-echo through Traefik (HTTP, and HTTPS from our CA), and NATS over mutual\n' +
+    'TLS admitting exactly the authorized identities with their permissions and presenting keys/server.crt; with JetStream,\n' +
+    'a throwaway stream on nats.replicas servers. Exit 0: every check matched; 1: a\n' +
     'check failed (or the configuration or keys are unusable); 2: wrong flags.',
   flags: {
     'echo-url': { type: 'string', value: 'URL', help: 'http-echo through Traefik (default from cluster.ports.http.host)' },
