@@ -38,8 +38,11 @@ export type JetStreamProof =
 /** Up to this much of a session is kept for deleting the stream, so that a step that hangs still leaves time to clean up. */
 const DELETE_RESERVE_MS = 2000;
 
-/** JetStream's code while it has no meta leader yet: a cluster that is still starting. */
-const TEMPORARILY_UNAVAILABLE = 10008;
+/**
+ * nats-server's codes for a cluster still coming together: no meta leader yet (10008), not enough
+ * servers known for the replicas (10005 no suitable peers, 10023 insufficient resources).
+ */
+const NOT_READY_CODES = new Set([10005, 10008, 10023]);
 
 class StepTimeout extends Error {}
 
@@ -95,7 +98,7 @@ export async function proveJetStream(nc: NatsConnection, replicas: number, ms: n
   } catch (error) {
     if (isNotEnabled(error)) outcome = { kind: 'not-enabled' };
     else {
-      const retry = error instanceof StepTimeout || apiCode(error) === TEMPORARILY_UNAVAILABLE;
+      const retry = error instanceof StepTimeout || NOT_READY_CODES.has(apiCode(error) as number);
       outcome = { kind: 'failed', step, detail: (error as Error).message ?? String(error), retry };
     }
   }
