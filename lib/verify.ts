@@ -1,7 +1,9 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { TLSSocket } from 'node:tls';
 import { connect, errors, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { type CommandSpec, UsageError } from './cli';
 import { echoUrl, loadConfig, natsUrl, type Config, type Identity } from './config';
@@ -10,22 +12,31 @@ import { UserError } from './errors';
 import { probe } from './nats-permissions';
 import { closingSockets, readGreeting, readServedCertificate, type FailedGreeting, type Greeting } from './nats-probe';
 import { permissionCases, type Access, type PermissionCase } from './nats-subjects';
-import { pkiFilesIn, SERVER_LEAF, type PkiPaths } from './pki';
+import { ECHO_LEAF, pkiFilesIn, SERVER_LEAF, type PkiPaths } from './pki';
+import { describeProof, jetstreamIdentity, proveJetStream, type JetStreamProof } from './verify-jetstream';
 
 /**
  * `npm run verify`: proves a running deployment behaves as configured — http-echo answers through
- * Traefik, every authorized identity can publish over mutual TLS (or, with permissions, is allowed
+ * Traefik over HTTP, and over HTTPS with a certificate keys/ca.crt vouches for; every authorized identity can publish over mutual TLS (or, with permissions, is allowed
  * and refused exactly what they say), every other identity is refused by NATS authorization, a
- * client without a certificate is refused by TLS, and the server presents keys/server.crt.
+ * client without a certificate is refused by TLS, and the server presents keys/server.crt. With
+ * JetStream on, a throwaway stream replicated on nats.replicas servers proves the cluster (lib/verify-jetstream.ts).
  */
 
 export interface VerifyOptions {
   readonly echoUrl: string;
+  /** http-echo over HTTPS through Traefik's websecure entry point, trusted only through keys/ca.crt. */
+  readonly httpsUrl: string;
+  /** The Secret Traefik serves echo's certificate from (echo.tls.secretName), for the fix when it serves another. */
+  readonly echoTlsSecret: string;
   readonly echoText: string;
   readonly natsUrl: string;
   /** ca.crt and <identity>.crt/.key, in --keys or pki.dir. */
   readonly keys: PkiPaths;
   readonly identities: readonly Identity[];
+  /** nats.replicas and nats.jetstream.enabled: with either, a throwaway stream proves the cluster from the client side. */
+  readonly replicas: number;
+  readonly jetstream: boolean;
   /** A certificate in the keys folder this close to expiry gets a warning (pki.renewWithinDays). */
   readonly renewWithinDays: number;
   /** Bound on the whole run: checks retry while nothing answers, and report it once this has passed. */
@@ -54,11 +65,13 @@ export const DEFAULT_TIMEOUT_SECONDS = 60;
 /** `npm run verify`'s flags; lib/cli.ts parses them (unknown flags, --help) like every command's. */
 export const VERIFY_COMMAND: CommandSpec = {
   usage: 'npm run verify --',
-  description: 'Proves the running deployment: http-echo through Traefik, and NATS over mutual TLS admitting exactly the\n' +
-    'authorized identities with their permissions and presenting keys/server.crt. Exit 0: every check matched; 1: a\n' +
+  description: 'Proves the running deployment: http-echo through Traefik (HTTP, and HTTPS from our CA), and NATS over mutual\n' +
+    'TLS admitting exactly the authorized identities with their permissions and presenting keys/server.crt; with JetStream,\n' +
+    'a throwaway stream on nats.replicas servers. Exit 0: every check matched; 1: a\n' +
     'check failed (or the configuration or keys are unusable); 2: wrong flags.',
   flags: {
     'echo-url': { type: 'string', value: 'URL', help: 'http-echo through Traefik (default from cluster.ports.http.host)' },
+    'https-url': { type: 'string', value: 'URL', help: 'http-echo over HTTPS, trusted only via ca.crt (default from cluster.ports.https.host)' },
     'nats-url': { type: 'string', value: 'URL', help: 'NATS through the NodePort mapping, tls://host:port (default from cluster.ports.nats.host)' },
     keys: { type: 'string', value: 'DIR', help: 'holds ca.crt and <identity>.crt/.key (default pki.dir); only read' },
     timeout: { type: 'string', value: 'SECONDS', help: `give up after this long while nothing answers (default ${DEFAULT_TIMEOUT_SECONDS})` },
@@ -69,9 +82,8 @@ export const VERIFY_COMMAND: CommandSpec = {
 function stringFlag(flags: Readonly<Record<string, unknown>>, flag: string): string | undefined {
   const value = flags[flag];
   if (value === undefined) return undefined;
-  if (typeof value === 'boolean' || Array.isArray(value) || String(value) === '') {
-    throw new UsageError(`--${flag} needs exactly one value`);
-  }
+  if (typeof value !== 'string' && typeof value !== 'number') throw new UsageError(`--${flag} needs exactly one value`);
+  if (String(value) === '') throw new UsageError(`--${flag} needs exactly one value`);
   return String(value);
 }
 
@@ -98,11 +110,15 @@ export function verifyOptions(args: Readonly<Record<string, unknown>>, config: C
 
   return {
     echoUrl: checkedUrl('echo-url', stringFlag(args, 'echo-url') ?? echoUrl(config.cluster), ['http:', 'https:']),
+    httpsUrl: checkedUrl('https-url', stringFlag(args, 'https-url') ?? `https://localhost:${config.cluster.ports.https.host}`, ['https:']),
+    echoTlsSecret: config.echo.tls.secretName,
     echoText: config.echo.text,
     natsUrl: checkedUrl('nats-url', stringFlag(args, 'nats-url') ?? natsUrl(config.cluster), ['tls:', 'nats:']),
     // Only read, never written: --keys may name any folder, e.g. a copy of another machine's keys.
     keys: pkiFilesIn(resolve(cwd, stringFlag(args, 'keys') ?? config.pki.dir)),
     identities: config.pki.identities,
+    replicas: config.nats.replicas,
+    jetstream: config.nats.jetstream.enabled,
     renewWithinDays: config.pki.renewWithinDays,
     timeoutMs: Math.round(timeoutSeconds * 1000),
   };
@@ -141,7 +157,8 @@ function requireKeysFolder(dir: string): void {
 function requireKeyFiles(files: readonly string[]): void {
   const missing = files.filter((file) => !existsSync(file));
   if (missing.length > 0) {
-    throw new UserError(`missing ${missing.join(', ')}: run \`npm run synth\` (it creates the certificates in pki.dir) or point --keys at the folder holding them`);
+    throw new UserError(`missing ${missing.join(', ')}: run \`npm run synth\` (it creates the certificates in pki.dir) ` +
+      'or point --keys at the folder holding them');
   }
 }
 
@@ -151,7 +168,8 @@ function readKeyFile(file: string): string {
   } catch (error) {
     const { code } = error as NodeJS.ErrnoException;
     const why = code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message;
-    throw new UserError(`cannot read ${displayPath(file)} (${why}): make it a file you can read, or ${KEYS_FIX}; \`npm run certs\` issues missing keys`);
+    throw new UserError(`cannot read ${displayPath(file)} (${why}): make it a file you can read, or ${KEYS_FIX}; ` +
+      '`npm run certs` issues missing keys');
   }
 }
 
@@ -253,8 +271,8 @@ async function readBodyStart(response: Response): Promise<{ text: string; trunca
   let size = 0;
   try {
     while (size <= ECHO_BODY_LIMIT) {
-      const { done, value } = await reader.read();
-      if (done) break;
+      const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
+      if (done || !value) break;
       chunks.push(value);
       size += value.byteLength;
     }
@@ -277,7 +295,10 @@ async function attemptEcho(options: VerifyOptions, deadline: number): Promise<Ec
     const { text, truncated } = await readBodyStart(response);
     const status = `${response.status} ${response.statusText}`.trim();
     // Only a 200 is http-echo itself: Traefik answers 404 until its routes load.
-    if (response.status !== 200) return { retry: true, ok: false, unreachable: false, got: status, cause: `${options.echoUrl} answers ${status}, not http-echo: is it running, and does its Ingress route to it?` };
+    if (response.status !== 200) {
+      const cause = `${options.echoUrl} answers ${status}, not http-echo: is it running, and does its Ingress route to it?`;
+      return { retry: true, ok: false, unreachable: false, got: status, cause };
+    }
     const body = text.trim();
     const got = `200 ${quoted(body)}${truncated ? ` (more than ${ECHO_BODY_LIMIT / 1024} KiB)` : ''}`;
     return { retry: false, ok: !truncated && body === options.echoText, unreachable: false, got };
@@ -307,6 +328,119 @@ async function checkEcho(options: VerifyOptions, deadline: number, progress: Pro
   return { check, endpoint: options.echoUrl, expected, got, ok, unreachable, cause: ok ? undefined : cause, ms: Date.now() - started };
 }
 
+/** What one HTTPS request came to: an answer over a connection our CA vouches for, a certificate it does not, or an error. */
+type HttpsAnswer =
+  | { readonly kind: 'answered'; readonly status: number; readonly statusText: string; readonly text: string; readonly truncated: boolean }
+  | { readonly kind: 'untrusted'; readonly certificate?: X509Certificate; readonly reason: string }
+  | { readonly kind: 'failed'; readonly error: unknown };
+
+/**
+ * GETs `url` trusting only `ca`, within `ms`, reading at most ECHO_BODY_LIMIT bytes. The handshake
+ * does not reject an untrusted certificate itself, so that the answer can say whose it is.
+ */
+function httpsGet(url: string, ca: string, ms: number): Promise<HttpsAnswer> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (answer: HttpsAnswer): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      request.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => settle({ kind: 'failed', error: Object.assign(new Error('timed out'), { name: 'TimeoutError' }) }), ms);
+    const request = httpsRequest(url, { ca, rejectUnauthorized: false, agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const answered = (): void => settle({
+        kind: 'answered', status: response.statusCode ?? 0, statusText: response.statusMessage ?? '',
+        text: Buffer.concat(chunks).subarray(0, ECHO_BODY_LIMIT).toString('utf8'), truncated: size > ECHO_BODY_LIMIT,
+      });
+      response.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        size += chunk.byteLength;
+        if (size > ECHO_BODY_LIMIT) answered();
+      });
+      response.on('end', answered);
+      response.on('error', (error) => settle({ kind: 'failed', error }));
+    });
+    request.on('socket', (socket) => socket.once('secureConnect', () => {
+      const secure = socket as TLSSocket;
+      // Node has checked the chain against `ca` and the name against the URL's host by now.
+      if (!secure.authorized) settle({ kind: 'untrusted', certificate: secure.getPeerX509Certificate(), reason: String(secure.authorizationError) });
+    }));
+    request.on('error', (error) => settle({ kind: 'failed', error }));
+    request.end();
+  });
+}
+
+/** The subject Traefik gives the self-signed certificate it serves while no Secret matches the host. */
+const TRAEFIK_DEFAULT_SUBJECT = /CN=TRAEFIK DEFAULT CERT/i;
+
+const commonName = (certificate: X509Certificate | undefined): string =>
+  /(?:^|\n)CN=([^\n]*)/.exec(certificate?.subject ?? '')?.[1] ?? 'no common name';
+
+function judgeUntrusted(options: VerifyOptions, certificate: X509Certificate | undefined, reason: string): EchoAttempt {
+  const ca = displayPath(options.keys.caCert);
+  if (TRAEFIK_DEFAULT_SUBJECT.test(certificate?.subject ?? '')) {
+    // Traefik serves it until it has loaded the Secret the Ingress names: worth waiting for.
+    return {
+      retry: true, ok: false, unreachable: false, got: `Traefik's default certificate, not one from ${ca}`,
+      cause: `Traefik serves its default certificate: is the ${options.echoTlsSecret} Secret applied? (npx zx scripts/up.mjs)`,
+    };
+  }
+  if (FOREIGN_CA_CODES.has(reason)) {
+    return {
+      retry: false, ok: false, unreachable: false, got: `a certificate from another CA than ${ca} (CN=${commonName(certificate)})`,
+      cause: `${options.httpsUrl} serves a certificate from another CA: the ${options.echoTlsSecret} Secret is from another PKI — ` +
+        'run `npm run synth` and `npx zx scripts/up.mjs`',
+    };
+  }
+  if (BAD_CERTIFICATE_CODES.has(reason)) {
+    return {
+      retry: false, ok: false, unreachable: false, got: `a certificate from our CA that is not valid here (${reason})`,
+      cause: `echo's certificate does not fit ${options.httpsUrl}: name its host in echo.tls.hosts, run \`npm run certs -- --renew ${ECHO_LEAF}\` ` +
+        'and `npx zx scripts/up.mjs`',
+    };
+  }
+  return { retry: false, ok: false, unreachable: false, got: `certificate not trusted (${reason})` };
+}
+
+async function attemptHttps(options: VerifyOptions, ca: string, deadline: number): Promise<EchoAttempt> {
+  const ms = remainingMs(deadline);
+  const answer = await httpsGet(options.httpsUrl, ca, ms);
+  switch (answer.kind) {
+    case 'untrusted': return judgeUntrusted(options, answer.certificate, answer.reason);
+    case 'failed': {
+      const problem = networkProblem(answer.error, ms);
+      if (problem !== undefined) {
+        return { retry: true, ok: false, unreachable: true, got: problem, cause: unreachableCause(options.httpsUrl, problem) };
+      }
+      return { retry: false, ok: false, unreachable: false, got: `error: ${withCause(answer.error)}` };
+    }
+    case 'answered': {
+      const status = `${answer.status} ${answer.statusText}`.trim();
+      if (answer.status !== 200) {
+        const cause = `${options.httpsUrl} answers ${status}, not http-echo: does its HTTPS Ingress route to it?`;
+        return { retry: true, ok: false, unreachable: false, got: status, cause };
+      }
+      const body = answer.text.trim();
+      const got = `200 ${quoted(body)}${answer.truncated ? ` (more than ${ECHO_BODY_LIMIT / 1024} KiB)` : ''} over TLS from our CA`;
+      return { retry: false, ok: !answer.truncated && body === options.echoText, unreachable: false, got };
+    }
+  }
+}
+
+async function checkHttps(options: VerifyOptions, keys: KeyMaterial, deadline: number, progress: ProgressBoard): Promise<CheckResult> {
+  const started = Date.now();
+  const check = `echo ${options.httpsUrl}`;
+  progress.waiting(check, check);
+  const outcome = await withRetries(deadline, () => attemptHttps(options, keys.ca, deadline), (got) => progress.waiting(check, check, got));
+  const { got, ok, unreachable, cause } = outcome;
+  const expected = `200 ${quoted(options.echoText)} over TLS from our CA`;
+  return { check, endpoint: options.httpsUrl, expected, got, ok, unreachable, cause: ok ? undefined : cause, ms: Date.now() - started };
+}
+
 /** What a NATS connection attempt came to, in the terms the expectations are written in. */
 type NatsOutcome =
   | { kind: 'round-trip' }
@@ -324,7 +458,9 @@ type NatsOutcome =
   /** Admitted, and each permission case tried on that connection, in order. */
   | { kind: 'probed'; results: readonly ProbeResult[] }
   /** The TLS handshake showed the server's certificate. */
-  | { kind: 'served'; certificate: X509Certificate };
+  | { kind: 'served'; certificate: X509Certificate }
+  /** Admitted, and the throwaway stream went as `proof` says. */
+  | { kind: 'jetstream'; proof: JetStreamProof };
 
 /** What the server did with one permission case, or why trying it failed. */
 type ProbeResult = Access | { readonly error: string };
@@ -353,10 +489,12 @@ function describeOutcome(outcome: NatsOutcome, options: VerifyOptions): string {
     case 'error': return `error: ${outcome.detail}`;
     case 'probed': return `admitted: tried ${outcome.results.length} permission rule(s)`;
     case 'served': return `presented SHA-256 ${outcome.certificate.fingerprint256}`;
+    case 'jetstream': return describeProof(outcome.proof);
   }
 }
 
-const FOREIGN_CA_CAUSE = "the server presents a certificate from another CA: the cluster's Secret is from another PKI — run `npm run synth` and `npx zx scripts/up.mjs`";
+const FOREIGN_CA_CAUSE = "the server presents a certificate from another CA: the cluster's Secret is from another PKI — " +
+  'run `npm run synth` and `npx zx scripts/up.mjs`';
 
 /** The reason behind a failed row and what to do, for the summary; undefined where the row says it all. */
 function causeOf(outcome: NatsOutcome, options: VerifyOptions): string | undefined {
@@ -364,7 +502,8 @@ function causeOf(outcome: NatsOutcome, options: VerifyOptions): string | undefin
   switch (outcome.kind) {
     case 'no-tls': return `the server at ${url} does not use TLS: is it our deployment? is the port right?`;
     case 'foreign-ca': return FOREIGN_CA_CAUSE;
-    case 'bad-certificate': return `the server certificate is not valid for ${url}: run \`npm run synth\` (it re-issues an expired one, naming the hosts in pki.server) and \`npx zx scripts/up.mjs\``;
+    case 'bad-certificate': return `the server certificate is not valid for ${url}: ` +
+      'run `npm run synth` (it re-issues an expired one, naming the hosts in pki.server) and `npx zx scripts/up.mjs`';
     case 'not-nats': return `what answers at ${url} is not a NATS server: is the port right?`;
     case 'stalled': return `the server at ${url} greets like NATS but does not finish connecting: look at its logs`;
     case 'unreachable': return unreachableCause(url, outcome.detail);
@@ -479,7 +618,9 @@ async function tryPermissions(nc: NatsConnection, cases: readonly PermissionCase
 async function connectAndTry(options: VerifyOptions, natsCase: NatsCase, ms: number, step: SessionStep): Promise<NatsOutcome> {
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: options.natsUrl, tls: natsCase.tls, timeout: ms + NATS_TIMEOUT_GRACE_MS, reconnect: false, name: `verify-${natsCase.label}` });
+    nc = await connect({
+      servers: options.natsUrl, tls: natsCase.tls, timeout: ms + NATS_TIMEOUT_GRACE_MS, reconnect: false, name: `verify-${natsCase.label}`,
+    });
   } catch (error) {
     return classifyConnectError(error, ms);
   }
@@ -650,7 +791,8 @@ function judgeServed(served: X509Certificate, options: VerifyOptions, keys: KeyM
   switch (compareServed(served, keys)) {
     case 'same': return { got: `the same (SHA-256 ${shortFingerprint(served)})`, ok: true, detail };
     case 'unchecked': return { got: `SHA-256 ${shortFingerprint(served)}`, ok: true, detail };
-    case 'foreign-ca': return { got: `a certificate from another CA than ${displayPath(options.keys.caCert)}`, ok: false, cause: FOREIGN_CA_CAUSE, detail };
+    case 'foreign-ca':
+      return { got: `a certificate from another CA than ${displayPath(options.keys.caCert)}`, ok: false, cause: FOREIGN_CA_CAUSE, detail };
     case 'another': return {
       got: `${OLDER_CERTIFICATE} (npx zx scripts/up.mjs)`,
       ok: false,
@@ -677,6 +819,73 @@ async function checkServedCertificate(options: VerifyOptions, keys: KeyMaterial,
   const expected = keys.serverCertificate ? `the same as ${file}` : `any (no ${file} to compare with)`;
   const unreachable = outcome.kind === 'unreachable';
   return [{ check: SERVED_CHECK, endpoint: options.natsUrl, expected, ...verdict, unreachable, ms: Date.now() - started }];
+}
+
+const JETSTREAM_CHECK = 'nats jetstream stream';
+
+const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
+/** A stream still on its way: JetStream may be off until the servers restart with it, or still electing a leader. */
+const jetstreamPending: ReloadPending = (outcome) => {
+  if (outcome.kind !== 'jetstream') return undefined;
+  const { proof } = outcome;
+  if (proof.kind === 'not-enabled') return 'JetStream is not enabled on the server yet';
+  return proof.kind === 'failed' && proof.retry && !proof.leftover ? describeProof(proof) : undefined;
+};
+
+function jetstreamVerdict(outcome: NatsOutcome, options: VerifyOptions, replicas: number): Omit<Row, 'check' | 'expected'> {
+  if (outcome.kind !== 'jetstream') return { got: describeOutcome(outcome, options), ok: false, cause: causeOf(outcome, options) };
+  const { proof } = outcome;
+  const got = describeProof(proof);
+  switch (proof.kind) {
+    case 'proved': {
+      const ok = proof.peers.length === replicas;
+      const cause = `the stream has ${plural(proof.peers.length, 'peer')}, not nats.replicas (${replicas}): are all servers up?`;
+      return { got, ok, cause: ok ? undefined : cause };
+    }
+    case 'not-enabled': return {
+      got, ok: false, cause: 'nats.jetstream.enabled is true, but the server runs without JetStream: deploy it with `npx zx scripts/up.mjs`',
+    };
+    case 'failed': return {
+      got, ok: false, cause: proof.leftover ? `stream ${proof.leftover} is left over: delete it (nats stream rm ${proof.leftover})` : undefined,
+    };
+  }
+}
+
+/**
+ * With nats.replicas > 1 or JetStream on: a throwaway stream as the first identity allowed to use
+ * the JetStream API. Without JetStream (a cluster configured without it) or without such an identity
+ * the row passes as not applicable and says why: nothing on the client side can prove more there.
+ */
+async function checkJetStream(options: VerifyOptions, keys: KeyMaterial, deadline: number, progress: ProgressBoard): Promise<CheckResult[]> {
+  const started = Date.now();
+  const replicas = options.replicas;
+  const expected = `a stream on ${plural(replicas, 'peer')}: stored, read back, deleted`;
+  const identity = jetstreamIdentity(options.identities);
+  const skipped = (why: string): CheckResult[] =>
+    [{ check: JETSTREAM_CHECK, endpoint: options.natsUrl, expected, got: `not applicable: ${why}`, ok: true, unreachable: false, ms: 0 }];
+  if (!options.jetstream) return skipped('nats.jetstream.enabled is false, so there is no stream to replicate');
+  if (!identity) return skipped('no authorized identity may use the JetStream API ($JS.API.>) and its replies (_INBOX.>)');
+  const tls = { ...keys.identities.get(identity.name), ca: keys.ca };
+  const session: NatsSession = async (ms, step) => {
+    let nc: NatsConnection;
+    try {
+      nc = await connect({ servers: options.natsUrl, tls, timeout: ms + NATS_TIMEOUT_GRACE_MS, reconnect: false, name: 'verify-jetstream' });
+    } catch (error) {
+      return classifyConnectError(error, ms);
+    }
+    step.admitted = true;
+    try {
+      return { kind: 'jetstream', proof: await proveJetStream(nc, replicas, ms) };
+    } finally {
+      await nc.close();
+    }
+  };
+  const check = `${JETSTREAM_CHECK} (as ${identity.name})`;
+  const outcome = await retryNats(options, check, deadline, progress, session, jetstreamPending);
+  progress.done(check);
+  const verdict = jetstreamVerdict(outcome, options, replicas);
+  return [{ check, endpoint: options.natsUrl, expected, ...verdict, unreachable: outcome.kind === 'unreachable', ms: Date.now() - started }];
 }
 
 /** Checks still retrying, each under the endpoint it waits for and the last reason it failed. */
@@ -729,7 +938,8 @@ export function formatProgress(progress: VerifyProgress): string {
     entry.reasons.add(reason);
     byTarget.set(target, entry);
   }
-  const parts = [...byTarget].map(([target, { checks, reasons }]) => `${target}${checks > 1 ? ` (${checks} checks)` : ''} — ${[...reasons].join(' / ')}`);
+  const parts = [...byTarget].map(([target, { checks, reasons }]) =>
+    `${target}${checks > 1 ? ` (${checks} checks)` : ''} — ${[...reasons].join(' / ')}`);
   return `… ${Math.round(progress.elapsedMs / 1000)} s: still waiting for ${parts.join('; ')}`;
 }
 
@@ -738,7 +948,9 @@ export function formatProgress(progress: VerifyProgress): string {
  * whatever answers (or does not). `onResult` sees each result as it completes; `progress.onProgress`
  * hears which checks are still retrying, and why; the returned list is in table order.
  */
-export async function runVerify(options: VerifyOptions, onResult: (result: CheckResult) => void = () => {}, progress: ProgressOptions = {}): Promise<CheckResult[]> {
+export async function runVerify(
+  options: VerifyOptions, onResult: (result: CheckResult) => void = () => {}, progress: ProgressOptions = {},
+): Promise<CheckResult[]> {
   const keys = loadKeyMaterial(options);
   const started = Date.now();
   const deadline = started + options.timeoutMs;
@@ -751,8 +963,10 @@ export async function runVerify(options: VerifyOptions, onResult: (result: Check
   try {
     const rows = await Promise.all([
       checkEcho(options, deadline, board).then((result) => report(result.check)([result])),
+      checkHttps(options, keys, deadline, board).then((result) => report(result.check)([result])),
       ...natsCases(options, keys).map((natsCase) => checkNats(options, natsCase, deadline, board).then(report(natsCase.check))),
       checkServedCertificate(options, keys, deadline, board).then(report(SERVED_CHECK)),
+      ...(options.replicas > 1 || options.jetstream ? [checkJetStream(options, keys, deadline, board).then(report(JETSTREAM_CHECK))] : []),
     ]);
     return rows.flat();
   } finally {
@@ -784,7 +998,8 @@ export function summarize(results: readonly CheckResult[], options: VerifyOption
   if (failed.length === 0) return `all ${results.length} checks passed: the deployment behaves as configured`;
   if (results.every((r) => r.unreachable)) {
     const endpoints = [...new Set(failed.map((r) => r.endpoint))].join(' and ');
-    return `nothing answered within ${options.timeoutMs / 1000} s at ${endpoints}: is the cluster up? (npx zx scripts/up.mjs), or pass --timeout for a slower start`;
+    return `nothing answered within ${options.timeoutMs / 1000} s at ${endpoints}: is the cluster up? (npx zx scripts/up.mjs), ` +
+      'or pass --timeout for a slower start';
   }
   return `${failed.length} of ${results.length} checks failed: ${failuresByCause(failed)}`;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// npm run verify: proves the running deployment answers as configured — http-echo through Traefik,
+// npm run verify: proves the running deployment answers as configured — http-echo through Traefik
+// (over HTTP, and over HTTPS with a certificate from our CA),
 // NATS over mutual TLS admitting only the authorized identities, each with the permissions it is
 // configured with, and presenting keys/server.crt. Certificates close to expiry are warned about.
 // Exit 0: every check matched (warnings or not); 1: a check failed (or the configuration/keys are
@@ -24,14 +25,16 @@ function exit(code) {
 
 function startWatchdog(timeoutMs) {
   setTimeout(() => {
-    console.error(chalk.red(`✖ the checks did not end within ${(timeoutMs + WATCHDOG_GRACE_MS) / 1000} s although they are bounded by --timeout: a bug in lib/verify.ts`));
+    const limit = (timeoutMs + WATCHDOG_GRACE_MS) / 1000;
+    console.error(chalk.red(`✖ the checks did not end within ${limit} s although they are bounded by --timeout: a bug in lib/verify.ts`));
     exit(1);
   }, timeoutMs + WATCHDOG_GRACE_MS).unref();
 }
 
 await runCli(VERIFY_COMMAND, async (flags) => {
   const options = loadVerifyOptions(flags);
-  console.log(`Checking ${options.echoUrl} and ${options.natsUrl} with the keys in ${options.keys.dir} (giving up after ${options.timeoutMs / 1000} s)`);
+  console.log(`Checking ${options.echoUrl}, ${options.httpsUrl} and ${options.natsUrl} with the keys in ${options.keys.dir} ` +
+    `(giving up after ${options.timeoutMs / 1000} s)`);
   const warnings = certificateWarnings(options);
   startWatchdog(options.timeoutMs);
   const results = await runVerify(

@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import {
 } from '../lib/verify';
 import {
   startEndlessHttpServer, startEndlessInfoServer, startErrNatsServer, startForwarder, startMuteAfterConnectServer, startSilentServer,
-  startStalledTlsServer, type FakeServer,
+  startHttpsEcho, startStalledTlsServer, type FakeServer, type HttpsEcho,
 } from './support/fake-servers';
 import { startNatsServer, type RunningNatsServer } from './support/nats-server';
 
@@ -33,8 +33,11 @@ const EXIT_SLACK_MS = 8000;
 
 /** Runs scripts/verify.mjs as `up.mjs` will, in a folder without a k3s-nats-tls.yaml, so the defaults apply. */
 function runScript(cwd: string, args: string[]): Promise<ScriptRun> {
-  return runNode(cwd, [SCRIPT, ...args]);
+  return runNode(cwd, [SCRIPT, ...(args.includes('--https-url') ? [] : ['--https-url', healthyHttpsUrl]), ...args]);
 }
+
+/** The healthy HTTPS echo every run checks unless a test passes its own --https-url; set in beforeAll. */
+let healthyHttpsUrl = 'https://localhost:1';
 
 function runNode(cwd: string, args: string[]): Promise<ScriptRun> {
   const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
@@ -90,6 +93,10 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/** http-echo over HTTPS presenting the echo certificate `pki` issued: what Traefik serves once up applied that PKI's Secret. */
+const httpsEchoFor = (pki: PkiResult): Promise<HttpsEcho> =>
+  startHttpsEcho({ cert: readFileSync(pki.paths.echoCert, 'utf8'), key: readFileSync(pki.paths.echoKey, 'utf8'), text: ECHO_TEXT });
+
 const serverFor = (config: Config, pki: PkiResult): Promise<RunningNatsServer> =>
   startNatsServer({ config, caFile: pki.paths.caCert, certFile: pki.paths.serverCert, keyFile: pki.paths.serverKey });
 
@@ -99,12 +106,18 @@ const NATS_CHECKS = ['nats client1 (authorized)', 'nats client2 (not authorized)
 /** Every NATS row of the default configuration, in table order: the identities' and the served certificate's. */
 const NATS_ROWS = [...NATS_CHECKS, 'nats server certificate'];
 
+/** `settings` less the keys named. */
+const without = (settings: object, keys: readonly string[]): object =>
+  Object.fromEntries(Object.entries(settings).filter(([key]) => !keys.includes(key)));
+
 /** A server without TLS, as a nats-server started with the defaults (or a chart whose TLS values were ignored) runs. */
-const withoutTls = ({ tls: _tls, authorization: _authorization, ...plain }: NatsServerConfig): object => plain;
+const withoutTls = (settings: NatsServerConfig): object => without(settings, ['tls', 'authorization']);
 
 /** TLS with our server certificate, but no client certificate required and no users: anyone is admitted. */
-const tlsWithoutClientCertificates = ({ tls, authorization: _authorization, ...rest }: NatsServerConfig): object =>
-  ({ ...rest, tls: { ca_file: tls.ca_file, cert_file: tls.cert_file, key_file: tls.key_file } });
+const tlsWithoutClientCertificates = (settings: NatsServerConfig): object => {
+  const { tls } = settings;
+  return { ...without(settings, ['authorization']), tls: { ca_file: tls.ca_file, cert_file: tls.cert_file, key_file: tls.key_file } };
+};
 
 /**
  * runVerify in a node process of its own, without scripts/verify.mjs and its exit guard: the
@@ -130,6 +143,8 @@ describe('npm run verify', () => {
   let admitsClient2: RunningNatsServer;
   let echo: Awaited<ReturnType<typeof startEcho>>;
   let wrongEcho: Awaited<ReturnType<typeof startEcho>>;
+  let httpsEcho: HttpsEcho;
+  let admitsClient2HttpsEcho: HttpsEcho;
 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'verify-'));
@@ -150,19 +165,22 @@ describe('npm run verify', () => {
       startEcho(ECHO_TEXT),
       startEcho('Hello from somewhere else'),
     ]);
+    [httpsEcho, admitsClient2HttpsEcho] = await Promise.all([httpsEchoFor(pki), httpsEchoFor(admitsClient2Pki)]);
+    healthyHttpsUrl = httpsEcho.url;
   });
 
   afterAll(async () => {
-    await Promise.all([healthy?.stop(), admitsClient2?.stop()]);
+    await Promise.all([healthy?.stop(), admitsClient2?.stop(), httpsEcho?.close(), admitsClient2HttpsEcho?.close()]);
     await Promise.all([echo, wrongEcho].filter(Boolean).map(({ server }) => closeServer(server)));
     rmSync(tmp, { recursive: true, force: true });
   });
 
   /** The flags up.mjs passes, pointing NATS at `natsUrl`, with a 2 s bound. */
-  const flagsFor = (natsUrl: string, timeout = '2'): string[] => ['--echo-url', echo.url, '--nats-url', natsUrl, '--keys', pki.paths.dir, '--timeout', timeout];
+  const flagsFor = (natsUrl: string, timeout = '2'): string[] =>
+    ['--echo-url', echo.url, '--nats-url', natsUrl, '--keys', pki.paths.dir, '--timeout', timeout];
 
   const optionsFor = (natsUrl: string, timeout: number, echoUrl = echo.url) =>
-    ({ ...verifyOptions({ _: [], 'echo-url': echoUrl, 'nats-url': natsUrl, timeout }, config), keys: pki.paths });
+    ({ ...verifyOptions({ _: [], 'echo-url': echoUrl, 'https-url': httpsEcho.url, 'nats-url': natsUrl, timeout }, config), keys: pki.paths });
 
   describe('the script', () => {
     it('exits 0 and prints a table of matching checks when the deployment is healthy', async () => {
@@ -176,19 +194,22 @@ describe('npm run verify', () => {
       expect(rowOf(run.output, 'nats client1 (authorized)')).toMatch(/^✔ .*admitted: publishes and receives\s+admitted: published and received/);
       expect(rowOf(run.output, 'nats client2 (not authorized)')).toMatch(/^✔ .*refused: Authorization Violation\s+refused: Authorization Violation/);
       expect(rowOf(run.output, 'nats without client certificate')).toMatch(/^✔ .*refused by TLS handshake\s+refused by TLS handshake \(alert bad certificate\)/);
-      expect(run.output).toContain('all 5 checks passed');
+      expect(run.output).toContain('all 6 checks passed');
       expect(run.code).toBe(0);
     });
 
     it('exits 1 naming client2 when the server admits an identity that must be refused', async () => {
       // GIVEN a server whose authorization also lists client2 (certificates from the same names)
       // WHEN the script checks it against the default configuration, where client2 is not authorized
-      const run = await runScript(tmp, ['--echo-url', echo.url, '--nats-url', admitsClient2.url, '--keys', admitsClient2Pki.paths.dir, '--timeout', '10']);
+      const run = await runScript(tmp, [
+        '--echo-url', echo.url, '--https-url', admitsClient2HttpsEcho.url, '--nats-url', admitsClient2.url,
+        '--keys', admitsClient2Pki.paths.dir, '--timeout', '10',
+      ]);
 
       // THEN the client2 row fails with what happened, the others still pass, and it exits 1
       expect(rowOf(run.output, 'nats client2 (not authorized)')).toMatch(/^✖ .*refused: Authorization Violation\s+admitted: published and received/);
       expect(rowOf(run.output, 'nats client1 (authorized)')).toMatch(/^✔ /);
-      expect(run.output).toContain('1 of 5 checks failed: nats client2 (not authorized)');
+      expect(run.output).toContain('1 of 6 checks failed: nats client2 (not authorized)');
       expect(run.code).toBe(1);
     });
 
@@ -199,32 +220,34 @@ describe('npm run verify', () => {
 
       // THEN the echo row shows both texts and it exits 1 without waiting for the timeout
       expect(rowOf(run.output, 'echo')).toMatch(/^✖ echo .*200 "Hello from echo"\s+200 "Hello from somewhere else"/);
-      expect(run.output).toContain('1 of 5 checks failed: echo');
+      expect(run.output).toContain('1 of 6 checks failed: echo');
       expect(run.code).toBe(1);
       expect(run.ms).toBeLessThan(8000);
     });
 
     it('shows progress while nothing listens, then exits 1 within the bound saying the cluster is not up', async () => {
       // GIVEN two loopback ports nothing listens on
-      const [httpPort, natsPort] = [await closedPort(), await closedPort()];
+      const [httpPort, httpsPort, natsPort] = [await closedPort(), await closedPort(), await closedPort()];
 
       // WHEN the script runs with a 6 s bound (progress comes every 5 s)
       const run = await runScript(tmp, [
-        '--echo-url', `http://127.0.0.1:${httpPort}`, '--nats-url', `tls://127.0.0.1:${natsPort}`, '--keys', pki.paths.dir, '--timeout', '6',
+        '--echo-url', `http://127.0.0.1:${httpPort}`, '--https-url', `https://localhost:${httpsPort}`, '--nats-url', `tls://127.0.0.1:${natsPort}`,
+        '--keys', pki.paths.dir, '--timeout', '6',
       ]);
 
       // THEN while it retried it said what it waits for and why
       expect(run.output).toMatch(new RegExp(
         `^… \\d+ s: still waiting for echo http://127\\.0\\.0\\.1:${httpPort} — nothing listening \\(connection refused\\); ` +
+        `echo https://localhost:${httpsPort} — nothing listening \\(connection refused\\); ` +
         `nats tls://127\\.0\\.0\\.1:${natsPort} \\(4 checks\\) — nothing listening \\(connection refused\\)$`, 'm'));
       // AND it gave up after about the bound, every row says nothing listens, and it exits 1
       expect(run.code).toBe(1);
       expect(run.ms).toBeGreaterThanOrEqual(5500);
       expect(run.ms).toBeLessThan(6000 + EXIT_SLACK_MS);
-      for (const check of ['echo', ...NATS_ROWS]) {
+      for (const check of [`echo http://127.0.0.1:${httpPort}`, `echo https://localhost:${httpsPort}`, ...NATS_ROWS]) {
         expect(rowOf(run.output, check)).toMatch(/^✖ .*nothing listening \(connection refused\)/);
       }
-      expect(run.output).toContain(`nothing answered within 6 s at http://127.0.0.1:${httpPort} and tls://127.0.0.1:${natsPort}: is the cluster up?`);
+      expect(run.output).toContain(`nothing answered within 6 s at http://127.0.0.1:${httpPort} and https://localhost:${httpsPort} and tls://127.0.0.1:${natsPort}: is the cluster up?`);
     }, HANG_MS + 5000);
 
     it('exits 2 and names the flag when a flag is wrong', async () => {
@@ -282,7 +305,8 @@ describe('npm run verify', () => {
       const run = await runScript(tmp, ['--keys', join(tmp, 'keys.txt'), '--timeout', '1']);
 
       // THEN it says so in one line and exits 1
-      expect(run.output).toContain('✖ keys.txt is a file, not a folder of keys: point --keys (or pki.dir) at the folder holding ca.crt and <identity>.crt/.key\n');
+      expect(run.output).toContain('✖ keys.txt is a file, not a folder of keys: ' +
+        'point --keys (or pki.dir) at the folder holding ca.crt and <identity>.crt/.key\n');
       expect(run.output).not.toContain('missing');
       expect(run.code).toBe(1);
     });
@@ -309,7 +333,8 @@ describe('npm run verify', () => {
         for (const check of NATS_ROWS) {
           expect(rowOf(run.output, check)).toMatch(/^✖ .*no NATS greeting: connected, but the server sent nothing within \d\.\d s {2}/);
         }
-        expect(run.output).toContain(`✖ 4 of 5 checks failed: ${NATS_ROWS.join(', ')} — what answers at ${server.url} is not a NATS server: is the port right?`);
+        expect(run.output).toContain(`✖ 4 of 6 checks failed: ${NATS_ROWS.join(', ')} — ` +
+          `what answers at ${server.url} is not a NATS server: is the port right?`);
         expect(run.output).not.toContain('is the cluster up?');
       } finally {
         await server.close();
@@ -355,7 +380,8 @@ describe('npm run verify', () => {
       const server = await startStalledTlsServer();
       try {
         // WHEN runVerify runs in a process of its own, with a 2 s bound
-        const run = await runVerifyAlone(join(__dirname, '..'), { 'echo-url': echo.url, 'nats-url': server.url, timeout: '2' }, pki.paths.dir);
+        const flags = { 'echo-url': echo.url, 'https-url': httpsEcho.url, 'nats-url': server.url, timeout: '2' };
+        const run = await runVerifyAlone(join(__dirname, '..'), flags, pki.paths.dir);
 
         // THEN that process ends by itself soon after the bound, with every NATS check reported
         expect(run.ms).toBeLessThan(2000 + EXIT_SLACK_MS);
@@ -369,7 +395,9 @@ describe('npm run verify', () => {
 
     it('says the server does not use TLS when a plain nats-server answers', async () => {
       // GIVEN a real nats-server without TLS
-      const plain = await startNatsServer({ config, caFile: pki.paths.caCert, certFile: pki.paths.serverCert, keyFile: pki.paths.serverKey, adjust: withoutTls });
+      const plain = await startNatsServer({
+        config, caFile: pki.paths.caCert, certFile: pki.paths.serverCert, keyFile: pki.paths.serverKey, adjust: withoutTls,
+      });
       try {
         // WHEN the script checks it
         const run = await runScript(tmp, flagsFor(plain.url, '5'));
@@ -377,7 +405,8 @@ describe('npm run verify', () => {
         // THEN each NATS row and the summary name the missing TLS, echo still passes, and nobody asks whether the cluster is up
         for (const check of NATS_ROWS) expect(rowOf(run.output, check)).toMatch(/^✖ .* {2}the server does not use TLS {2}/);
         expect(rowOf(run.output, 'echo')).toMatch(/^✔ /);
-        expect(run.output).toContain(`✖ 4 of 5 checks failed: ${NATS_ROWS.join(', ')} — the server at ${plain.url} does not use TLS: is it our deployment? is the port right?`);
+        expect(run.output).toContain(`✖ 4 of 6 checks failed: ${NATS_ROWS.join(', ')} — ` +
+          `the server at ${plain.url} does not use TLS: is it our deployment? is the port right?`);
         expect(run.output).not.toContain('is the cluster up?');
         expect(run.code).toBe(1);
       } finally {
@@ -395,7 +424,7 @@ describe('npm run verify', () => {
         expect(rowOf(run.output, check)).toMatch(/^✖ .* {2}server certificate from another CA than keys\/ca\.crt \(unable to verify the first certificate\) {2}/);
       }
       expect(rowOf(run.output, 'nats server certificate')).toMatch(/^✖ .* {2}a certificate from another CA than keys\/ca\.crt {2}/);
-      expect(run.output).toContain(`✖ 4 of 5 checks failed: ${NATS_ROWS.join(', ')} — the server presents a certificate from another CA: ` +
+      expect(run.output).toContain(`✖ 4 of 6 checks failed: ${NATS_ROWS.join(', ')} — the server presents a certificate from another CA: ` +
         "the cluster's Secret is from another PKI — run `npm run synth` and `npx zx scripts/up.mjs`");
       expect(run.output).not.toContain('is the cluster up?');
       expect(run.code).toBe(1);
@@ -413,10 +442,13 @@ describe('npm run verify', () => {
         const results = await runVerify(options);
 
         // THEN each NATS row says the certificate is not valid and the summary says how to renew it
-        for (const check of NATS_CHECKS) expect(byCheck(results)[check]).toMatchObject({ ok: false, got: 'server certificate not valid here (certificate has expired)' });
+        for (const check of NATS_CHECKS) {
+          expect(byCheck(results)[check]).toMatchObject({ ok: false, got: 'server certificate not valid here (certificate has expired)' });
+        }
         expect(summarize(results, options)).toContain(`the server certificate is not valid for ${server.url}: run \`npm run synth\``);
         // AND the warnings say the server's certificate has expired, and how to renew it
-        expect(certificateWarnings(options)).toContain(`! ${expiredPki.paths.serverCert} expired on ${opensslView(expiredPki.paths.serverCert).notAfter}: ` +
+        const notAfter = opensslView(expiredPki.paths.serverCert).notAfter;
+        expect(certificateWarnings(options)).toContain(`! ${expiredPki.paths.serverCert} expired on ${notAfter}: ` +
           'run `npm run certs -- --renew server`, then `npx zx scripts/up.mjs`');
       } finally {
         await server.stop();
@@ -534,6 +566,78 @@ describe('npm run verify', () => {
     });
   });
 
+  describe('echo over HTTPS, trusting only keys/ca.crt', () => {
+    const httpsRow = (results: readonly CheckResult[], url: string): CheckResult =>
+      byCheck(results)[`echo ${url}`] ?? ({ check: `(no row for ${url})` } as CheckResult);
+
+    it('retries while Traefik answers 404, then passes on the certificate our CA issued for echo', async () => {
+      // GIVEN an HTTPS server presenting keys/echo.crt that answers 404 twice before the route loads
+      const slow = await startHttpsEcho({
+        cert: readFileSync(pki.paths.echoCert, 'utf8'), key: readFileSync(pki.paths.echoKey, 'utf8'), text: ECHO_TEXT, notFoundFirst: 2,
+      });
+      try {
+        // WHEN the checks run against it by the name the certificate carries
+        const options = { ...optionsFor(healthy.url, 10), httpsUrl: slow.url };
+        const row = httpsRow(await runVerify(options), slow.url);
+
+        // THEN the row passes after the retries, saying the answer came over TLS from our CA
+        expect(row).toMatchObject({
+          expected: '200 "Hello from echo" over TLS from our CA', got: '200 "Hello from echo" over TLS from our CA', ok: true, endpoint: slow.url,
+        });
+        expect(slow.requests()).toBe(3);
+      } finally {
+        await slow.close();
+      }
+    }, 30_000);
+
+    it('fails naming another CA when the served certificate is not from keys/ca.crt', async () => {
+      // GIVEN an HTTPS server presenting an echo certificate of another PKI (same names, its own CA)
+      const foreignEcho = await startHttpsEcho({
+        cert: readFileSync(admitsClient2Pki.paths.echoCert, 'utf8'), key: readFileSync(admitsClient2Pki.paths.echoKey, 'utf8'), text: ECHO_TEXT,
+      });
+      try {
+        // WHEN the checks run
+        const options = { ...optionsFor(healthy.url, 5), httpsUrl: foreignEcho.url };
+        const row = httpsRow(await runVerify(options), foreignEcho.url);
+
+        // THEN the row fails at once, naming the other CA and the Secret to replace
+        expect(row.ok).toBe(false);
+        expect(row.got).toMatch(/^a certificate from another CA than .*ca\.crt \(CN=k3s-nats-tls echo\)$/);
+        expect(row.cause).toBe(`${foreignEcho.url} serves a certificate from another CA: the echo-tls Secret is from another PKI — ` +
+          'run `npm run synth` and `npx zx scripts/up.mjs`');
+        expect(foreignEcho.requests()).toBe(0);
+      } finally {
+        await foreignEcho.close();
+      }
+    }, 30_000);
+
+    it('says Traefik serves its default certificate, retrying until the deadline', async () => {
+      // GIVEN an HTTPS server presenting a self-signed certificate like Traefik's default (made by openssl)
+      const dir = mkdtempSync(join(tmp, 'traefik-default-'));
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=TRAEFIK DEFAULT CERT',
+        '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt'),
+      ], { timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+      const traefik = await startHttpsEcho({
+        cert: readFileSync(join(dir, 'tls.crt'), 'utf8'), key: readFileSync(join(dir, 'tls.key'), 'utf8'), text: ECHO_TEXT,
+      });
+      try {
+        // WHEN the checks run with a 3 s bound
+        const options = { ...optionsFor(healthy.url, 3), httpsUrl: traefik.url };
+        const row = httpsRow(await runVerify(options), traefik.url);
+
+        // THEN the row fails saying which certificate it got and that the echo-tls Secret is missing
+        expect(row.ok).toBe(false);
+        expect(row.got).toMatch(/^Traefik's default certificate, not one from .*ca\.crt$/);
+        expect(row.cause).toBe('Traefik serves its default certificate: is the echo-tls Secret applied? (npx zx scripts/up.mjs)');
+        expect(row.ms).toBeGreaterThanOrEqual(2000);
+        expect(traefik.requests()).toBe(0);
+      } finally {
+        await traefik.close();
+      }
+    }, 30_000);
+  });
+
   describe('summarize', () => {
     it('names the endpoint that did not answer instead of asking whether the cluster is up when something else answered', async () => {
       // GIVEN http-echo answering, but nothing listening at the NATS port
@@ -544,7 +648,7 @@ describe('npm run verify', () => {
       const summary = summarize(await runVerify(options), options);
 
       // THEN the summary blames the NATS endpoint alone
-      expect(summary).toBe(`4 of 5 checks failed: ${NATS_ROWS.join(', ')} — ${natsUrl} did not answer (nothing listening (connection refused)): ` +
+      expect(summary).toBe(`4 of 6 checks failed: ${NATS_ROWS.join(', ')} — ${natsUrl} did not answer (nothing listening (connection refused)): ` +
         'is that part of the deployment running, and is the port right?');
     });
   });
@@ -575,6 +679,9 @@ describe('npm run verify', () => {
     /** Configured like policyConfig, presenting the renewed server.crt. */
     let renewedServer: RunningNatsServer;
     let soonServer: RunningNatsServer;
+    /** HTTPS echo presenting policyPki's (and so renewedPki's: same CA) and soonPki's echo certificates. */
+    let policyHttpsEcho: HttpsEcho;
+    let soonHttpsEcho: HttpsEcho;
 
     beforeAll(async () => {
       project = join(tmp, 'policy-project');
@@ -595,10 +702,13 @@ describe('npm run verify', () => {
       [policyServer, unrestrictedServer, renewedServer, soonServer] = await Promise.all([
         serverFor(policyConfig, policyPki), serverFor(unrestricted, policyPki), serverFor(renewedConfig, renewedPki), serverFor(soonConfig, soonPki),
       ]);
+      [policyHttpsEcho, soonHttpsEcho] = await Promise.all([httpsEchoFor(policyPki), httpsEchoFor(soonPki)]);
     });
 
     afterAll(async () => {
-      await Promise.all([policyServer?.stop(), unrestrictedServer?.stop(), renewedServer?.stop(), soonServer?.stop()]);
+      await Promise.all([
+        policyServer?.stop(), unrestrictedServer?.stop(), renewedServer?.stop(), soonServer?.stop(), policyHttpsEcho?.close(), soonHttpsEcho?.close(),
+      ]);
     });
 
     /** The reasons progress reported for `check` while it waited. */
@@ -606,13 +716,15 @@ describe('npm run verify', () => {
       [...new Set(progress.flatMap(({ waiting }) => waiting.filter((entry) => entry.check === check).map(({ reason }) => reason)))];
 
     const policyOptions = (natsUrl: string, timeout: number) =>
-      verifyOptions({ _: [], 'echo-url': echo.url, 'nats-url': natsUrl, timeout }, policyConfig, project);
+      verifyOptions({ _: [], 'echo-url': echo.url, 'https-url': policyHttpsEcho.url, 'nats-url': natsUrl, timeout }, policyConfig, project);
 
     it('tries every permission rule of an identity, and shows the certificate the server presents', async () => {
       // GIVEN a project whose sensor may publish to sensors.> but not sensors.admin.>, and subscribe to _INBOX.> only,
       // AND a nats-server configured from the same configuration
       // WHEN the script runs in that project
-      const run = await runScript(project, ['--echo-url', echo.url, '--nats-url', policyServer.url, '--timeout', '10']);
+      const run = await runScript(project, [
+        '--echo-url', echo.url, '--https-url', policyHttpsEcho.url, '--nats-url', policyServer.url, '--timeout', '10',
+      ]);
 
       // THEN each rule is a row of its own, expected and got in the same words
       expect(rowOf(run.output, SENSOR_ROWS[0])).toMatch(/^✔ nats sensor publish allow sensors\.> +publish to sensors\.verify allowed +publish to sensors\.verify allowed +\d+ ms$/);
@@ -631,7 +743,7 @@ describe('npm run verify', () => {
       expect(served.sans).toBe('DNS:localhost, DNS:nats, DNS:nats.nats, DNS:nats.nats.svc, DNS:nats.nats.svc.cluster.local, IP Address:127.0.0.1');
       // AND nothing expires soon, every check passed, and it exits 0
       expect(run.output).not.toMatch(/^! /m);
-      expect(run.output).toContain('all 7 checks passed');
+      expect(run.output).toContain('all 8 checks passed');
       expect(run.code).toBe(0);
     });
 
@@ -650,7 +762,7 @@ describe('npm run verify', () => {
       });
       expect(byCheck(results)[SENSOR_ROWS[0]]).toMatchObject({ ok: true });
       expect(byCheck(results)[SENSOR_ROWS[2]]).toMatchObject({ ok: true });
-      expect(summarize(results, options)).toBe(`1 of 7 checks failed: ${SENSOR_ROWS[1]} — ` +
+      expect(summarize(results, options)).toBe(`1 of 8 checks failed: ${SENSOR_ROWS[1]} — ` +
         "the server's permissions for sensor differ from the configuration: run `npx zx scripts/up.mjs` to deploy them");
     });
 
@@ -700,13 +812,14 @@ describe('npm run verify', () => {
       const results = await runVerify(options, () => undefined, { onProgress: (p) => progress.push(p), everyMs: 300 });
 
       // THEN until the bound it waited for a reload
-      expect(reasonsFor(progress, 'nats server certificate')).toContain(`the server still presents another certificate than ${renewedPki.paths.serverCert}`);
+      expect(reasonsFor(progress, 'nats server certificate'))
+        .toContain(`the server still presents another certificate than ${renewedPki.paths.serverCert}`);
       // AND then only the certificate row fails, saying to run up, with both fingerprints under the table
       const row = byCheck(results)['nats server certificate'];
       expect(row).toMatchObject({ ok: false, got: 'the cluster still serves an older certificate: run up (npx zx scripts/up.mjs)' });
       expect(row.detail).toContain(`SHA-256 ${opensslView(policyPki.paths.serverCert).fingerprint}; `);
       expect(row.detail).toMatch(new RegExp(`keys-renewed/server\\.crt has SHA-256 ${opensslView(renewedPki.paths.serverCert).fingerprint}$`));
-      expect(summarize(results, options)).toBe('1 of 7 checks failed: nats server certificate — the cluster still serves an older certificate: ' +
+      expect(summarize(results, options)).toBe('1 of 8 checks failed: nats server certificate — the cluster still serves an older certificate: ' +
         `run up (\`npx zx scripts/up.mjs\`) so that it presents ${join(renewedPki.paths.dir, 'server.crt')}`);
     });
 
@@ -735,7 +848,9 @@ describe('npm run verify', () => {
     it('warns about certificates that expire within pki.renewWithinDays, without failing', async () => {
       // GIVEN keys issued so long ago that they expire in 10 days (renewWithinDays: 30), served by a nats-server
       // WHEN the script checks it
-      const run = await runScript(tmp, ['--echo-url', echo.url, '--nats-url', soonServer.url, '--keys', soonPki.paths.dir, '--timeout', '10']);
+      const run = await runScript(tmp, [
+        '--echo-url', echo.url, '--https-url', soonHttpsEcho.url, '--nats-url', soonServer.url, '--keys', soonPki.paths.dir, '--timeout', '10',
+      ]);
 
       // THEN a ! line names each certificate, its date and the command that renews it
       const within = '(within pki.renewWithinDays, 30 days)';
@@ -749,7 +864,7 @@ describe('npm run verify', () => {
         `! keys-soon/client2.crt expires on ${until('client2')} ${within}: run \`npm run certs -- --renew client2\``,
       ]);
       // AND every check still passed, and it exits 0
-      expect(run.output).toContain('all 5 checks passed');
+      expect(run.output).toContain('all 6 checks passed');
       expect(run.code).toBe(0);
     });
   });
@@ -762,6 +877,7 @@ describe('npm run verify', () => {
       // THEN they point where the k3d port mappings and pki.dir say
       expect(options).toMatchObject({
         echoUrl: 'http://localhost:8080', natsUrl: 'tls://localhost:4222', echoText: 'Hello from echo', timeoutMs: 60000, renewWithinDays: 30,
+        httpsUrl: 'https://localhost:8443', echoTlsSecret: 'echo-tls', replicas: 1, jetstream: false,
       });
       expect(options.keys.caCert).toBe('/project/keys/ca.crt');
       expect(options.keys.identityKey('client2')).toBe('/project/keys/client2.key');
@@ -773,6 +889,7 @@ describe('npm run verify', () => {
       [{ 'nats-url': 'localhost:4222' }, "--nats-url 'localhost:4222' must be a tls: or nats://host:port URL"],
       [{ 'echo-url': 'ftp://localhost' }, "--echo-url 'ftp://localhost' must be a http: or https://host:port URL"],
       [{ timeout: 0 }, "--timeout '0' must be a positive number of seconds"],
+      [{ 'https-url': 'http://localhost:8443' }, "--https-url 'http://localhost:8443' must be a https://host:port URL"],
       [{ keys: ['a', 'b'] }, '--keys needs exactly one value'],
     ])('rejects %j', (flags, message) => {
       // GIVEN a bad flag WHEN options are built THEN a UsageError names it

@@ -1,4 +1,5 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { TLSSocket } from 'node:tls';
@@ -154,6 +155,35 @@ export async function startEndlessHttpServer(chunk = FILLER): Promise<FakeHttpSe
   await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
   return {
     url: `http://${HOST}:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+export interface HttpsEcho {
+  /** `https://localhost:<port>`: the name echo's certificate carries, so that a client can check it. */
+  readonly url: string;
+  requests(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A real HTTPS server on 127.0.0.1 standing in for Traefik's websecure entry point in front of
+ * http-echo: it presents `cert`, answers 404 (routes not loaded yet) `notFoundFirst` times, then 200 `text`.
+ */
+export async function startHttpsEcho(options: { cert: string; key: string; text: string; notFoundFirst?: number }): Promise<HttpsEcho> {
+  let requests = 0;
+  const server = createHttpsServer({ cert: options.cert, key: options.key }, (_request, response) => {
+    requests += 1;
+    if (requests <= (options.notFoundFirst ?? 0)) response.writeHead(404).end('404 page not found\n');
+    else response.writeHead(200, { 'content-type': 'text/plain' }).end(`${options.text}\n`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  return {
+    url: `https://localhost:${(server.address() as AddressInfo).port}`,
+    requests: () => requests,
     close: () => new Promise((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { jetstream, jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Identity } from './config';
+import { expectedAccess } from './nats-subjects';
+
+/**
+ * The cluster proven from the client side: a throwaway JetStream stream replicated on
+ * `nats.replicas` servers takes a message, gives it back, names its peers, and is deleted again.
+ * Only a client's view: the routes themselves are the servers' business.
+ */
+
+/** What the proof publishes to: the JetStream API calls it makes and the stream's own subject. */
+const PUBLISHES = ['$JS.API.INFO', '$JS.API.STREAM.CREATE.verify', '$JS.API.STREAM.INFO.verify', '$JS.API.STREAM.MSG.GET.verify',
+  '$JS.API.STREAM.DELETE.verify', 'verify.js.verify'];
+/** Where nats.js receives the API's replies. */
+const SUBSCRIBES = ['_INBOX.verify'];
+
+/**
+ * The first authorized identity whose permissions (if any) allow every subject the proof uses;
+ * undefined when none does — the check is then not applicable rather than failed: an identity
+ * kept away from `$JS.API.>` is the configuration's choice, not a broken cluster.
+ */
+export function jetstreamIdentity(identities: readonly Identity[]): Identity | undefined {
+  return identities.find(({ authorized, permissions }) => authorized && (!permissions || (
+    PUBLISHES.every((subject) => expectedAccess(permissions.publish, subject) === 'allowed')
+    && SUBSCRIBES.every((subject) => expectedAccess(permissions.subscribe, subject) === 'allowed'))));
+}
+
+export type JetStreamProof =
+  /** Stored, read back and deleted; the peers the stream info named, leader first. */
+  | { readonly kind: 'proved'; readonly leader: string; readonly peers: readonly string[] }
+  /** Nothing answers the JetStream API: the server runs without JetStream. */
+  | { readonly kind: 'not-enabled' }
+  /** A step failed; `leftover` names a stream that could not be deleted. */
+  | { readonly kind: 'failed'; readonly step: string; readonly detail: string; readonly retry: boolean; readonly leftover?: string };
+
+/** Up to this much of a session is kept for deleting the stream, so that a step that hangs still leaves time to clean up. */
+const DELETE_RESERVE_MS = 2000;
+
+/**
+ * nats-server's codes for a cluster still coming together: no meta leader yet (10008), not enough
+ * servers known for the replicas (10005 no suitable peers, 10023 insufficient resources).
+ */
+const NOT_READY_CODES = new Set([10005, 10008, 10023]);
+
+class StepTimeout extends Error {}
+
+/** `promise`, or a StepTimeout once `until` (epoch ms) has passed. */
+async function within<T>(promise: Promise<T>, until: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    const ms = Math.max(until - Date.now(), 0);
+    timer = setTimeout(() => reject(new StepTimeout(`no answer within ${(ms / 1000).toFixed(1)} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const isNotEnabled = (error: unknown): boolean => (error as Error).name === 'JetStreamNotEnabled';
+/** JetStreamApiError's `code` is the API's err_code. */
+const apiCode = (error: unknown): unknown => (error as { code?: unknown }).code;
+
+/**
+ * Creates a stream of `replicas` file-backed replicas (what the servers' volumes hold), publishes a
+ * message to it, reads it back by sequence, reads the peers from its info, and deletes it — also when
+ * a step failed. Settles within `ms`; the caller closes the connection.
+ */
+export async function proveJetStream(nc: NatsConnection, replicas: number, ms: number): Promise<JetStreamProof> {
+  const end = Date.now() + ms;
+  const stepsEnd = end - Math.min(DELETE_RESERVE_MS, ms / 3);
+  const token = randomBytes(4).toString('hex');
+  const name = `verify_${token}`;
+  const subject = `verify.js.${token}`;
+  const payload = `verify jetstream ${new Date().toISOString()}`;
+  let jsm: JetStreamManager | undefined;
+  let created = false;
+  let step = 'reach the JetStream API';
+  let outcome: JetStreamProof;
+  try {
+    jsm = await within(jetstreamManager(nc, { timeout: Math.max(stepsEnd - Date.now(), 1) }), stepsEnd);
+    step = `create stream ${name} with ${replicas} replica(s)`;
+    created = true;
+    await within(jsm.streams.add({ name, subjects: [subject], num_replicas: replicas, storage: StorageType.File, max_msgs: 1 }), stepsEnd);
+    step = `publish to ${subject}`;
+    const ack = await within(jetstream(nc, { timeout: Math.max(stepsEnd - Date.now(), 1) }).publish(subject, payload), stepsEnd);
+    step = `read message ${ack.seq} back`;
+    const stored = await within(jsm.streams.getMessage(name, { seq: ack.seq }), stepsEnd);
+    const text = stored?.string();
+    if (text !== payload) throw new Error(`got ${JSON.stringify(text)} instead of the message published`);
+    step = 'read the stream info';
+    const { cluster } = await within(jsm.streams.info(name), stepsEnd);
+    const leader = cluster?.leader ?? '(no leader)';
+    outcome = { kind: 'proved', leader, peers: [leader, ...(cluster?.replicas ?? []).map((peer) => peer.name)] };
+  } catch (error) {
+    if (isNotEnabled(error)) outcome = { kind: 'not-enabled' };
+    else {
+      const retry = error instanceof StepTimeout || NOT_READY_CODES.has(apiCode(error) as number);
+      outcome = { kind: 'failed', step, detail: (error as Error).message ?? String(error), retry };
+    }
+  }
+  if (jsm && created) {
+    // A create that timed out may still have happened: delete whatever is there, once.
+    const deleted = await within(jsm.streams.delete(name), end - 100).then(() => undefined, (error: unknown) => error as Error);
+    const missing = deleted && /stream not found/i.test(deleted.message);
+    if (deleted && !missing) {
+      const detail = `could not delete stream ${name} (${deleted.message})`;
+      outcome = outcome.kind === 'failed'
+        ? { ...outcome, leftover: name, detail: `${outcome.detail}; ${detail}` }
+        : { kind: 'failed', step: `delete stream ${name}`, detail: deleted.message, retry: false, leftover: name };
+    }
+  }
+  return outcome;
+}
+
+/** The row's got text for a proof. */
+export function describeProof(proof: JetStreamProof): string {
+  switch (proof.kind) {
+    case 'proved': {
+      const [leader, ...others] = proof.peers;
+      return `stored, read back and deleted on ${proof.peers.length} peer(s): ${[`${leader} (leader)`, ...others].join(', ')}`;
+    }
+    case 'not-enabled': return 'JetStream is not enabled on the server';
+    case 'failed': return `could not ${proof.step}: ${proof.detail}`;
+  }
+}

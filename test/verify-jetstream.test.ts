@@ -1,0 +1,159 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { parseConfig, type Config } from '../lib/config';
+import { ensurePki, type PkiResult } from '../lib/pki';
+import { runVerify, verifyOptions, type CheckResult } from '../lib/verify';
+import { startHttpsEcho, type HttpsEcho } from './support/fake-servers';
+import { memberFiles, startNatsCluster, type NatsCluster } from './support/nats-cluster';
+import { startNatsServer, type RunningNatsServer } from './support/nats-server';
+
+/**
+ * `npm run verify` proving the cluster from the client side: a throwaway stream on real nats-server
+ * processes configured by natsServerConfig (three routed servers with JetStream, or one without).
+ */
+
+const CLUSTER_CONFIG = parseConfig({ nats: { replicas: 3, jetstream: { enabled: true } } });
+/** One server, and the configuration says JetStream is on: what a deployment that has not been rolled out looks like. */
+const SINGLE_CONFIG = parseConfig({ nats: { jetstream: { enabled: true } } });
+/** Every authorized identity kept to its own subjects: none may use the JetStream API. */
+const RESTRICTED_CONFIG = parseConfig({
+  nats: { jetstream: { enabled: true } },
+  pki: { identities: [{ name: 'app', email: 'app@example.com', authorized: true, permissions: { publish: { allow: ['app.>'] } } }] },
+});
+
+const work = mkdtempSync(join(tmpdir(), 'verify-jetstream-'));
+let clusterPki: PkiResult;
+let singlePki: PkiResult;
+let restrictedPki: PkiResult;
+let http: Server;
+let httpUrl: string;
+const httpsEchoes: HttpsEcho[] = [];
+
+beforeAll(async () => {
+  [clusterPki, singlePki, restrictedPki] = await Promise.all([
+    ensurePki(CLUSTER_CONFIG, { baseDir: join(work, 'cluster') }),
+    ensurePki(SINGLE_CONFIG, { baseDir: join(work, 'single') }),
+    ensurePki(RESTRICTED_CONFIG, { baseDir: join(work, 'restricted') }),
+  ]);
+  http = createServer((_request, response) => response.writeHead(200).end(`${CLUSTER_CONFIG.echo.text}\n`));
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  httpUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(httpsEchoes.map((echo) => echo.close()));
+  await new Promise((resolve) => http.close(resolve));
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** The options `verify` builds for `config` against `natsUrl`, with http-echo over HTTP and HTTPS answering as deployed. */
+async function optionsFor(config: Config, pki: PkiResult, natsUrl: string, timeout: number) {
+  const https = await startHttpsEcho({
+    cert: readFileSync(pki.paths.echoCert, 'utf8'), key: readFileSync(pki.paths.echoKey, 'utf8'), text: config.echo.text,
+  });
+  httpsEchoes.push(https);
+  return { ...verifyOptions({ _: [], 'echo-url': httpUrl, 'https-url': https.url, 'nats-url': natsUrl, timeout }, config), keys: pki.paths };
+}
+
+const rowStartingWith = (results: readonly CheckResult[], check: string): CheckResult =>
+  results.find((result) => result.check.startsWith(check))
+  ?? ({ check: `(no row starting ${check} in ${results.map((r) => r.check).join(', ')})` } as CheckResult);
+
+describe('nats.replicas: 3 with JetStream — a real three-server cluster', () => {
+  let cluster: NatsCluster | undefined;
+
+  beforeAll(async () => {
+    cluster = await startNatsCluster({ config: CLUSTER_CONFIG, files: memberFiles(clusterPki.paths) });
+    await cluster.waitForMesh(45_000);
+  }, 90_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  test('stores a message in a stream replicated on the three servers, names them, and deletes the stream', async () => {
+    // GIVEN three routed servers with JetStream, configured like the chart for replicas: 3
+    const options = await optionsFor(CLUSTER_CONFIG, clusterPki, cluster!.members[0].url, 40);
+
+    // WHEN verify runs (JetStream may still be electing its leader: the check retries until the deadline)
+    const results = await runVerify(options);
+
+    // THEN the stream row passes as client1, naming the leader and both other servers
+    const row = rowStartingWith(results, 'nats jetstream stream');
+    expect(row).toMatchObject({ check: 'nats jetstream stream (as client1)', expected: 'a stream on 3 peers: stored, read back, deleted', ok: true });
+    expect(row.got).toMatch(/^stored, read back and deleted on 3 peer\(s\): nats-\d \(leader\), nats-\d, nats-\d$/);
+    expect(new Set(row.got.match(/nats-\d/g))).toEqual(new Set(['nats-0', 'nats-1', 'nats-2']));
+    // AND every other check passed too
+    expect(results.filter((result) => !result.ok)).toEqual([]);
+
+    // AND no stream is left on the cluster
+    const nc = await connect({
+      servers: cluster!.members[1].url, tls: { ca: readFileSync(clusterPki.paths.caCert, 'utf8'),
+        cert: readFileSync(clusterPki.paths.identityCert('client1'), 'utf8'), key: readFileSync(clusterPki.paths.identityKey('client1'), 'utf8') },
+      timeout: 10_000,
+    });
+    try {
+      const names: string[] = [];
+      for await (const name of (await jetstreamManager(nc, { timeout: 10_000 })).streams.names()) names.push(name);
+      expect(names).toEqual([]);
+    } finally {
+      await nc.close();
+    }
+  }, 90_000);
+});
+
+describe('a single server', () => {
+  let server: RunningNatsServer | undefined;
+
+  beforeAll(async () => {
+    // natsServerConfig gives a server without a cluster no JetStream block: JetStream is off, whatever the configuration says
+    server = await startNatsServer({
+      config: SINGLE_CONFIG, caFile: singlePki.paths.caCert, certFile: singlePki.paths.serverCert, keyFile: singlePki.paths.serverKey,
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test('fails the stream row naming JetStream as not enabled when the configuration says it is', async () => {
+    // GIVEN a server without JetStream, and nats.jetstream.enabled: true
+    const options = await optionsFor(SINGLE_CONFIG, singlePki, server!.url, 6);
+
+    // WHEN verify runs with a 6 s bound (room for the other checks on a busy machine)
+    const results = await runVerify(options);
+
+    // THEN the stream row fails, saying so and what to do; the other checks still pass
+    const row = rowStartingWith(results, 'nats jetstream stream');
+    expect(row).toMatchObject({
+      check: 'nats jetstream stream (as client1)', expected: 'a stream on 1 peer: stored, read back, deleted',
+      got: 'JetStream is not enabled on the server', ok: false,
+      cause: 'nats.jetstream.enabled is true, but the server runs without JetStream: deploy it with `npx zx scripts/up.mjs`',
+    });
+    expect(results.filter((result) => !result.ok).map((result) => result.check)).toEqual([row.check]);
+  }, 30_000);
+
+  test('passes the stream row as not applicable when no authorized identity may use the JetStream API', async () => {
+    // GIVEN the only authorized identity may publish to app.> alone
+    const restricted = await startNatsServer({
+      config: RESTRICTED_CONFIG, caFile: restrictedPki.paths.caCert, certFile: restrictedPki.paths.serverCert, keyFile: restrictedPki.paths.serverKey,
+    });
+    try {
+      // WHEN verify runs
+      const results = await runVerify(await optionsFor(RESTRICTED_CONFIG, restrictedPki, restricted.url, 5));
+
+      // THEN the row says why nothing was tried, and does not fail the run
+      expect(rowStartingWith(results, 'nats jetstream stream')).toMatchObject({
+        check: 'nats jetstream stream',
+        got: 'not applicable: no authorized identity may use the JetStream API ($JS.API.>) and its replies (_INBOX.>)', ok: true,
+      });
+    } finally {
+      await restricted.stop();
+    }
+  }, 30_000);
+});
