@@ -1,5 +1,5 @@
-import { runCli } from './lib/cli';
-import { synthesize } from './lib/synth';
+import { synthesize } from './lib/synth/synth';
+import { runCli } from './lib/util/cli';
 
 const SYNTH = {
   usage: 'npm run synth',

@@ -6,13 +6,13 @@ import { measureCerts } from './lib/bench-certs.mjs';
 import { requireLib } from './lib/project.mjs';
 import { progress } from './lib/timing.mjs';
 
-const { countFlag, runCli, scriptArgs } = requireLib('cli');
+const { countFlag, runCli, scriptArgs } = requireLib('util/cli');
 
 const PROCESS_TARGET = 1.0;
 const IN_PROCESS_TARGET = 0.6;
 const verdict = (ratio, target) => `target ≤ ${target.toFixed(1)}×: ${ratio <= target ? chalk.green('met') : chalk.red('missed')}`;
 
-/** @type {import('../lib/cli.ts').CommandSpec} */
+/** @type {import('../lib/util/cli.ts').CommandSpec} */
 const COMMAND = {
   usage: 'npm run bench:certs --',
   description: "Times issuing the dev PKI (CA, server, 2 clients, RSA 2048) three ways: the recipe's openssl\n" +

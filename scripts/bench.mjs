@@ -9,14 +9,14 @@ import { chalk, path } from 'zx';
 import { requireLib, requireTestSupport } from './lib/project.mjs';
 import { median, timed } from './lib/timing.mjs';
 
-const { countFlag, runCli, scriptArgs } = requireLib('cli');
+const { countFlag, runCli, scriptArgs } = requireLib('util/cli');
 const { copyProject } = requireTestSupport('project-copy');
 const { fakeToolbox } = requireTestSupport('fake-tools');
 
 const SYNTH_TARGET = 1.5;
 const UP_TARGET_SECONDS = 1.0;
 
-/** @type {import('../lib/cli.ts').CommandSpec} */
+/** @type {import('../lib/util/cli.ts').CommandSpec} */
 const COMMAND = {
   usage: 'npm run bench --',
   description: 'Times `npm run synth` against node loading cdk8s and cdk8s-plus-27, and a no-op `up` against\n' +

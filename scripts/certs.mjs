@@ -4,16 +4,16 @@
 import { chalk, path } from 'zx';
 import { requireLib } from './lib/project.mjs';
 
-const { runCli, scriptArgs } = requireLib('cli');
-const { loadConfig } = requireLib('config');
-const { ensurePki, pruneStrayPkiFiles, strayPkiFiles } = requireLib('pki');
-const { withProjectLock } = requireLib('project-lock');
-const { projectFolders } = requireLib('layout');
-const { synthesizedServerCertificate } = requireLib('dist');
-const { TLS_SECRET_KEYS } = requireLib('nats-chart');
-const { displayPath } = requireLib('display-path');
+const { runCli, scriptArgs } = requireLib('util/cli');
+const { loadConfig } = requireLib('config/config');
+const { ensurePki, pruneStrayPkiFiles, strayPkiFiles } = requireLib('pki/pki');
+const { withProjectLock } = requireLib('util/project-lock');
+const { projectFolders } = requireLib('config/layout');
+const { synthesizedServerCertificate } = requireLib('synth/dist');
+const { TLS_SECRET_KEYS } = requireLib('nats/chart');
+const { displayPath } = requireLib('util/display-path');
 
-/** @type {import('../lib/cli.ts').CommandSpec} */
+/** @type {import('../lib/util/cli.ts').CommandSpec} */
 const COMMAND = {
   usage: 'npm run certs --',
   description: 'Creates or refreshes the dev PKI in pki.dir (default keys/): reuses what is valid, issues what is\n' +

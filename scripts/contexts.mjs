@@ -5,14 +5,14 @@ import { existsSync } from 'node:fs';
 import { chalk, path } from 'zx';
 import { requireLib } from './lib/project.mjs';
 
-const { runCli, scriptArgs } = requireLib('cli');
-const { loadConfig } = requireLib('config');
-const { pkiPaths } = requireLib('pki');
-const { natsContextDir, natsContexts, contextText, tryCommands, writeNatsContexts } = requireLib('nats-contexts');
-const { UserError } = requireLib('errors');
-const { displayPath } = requireLib('display-path');
+const { runCli, scriptArgs } = requireLib('util/cli');
+const { loadConfig } = requireLib('config/config');
+const { pkiPaths } = requireLib('pki/pki');
+const { natsContextDir, natsContexts, contextText, tryCommands, writeNatsContexts } = requireLib('nats/contexts');
+const { UserError } = requireLib('util/errors');
+const { displayPath } = requireLib('util/display-path');
 
-/** @type {import('../lib/cli.ts').CommandSpec} */
+/** @type {import('../lib/util/cli.ts').CommandSpec} */
 const COMMAND = {
   usage: 'npm run contexts --',
   description: 'Writes a nats CLI context per authorized identity (<cluster>-<identity>) into $XDG_CONFIG_HOME/nats/context\n' +

@@ -8,7 +8,7 @@ import { checkContext, deployScript, preflight, shown } from './lib/runbook.mjs'
 // A flag's second help line starts under the first one's text in --help.
 const HELP_INDENT = ' '.repeat(19);
 
-/** @type {import('../lib/cli.ts').CommandSpec} */
+/** @type {import('../lib/util/cli.ts').CommandSpec} */
 const COMMAND = {
   usage: 'npx zx scripts/down.mjs',
   description: 'Deletes the k3d cluster scripts/up.mjs created. The certificates in the PKI folder are kept, so\n' +
@@ -27,17 +27,17 @@ const COMMAND = {
   },
 };
 
-const { loadConfig } = requireLib('config');
-const { pkiPaths, removePki } = requireLib('pki');
-const { withProjectLock } = requireLib('project-lock');
-const { projectFolders } = requireLib('layout');
-const k3d = requireLib('k3d');
-const plan = requireLib('deploy-plan');
+const { loadConfig } = requireLib('config/config');
+const { pkiPaths, removePki } = requireLib('pki/pki');
+const { withProjectLock } = requireLib('util/project-lock');
+const { projectFolders } = requireLib('config/layout');
+const k3d = requireLib('deploy/k3d');
+const plan = requireLib('deploy/plan');
 
 await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, namedContext, useK3d, rel, dryRun, step, run, probe, would, log }) => {
   await step('Preflight', () => preflight(plan.downTools(useK3d), { cwd: ROOT }));
 
-  /** Set by the Configuration step, which ends the script when it fails. @type {import('../lib/config.ts').Config} */
+  /** Set by the Configuration step, which ends the script when it fails. @type {import('../lib/config/config.ts').Config} */
   let config = /** @type {any} */ (undefined);
   /** @type {string} */
   let dist = '';

@@ -9,7 +9,7 @@ import { checkContext, deployScript, preflight, shown, StepFailure } from './lib
 // A flag's second help line starts under the first one's text in --help.
 const HELP_INDENT = ' '.repeat(19);
 
-/** @type {import('../lib/cli.ts').CommandSpec} */
+/** @type {import('../lib/util/cli.ts').CommandSpec} */
 const COMMAND = {
   usage: 'npx zx scripts/up.mjs',
   description: 'Creates (or reuses) the k3d cluster, issues the certificates, synthesizes dist/, renders the NATS\n' +
@@ -26,17 +26,17 @@ const COMMAND = {
   },
 };
 
-const { loadConfig, echoUrl } = requireLib('config');
-const { ensurePki } = requireLib('pki');
-const { withProjectLock } = requireLib('project-lock');
-const { writeFileAtomic } = requireLib('atomic-file');
-const { NATS_VALUES_FILE, NATS_RENDERED_FILE, projectFolders } = requireLib('layout');
-const { synthesize } = requireLib('synth');
-const { plannedStack } = requireLib('stack');
-const k3d = requireLib('k3d');
-const helm = requireLib('helm-render');
-const plan = requireLib('deploy-plan');
-const { ReportedError } = requireLib('cli');
+const { loadConfig, echoUrl } = requireLib('config/config');
+const { ensurePki } = requireLib('pki/pki');
+const { withProjectLock } = requireLib('util/project-lock');
+const { writeFileAtomic } = requireLib('util/atomic-file');
+const { NATS_VALUES_FILE, NATS_RENDERED_FILE, projectFolders } = requireLib('config/layout');
+const { synthesize } = requireLib('synth/synth');
+const { plannedStack } = requireLib('synth/stack');
+const k3d = requireLib('deploy/k3d');
+const helm = requireLib('deploy/helm-render');
+const plan = requireLib('deploy/plan');
+const { ReportedError } = requireLib('util/cli');
 
 await deployScript(import.meta.filename, COMMAND, async (runbook) => {
   const { root: ROOT, flags, namedContext, useK3d, rel, dryRun, step, run, probe, probeExit, would, log } = runbook;
@@ -52,7 +52,7 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
   };
   await step('Preflight', () => preflight(plan.upTools(useK3d, installs()), { cwd: ROOT }));
 
-  /** Set by the Configuration step, which ends the script when it fails. @type {import('../lib/config.ts').Config} */
+  /** Set by the Configuration step, which ends the script when it fails. @type {import('../lib/config/config.ts').Config} */
   let config = /** @type {any} */ (undefined);
   /** @type {string} */
   let dist = '';

@@ -8,8 +8,8 @@
 import { chalk } from 'zx';
 import { requireLib } from './lib/project.mjs';
 
-const { runCli, scriptArgs } = requireLib('cli');
-const { VERIFY_COMMAND, loadVerifyOptions, runVerify, certificateWarnings, formatTable, formatProgress, summarize } = requireLib('verify');
+const { runCli, scriptArgs } = requireLib('util/cli');
+const { VERIFY_COMMAND, loadVerifyOptions, runVerify, certificateWarnings, formatTable, formatProgress, summarize } = requireLib('verify/verify');
 
 /** Past the checks' own deadline: only a bug in them could still be running by then. */
 const WATCHDOG_GRACE_MS = 5000;
@@ -26,7 +26,7 @@ function exit(code) {
 function startWatchdog(timeoutMs) {
   setTimeout(() => {
     const limit = (timeoutMs + WATCHDOG_GRACE_MS) / 1000;
-    console.error(chalk.red(`✖ the checks did not end within ${limit} s although they are bounded by --timeout: a bug in lib/verify.ts`));
+    console.error(chalk.red(`✖ the checks did not end within ${limit} s although they are bounded by --timeout: a bug in lib/verify/verify.ts`));
     exit(1);
   }, timeoutMs + WATCHDOG_GRACE_MS).unref();
 }

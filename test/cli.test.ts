@@ -1,5 +1,5 @@
-import { countFlag, failure, helpText, parseFlags, ReportedError, scriptArgs, UsageError, type CommandSpec } from '../lib/cli';
-import { UserError } from '../lib/errors';
+import { countFlag, failure, helpText, parseFlags, ReportedError, scriptArgs, UsageError, type CommandSpec } from '../lib/util/cli';
+import { UserError } from '../lib/util/errors';
 
 const SPEC: CommandSpec = {
   usage: 'npm run thing --',

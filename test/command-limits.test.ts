@@ -1,7 +1,7 @@
-import { commandEnvironment, commandLimit, LIMIT_ENV } from '../lib/command-limits';
-import { kubectlArgs } from '../lib/deploy-plan';
-import { UserError } from '../lib/errors';
-import { k3dCreateArgs, k3dStartArgs } from '../lib/k3d';
+import { commandEnvironment, commandLimit, LIMIT_ENV } from '../lib/deploy/command-limits';
+import { k3dCreateArgs, k3dStartArgs } from '../lib/deploy/k3d';
+import { kubectlArgs } from '../lib/deploy/plan';
+import { UserError } from '../lib/util/errors';
 import { defaults } from './support/fixtures';
 
 describe('time limits of the commands up and down run', () => {

@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { UserError } from '../lib/errors';
-import { LOCK_NAME, withProjectLock } from '../lib/project-lock';
+import { UserError } from '../lib/util/errors';
+import { LOCK_NAME, withProjectLock } from '../lib/util/project-lock';
 import { copyProject } from './support/project-copy';
 
 /**

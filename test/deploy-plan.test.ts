@@ -1,13 +1,13 @@
 import { join } from 'node:path';
-import { parseConfig } from '../lib/config';
-import {
-  applyOrder, downTools, echoHttpsCommand, kubectlArgs, natsClientCommands, rolloutTargets, upTools, verifyArgs,
-} from '../lib/deploy-plan';
+import { parseConfig } from '../lib/config/config';
+import { distDir } from '../lib/config/layout';
 import {
   findK3dCluster, k3dCreateArgs, k3dKubeconfigHint, k3dPortMappings, k3dStartArgs, k3dVersionProblem, portMappingDrift, stoppedNodes,
-} from '../lib/k3d';
-import { distDir } from '../lib/layout';
-import { plannedStack } from '../lib/stack';
+} from '../lib/deploy/k3d';
+import {
+  applyOrder, downTools, echoHttpsCommand, kubectlArgs, natsClientCommands, rolloutTargets, upTools, verifyArgs,
+} from '../lib/deploy/plan';
+import { plannedStack } from '../lib/synth/stack';
 import { defaults } from './support/fixtures';
 
 /** `k3d cluster list -o json` of a default cluster, as k3d v5 prints it (every -p on the load balancer). */

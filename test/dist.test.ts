@@ -5,9 +5,9 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { CONFIG_FILE } from '../lib/config';
-import { KUSTOMIZATION_FILE, MANIFEST_SUFFIX, SYNTH_RECORD } from '../lib/dist';
-import { NATS_RENDERED_FILE, NATS_VALUES_FILE } from '../lib/layout';
+import { CONFIG_FILE } from '../lib/config/config';
+import { NATS_RENDERED_FILE, NATS_VALUES_FILE } from '../lib/config/layout';
+import { KUSTOMIZATION_FILE, MANIFEST_SUFFIX, SYNTH_RECORD } from '../lib/synth/dist';
 import type { ApiObject } from './support/fixtures';
 import { copyProject } from './support/project-copy';
 import { validateAgainstSchema } from './support/schema';

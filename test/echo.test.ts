@@ -1,8 +1,8 @@
 import { Testing } from 'cdk8s';
 import { EchoChart } from '../charts/echo';
-import { parseConfig } from '../lib/config';
+import { parseConfig } from '../lib/config/config';
 import { HttpEcho, InvalidPropsError } from '../lib/constructs';
-import { httpEchoProps } from '../lib/stack';
+import { httpEchoProps } from '../lib/synth/stack';
 import { defaults, objectOf, synth } from './support/fixtures';
 import { validateAgainstSchema } from './support/schema';
 

@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig } from '../lib/config';
+import { ConfigError, parseConfig } from '../lib/config/config';
 
 /** The settings of echo over HTTPS and of the k3s HelmChart install path. */
 

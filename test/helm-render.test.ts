@@ -1,7 +1,7 @@
-import { parseConfig } from '../lib/config';
+import { parseConfig } from '../lib/config/config';
 import {
   expectedChartObjects, helmTemplateArgs, isRenderCurrent, missingChartObjects, renderedDocument, renderHeader, renderProvenance, sha256,
-} from '../lib/helm-render';
+} from '../lib/deploy/helm-render';
 import { defaults } from './support/fixtures';
 
 const VALUES = 'namespaceOverride: nats\nnatsBox:\n  enabled: false\n';

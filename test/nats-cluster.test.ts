@@ -6,12 +6,12 @@ import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import { jetstream, jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
 import { Testing } from 'cdk8s';
-import { parseConfig } from '../lib/config';
+import { parseConfig } from '../lib/config/config';
 import { NatsMutualTls } from '../lib/constructs';
-import { natsRouteUrls } from '../lib/nats-chart';
-import { probePublish } from '../lib/nats-permissions';
-import { natsUsers } from '../lib/nats-values';
-import { ensurePki, type PkiResult } from '../lib/pki';
+import { natsRouteUrls } from '../lib/nats/chart';
+import { probePublish } from '../lib/nats/permissions';
+import { natsUsers } from '../lib/nats/values';
+import { ensurePki, type PkiResult } from '../lib/pki/pki';
 import {
   eventually, freePorts, meshProblems, memberConfig, memberFiles, startMember, startNatsCluster, type ClusterMember, type NatsCluster,
 } from './support/nats-cluster';

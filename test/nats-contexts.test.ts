@@ -2,12 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../lib/config';
-import { UserError } from '../lib/errors';
+import { parseConfig } from '../lib/config/config';
 import {
   CONTEXT_MARKER, contextText, natsContextDir, natsContexts, tryCommands, writeNatsContexts, type NatsContext,
-} from '../lib/nats-contexts';
-import { pkiFilesIn, pkiPaths } from '../lib/pki';
+} from '../lib/nats/contexts';
+import { pkiFilesIn, pkiPaths } from '../lib/pki/pki';
+import { UserError } from '../lib/util/errors';
 import { copyProject } from './support/project-copy';
 
 const work = mkdtempSync(join(tmpdir(), 'nats-contexts-test-'));

@@ -1,8 +1,8 @@
 import { App, Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
-import { parseConfig } from '../lib/config';
+import { parseConfig } from '../lib/config/config';
 import { InvalidPropsError, NatsMutualTls } from '../lib/constructs';
-import { defineStack } from '../lib/stack';
+import { defineStack } from '../lib/synth/stack';
 import { appObjects, defaults, FAKE_TLS, objectOf, synth } from './support/fixtures';
 import { validateAgainstSchema } from './support/schema';
 

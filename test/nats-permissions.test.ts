@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, NatsConnection } from '@nats-io/transport-node';
-import { parseConfig } from '../lib/config';
-import { probePublish, probeSubscribe } from '../lib/nats-permissions';
-import { concreteSubject, expectedAccess, permissionCases, subjectMatches, subjectProblem } from '../lib/nats-subjects';
-import { natsServerConfig } from '../lib/nats-values';
-import { ensurePki, PkiResult } from '../lib/pki';
+import { parseConfig } from '../lib/config/config';
+import { probePublish, probeSubscribe } from '../lib/nats/permissions';
+import { concreteSubject, expectedAccess, permissionCases, subjectMatches, subjectProblem } from '../lib/nats/subjects';
+import { natsServerConfig } from '../lib/nats/values';
+import { ensurePki, PkiResult } from '../lib/pki/pki';
 import { RunningNatsServer, startNatsServer } from './support/nats-server';
 
 const SENSOR = {

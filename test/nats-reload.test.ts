@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { connect, errors, type ConnectionOptions, type NatsConnection, type Status } from '@nats-io/transport-node';
-import { Config, parseConfig } from '../lib/config';
-import { probePublish } from '../lib/nats-permissions';
-import { ensurePki, PkiResult } from '../lib/pki';
+import { Config, parseConfig } from '../lib/config/config';
+import { probePublish } from '../lib/nats/permissions';
+import { ensurePki, PkiResult } from '../lib/pki/pki';
 import { RunningNatsServer, startNatsServer } from './support/nats-server';
 
 /**

@@ -1,8 +1,8 @@
 import { Testing } from 'cdk8s';
-import { natsFullname, natsServiceHostnames, parseConfig, type Config } from '../lib/config';
-import { natsPodSelector } from '../lib/nats-chart';
-import { natsAuthorization, natsHelmValues as valuesOf, natsServerSettings } from '../lib/nats-values';
-import { defineStack } from '../lib/stack';
+import { natsFullname, natsServiceHostnames, parseConfig, type Config } from '../lib/config/config';
+import { natsPodSelector } from '../lib/nats/chart';
+import { natsAuthorization, natsHelmValues as valuesOf, natsServerSettings } from '../lib/nats/values';
+import { defineStack } from '../lib/synth/stack';
 import { appObjects, defaults, FAKE_TLS, objectOf } from './support/fixtures';
 
 const natsHelmValues = (config: Config) => valuesOf(natsServerSettings(config));

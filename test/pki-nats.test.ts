@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import { connect, errors, NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
-import { natsServiceHostnames, parseConfig } from '../lib/config';
-import { natsHelmValues, natsServerSettings, natsServerConfig } from '../lib/nats-values';
-import { ensurePki, PkiPaths } from '../lib/pki';
+import { natsServiceHostnames, parseConfig } from '../lib/config/config';
+import { natsHelmValues, natsServerSettings, natsServerConfig } from '../lib/nats/values';
+import { ensurePki, PkiPaths } from '../lib/pki/pki';
 import { RunningNatsServer, startNatsServer } from './support/nats-server';
 
 /** The PKI against a real nats-server configured like the deployed one (TLS + verify_and_map + users). */

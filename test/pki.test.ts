@@ -5,9 +5,9 @@ import { createServer, get, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Config, parseConfig } from '../lib/config';
-import { checkServerTls, ensurePki, PkiError, pkiPaths, PkiResult, removePki } from '../lib/pki';
-import { issueCertificates } from '../lib/pki-issue';
+import { Config, parseConfig } from '../lib/config/config';
+import { issueCertificates } from '../lib/pki/issue';
+import { checkServerTls, ensurePki, PkiError, pkiPaths, PkiResult, removePki } from '../lib/pki/pki';
 import { copyProject } from './support/project-copy';
 
 const DAY_MS = 86400000;

@@ -1,7 +1,7 @@
-import { runCommand } from '../lib/run-command';
+import { runCommand } from '../lib/deploy/run-command';
 import { survivors } from './support/fake-tools';
 
-// lib/run-command.ts against real processes (/bin/sh, /bin/sleep): what the deploy scripts rely on
+// lib/deploy/run-command.ts against real processes (/bin/sh, /bin/sleep): what the deploy scripts rely on
 // so that no tool can hang them.
 
 // Each case starts a shell or two; the slowest waits out a 5 s limit (long enough for the shell to

@@ -1,5 +1,5 @@
 import { Testing } from 'cdk8s';
-import { defineStack } from '../lib/stack';
+import { defineStack } from '../lib/synth/stack';
 import { appObjects, defaults, FAKE_TLS } from './support/fixtures';
 import { validateAgainstSchema } from './support/schema';
 

@@ -4,13 +4,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UsageError } from '../lib/cli';
-import { parseConfig, type Config } from '../lib/config';
-import type { NatsServerConfig } from '../lib/nats-values';
-import { ensurePki, pkiFilesIn, type PkiResult } from '../lib/pki';
+import { parseConfig, type Config } from '../lib/config/config';
+import type { NatsServerConfig } from '../lib/nats/values';
+import { ensurePki, pkiFilesIn, type PkiResult } from '../lib/pki/pki';
+import { UsageError } from '../lib/util/cli';
 import {
   certificateWarnings, formatProgress, formatTable, runVerify, summarize, verifyOptions, type CheckResult, type VerifyProgress,
-} from '../lib/verify';
+} from '../lib/verify/verify';
 import {
   startEndlessHttpServer, startEndlessInfoServer, startErrNatsServer, startForwarder, startMuteAfterConnectServer, startSilentServer,
   startHttpsEcho, startStalledTlsServer, type FakeServer, type HttpsEcho,
@@ -125,8 +125,8 @@ const tlsWithoutClientCertificates = (settings: NatsServerConfig): object => {
  */
 function runVerifyAlone(cwd: string, flags: Record<string, string>, keysDir: string): Promise<ScriptRun> {
   const program = `
-    const { parseConfig } = require('./lib/config.ts');
-    const { verifyOptions, runVerify } = require('./lib/verify.ts');
+    const { parseConfig } = require('./lib/config/config.ts');
+    const { verifyOptions, runVerify } = require('./lib/verify/verify.ts');
     const [flags, dir] = JSON.parse(process.argv[1]);
     runVerify(verifyOptions({ _: [], ...flags, keys: dir }, parseConfig({}))).then((results) => console.log(JSON.stringify(results)));`;
   return runNode(cwd, ['--require', 'sucrase/register/ts', '--eval', program, JSON.stringify([flags, keysDir])]);

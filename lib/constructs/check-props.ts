@@ -1,4 +1,4 @@
-import { UserError } from '../errors';
+import { UserError } from '../util/errors';
 
 /** A construct's props were invalid; the message names the construct, each prop, its value and the rule. */
 export class InvalidPropsError extends UserError {}

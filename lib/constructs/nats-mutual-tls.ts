@@ -5,8 +5,8 @@ import { k8s } from '../../imports/k8s';
 import {
   DEFAULT_NATS_CHART, NATS_CLIENT_PORT_NAME, natsChartObjects, natsPodSelector, natsRouteUrls, TLS_SECRET_KEYS,
   type NatsChartObjects, type NatsChartRef,
-} from '../nats-chart';
-import { natsHelmValues, natsValuesDocument, type NatsChartValues, type NatsUser } from '../nats-values';
+} from '../nats/chart';
+import { natsHelmValues, natsValuesDocument, type NatsChartValues, type NatsUser } from '../nats/values';
 import { checkProps } from './check-props';
 import { tlsSecret } from './tls-secret';
 

@@ -64,8 +64,8 @@ openssl x509 -req -in client2.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out 
  * @returns {Promise<{ runs: number, openssl: number, process: number, inProcess: number }>} median seconds
  */
 export async function measureCerts({ runs = 7, onRound = () => {} } = {}) {
-  const { parseConfig } = requireLib('config');
-  const { ensurePki } = requireLib('pki');
+  const { parseConfig } = requireLib('config/config');
+  const { ensurePki } = requireLib('pki/pki');
   const work = mkdtempSync(path.join(tmpdir(), 'bench-certs-'));
   try {
     const recipeDir = path.join(work, 'recipe');

@@ -7,10 +7,10 @@ import process from 'node:process';
 import { chalk, path, spinner, which } from 'zx';
 import { requireLib } from './project.mjs';
 
-const { UserError } = requireLib('errors');
-const { ReportedError, runCli, scriptArgs } = requireLib('cli');
-const { runCommand } = requireLib('run-command');
-const { commandLimit, commandEnvironment } = requireLib('command-limits');
+const { UserError } = requireLib('util/errors');
+const { ReportedError, runCli, scriptArgs } = requireLib('util/cli');
+const { runCommand } = requireLib('deploy/run-command');
+const { commandLimit, commandEnvironment } = requireLib('deploy/command-limits');
 
 const SAFE_WORD = /^[\w@%+=:,./-]+$/;
 
@@ -33,8 +33,8 @@ export class StepFailure extends Error {
 }
 
 /**
- * Runs a command with no stdin, within its time limit (lib/command-limits.ts) and with the
- * environment that tool needs; resolves to lib/run-command.ts's result.
+ * Runs a command with no stdin, within its time limit (lib/deploy/command-limits.ts) and with the
+ * environment that tool needs; resolves to lib/deploy/run-command.ts's result.
  */
 function bounded(command, args, { cwd }) {
   const { seconds } = commandLimit(command, args);
@@ -115,7 +115,7 @@ export function runbook({ dryRun, cwd }) {
 
     /**
      * Runs one step. `body` returns a short result for the progress line. A failure prints the
-     * step, the command and the tool's output; the script then ends with exit code 1 (lib/cli.ts).
+     * step, the command and the tool's output; the script then ends with exit code 1 (lib/util/cli.ts).
      */
     async step(title, body) {
       try {
@@ -175,7 +175,7 @@ export async function preflight(tools, { cwd }) {
 }
 
 /**
- * The deploy scripts' start and end: the shared command line (lib/cli.ts: flags, --help, exit
+ * The deploy scripts' start and end: the shared command line (lib/util/cli.ts: flags, --help, exit
  * codes), then `body` with a runbook at the project root, whatever the current directory. Without
  * `--context` the scripts manage a k3d cluster; with it, an existing kubectl context.
  */

@@ -1,8 +1,8 @@
 import { App, Testing } from 'cdk8s';
-import { Config, parseConfig } from '../../lib/config';
-import type { StackTls } from '../../lib/stack';
+import { Config, parseConfig } from '../../lib/config/config';
+import type { StackTls } from '../../lib/synth/stack';
 
-/** The recipe's configuration: every default of lib/config.ts. */
+/** The recipe's configuration: every default of lib/config/config.ts. */
 export const defaults = (): Config => parseConfig({});
 
 /** Stand-in PEM text: chart tests check wiring, not cryptography (the PKI tests use real certificates). */

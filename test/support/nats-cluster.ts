@@ -4,9 +4,9 @@ import { get } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '../../lib/config';
-import { natsServerConfig, type NatsServerConfig } from '../../lib/nats-values';
-import type { PkiPaths } from '../../lib/pki';
+import type { Config } from '../../lib/config/config';
+import { natsServerConfig, type NatsServerConfig } from '../../lib/nats/values';
+import type { PkiPaths } from '../../lib/pki/pki';
 import { NATS_SERVER_BIN } from './nats-server';
 
 /**

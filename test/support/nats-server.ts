@@ -2,8 +2,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '../../lib/config';
-import { natsServerConfig, type NatsServerConfig } from '../../lib/nats-values';
+import type { Config } from '../../lib/config/config';
+import { natsServerConfig, type NatsServerConfig } from '../../lib/nats/values';
 
 /**
  * A real nats-server on a free loopback port, configured by `natsServerConfig` — the same TLS

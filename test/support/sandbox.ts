@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { parseConfig } from '../../lib/config';
-import { ensurePki } from '../../lib/pki';
+import { parseConfig } from '../../lib/config/config';
+import { ensurePki } from '../../lib/pki/pki';
 import { commandLine, FAKE_TOOLS, FakeTool, fakeToolbox, FakeToolbox } from './fake-tools';
 import { copyProject, RunningScript, runScript, ScriptResult, startScript } from './project-copy';
 

@@ -1,9 +1,9 @@
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { isTemporaryFile, writeFileAtomic } from './atomic-file';
-import { UserError } from './errors';
-import { NATS_RENDERED_FILE, NATS_VALUES_FILE } from './layout';
-import { makeFolder, vetFolder, type FolderSetting } from './project-folder';
+import { NATS_RENDERED_FILE, NATS_VALUES_FILE } from '../config/layout';
+import { isTemporaryFile, writeFileAtomic } from '../util/atomic-file';
+import { UserError } from '../util/errors';
+import { makeFolder, vetFolder, type FolderSetting } from '../util/project-folder';
 
 /** cdk8s's file suffix for a chart's manifest. */
 export const MANIFEST_SUFFIX = '.k8s.yaml';

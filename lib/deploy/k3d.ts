@@ -1,4 +1,4 @@
-import type { ClusterConfig } from './config';
+import type { ClusterConfig } from '../config/config';
 
 /**
  * The k3d side of the deployment: the `cluster create` arguments built from the configuration, and

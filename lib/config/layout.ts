@@ -1,7 +1,7 @@
 import { relative, sep } from 'node:path';
+import { UserError } from '../util/errors';
+import { projectFolder, type FolderSetting } from '../util/project-folder';
 import type { Config } from './config';
-import { UserError } from './errors';
-import { projectFolder, type FolderSetting } from './project-folder';
 
 /** Where generated files live, shared by `npm run synth` and the deploy scripts. */
 

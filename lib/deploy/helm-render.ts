@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { natsFullname, type NatsConfig } from './config';
+import { natsFullname, type NatsConfig } from '../config/config';
 
 /**
  * Provenance of dist/helm/nats.yaml, the NATS chart rendered by `helm template`. The rendering is

@@ -1,6 +1,6 @@
 import { constants, KeyObject, privateEncrypt, randomBytes } from 'node:crypto';
 import type * as Forge from 'node-forge';
-import type { KeyPair } from './pki-keys';
+import type { KeyPair } from './keys';
 
 /**
  * Issues certificates with node-forge. Loaded only when something must be issued: node-forge takes
@@ -14,7 +14,7 @@ const forge = require('node-forge/lib/forge') as typeof Forge;
 
 export type KeyUsage = 'serverAuth' | 'clientAuth';
 
-/** What a leaf certificate asserts; `lib/pki.ts` derives it from the configuration and checks files against it. */
+/** What a leaf certificate asserts; `lib/pki/pki.ts` derives it from the configuration and checks files against it. */
 export interface LeafSpec {
   readonly commonName: string;
   readonly dnsNames: readonly string[];

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Identity } from './config';
-import { expectedAccess } from './nats-subjects';
+import type { Identity } from '../config/config';
+import { expectedAccess } from '../nats/subjects';
 
 /**
  * The cluster proven from the client side: a throwaway JetStream stream replicated on

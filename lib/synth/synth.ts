@@ -1,11 +1,11 @@
 import { relative } from 'node:path';
 import { App } from 'cdk8s';
-import { loadConfig, type Config } from './config';
-import { displayPath } from './display-path';
+import { loadConfig, type Config } from '../config/config';
+import { NATS_VALUES_FILE, outdirSetting, projectFolders } from '../config/layout';
+import { checkServerTls, ensurePki } from '../pki/pki';
+import { displayPath } from '../util/display-path';
+import { withProjectLock } from '../util/project-lock';
 import { DistStaging, KUSTOMIZATION_FILE, kustomizationDocument } from './dist';
-import { NATS_VALUES_FILE, outdirSetting, projectFolders } from './layout';
-import { checkServerTls, ensurePki } from './pki';
-import { withProjectLock } from './project-lock';
 import { defineStack, type Stack } from './stack';
 
 export interface SynthOptions {

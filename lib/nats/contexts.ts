@@ -1,11 +1,11 @@
 import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { writeFileAtomic } from './atomic-file';
-import { natsUrl, type Config, type Identity } from './config';
-import { UserError } from './errors';
-import { concreteSubject, expectedAccess } from './nats-subjects';
-import type { PkiPaths } from './pki';
+import { natsUrl, type Config, type Identity } from '../config/config';
+import type { PkiPaths } from '../pki/pki';
+import { writeFileAtomic } from '../util/atomic-file';
+import { UserError } from '../util/errors';
+import { concreteSubject, expectedAccess } from './subjects';
 
 /**
  * natscli contexts for the authorized identities, so `nats --context dev-client1 pub demo hi` works

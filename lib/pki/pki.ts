@@ -2,14 +2,14 @@ import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
 import { chmodSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { isIP, isIPv6 } from 'node:net';
 import { join } from 'node:path';
-import { isTemporaryFile, writeFileAtomic } from './atomic-file';
-import { natsRouteHostnamesOf, natsServiceHostnames, type Config } from './config';
-import { displayPath } from './display-path';
-import { UserError } from './errors';
-import { pkiDirSetting } from './layout';
-import type { ExistingCa, IssuedPair, LeafSpec } from './pki-issue';
-import { generateRsaKeys } from './pki-keys';
-import { makeFolder, projectFolder, vetFolder } from './project-folder';
+import { natsRouteHostnamesOf, natsServiceHostnames, type Config } from '../config/config';
+import { pkiDirSetting } from '../config/layout';
+import { isTemporaryFile, writeFileAtomic } from '../util/atomic-file';
+import { displayPath } from '../util/display-path';
+import { UserError } from '../util/errors';
+import { makeFolder, projectFolder, vetFolder } from '../util/project-folder';
+import type { ExistingCa, IssuedPair, LeafSpec } from './issue';
+import { generateRsaKeys } from './keys';
 
 /**
  * The dev PKI: a CA, the NATS server's and http-echo's certificates and one client certificate per identity, kept in
@@ -349,7 +349,7 @@ async function issueAndWrite(
   const { keyBits, validityDays } = config.pki;
   const keys = generateRsaKeys(plan.issue.length + (plan.ca ? 0 : 1), keyBits);
   // Loaded while the keys are generated; a synchronous require keeps ensurePki's callers CommonJS-simple.
-  const { issueCertificates } = require('./pki-issue') as typeof import('./pki-issue');
+  const { issueCertificates } = require('./issue') as typeof import('./issue');
   const result = issueCertificates({
     ca: plan.ca, keys: await keys, caCommonName: CA_COMMON_NAME, leaves: plan.issue.map((leaf) => leaf.spec), validityDays, now,
   });
@@ -373,7 +373,7 @@ async function issueAndWrite(
  * all valid and matching the configuration: reuses what is valid, re-issues a leaf that expires
  * within `renewWithinDays` or no longer matches, creates the CA only when there is none (or with
  * `force`). Throws PkiError on damaged or foreign material rather than replacing it silently.
- * The caller holds the project lock (lib/project-lock.ts) so that no other run changes the folder meanwhile.
+ * The caller holds the project lock (lib/util/project-lock.ts) so that no other run changes the folder meanwhile.
  */
 export async function ensurePki(config: Config, options: EnsurePkiOptions = {}): Promise<PkiResult> {
   const now = options.now ?? new Date();

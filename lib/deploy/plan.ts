@@ -1,12 +1,12 @@
+import { echoUrl, k3dContext, natsUrl, type ClusterConfig, type Config } from '../config/config';
+import { NATS_RENDERED_FILE } from '../config/layout';
+import type { NatsInstall } from '../constructs/nats-mutual-tls';
+import { pkiPaths } from '../pki/pki';
+import { MANIFEST_SUFFIX } from '../synth/dist';
+import type { Stack } from '../synth/stack';
+import { displayPath } from '../util/display-path';
 import { KUBECTL_REQUEST_TIMEOUT } from './command-limits';
-import { echoUrl, k3dContext, natsUrl, type ClusterConfig, type Config } from './config';
-import type { NatsInstall } from './constructs/nats-mutual-tls';
-import { displayPath } from './display-path';
-import { MANIFEST_SUFFIX } from './dist';
 import { k3dVersionProblem } from './k3d';
-import { NATS_RENDERED_FILE } from './layout';
-import { pkiPaths } from './pki';
-import type { Stack } from './stack';
 
 /**
  * What scripts/up.mjs and scripts/down.mjs do, as data derived from the configuration: the tools

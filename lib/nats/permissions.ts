@@ -1,5 +1,5 @@
 import { errors, type NatsConnection, type Status } from '@nats-io/transport-node';
-import type { Access, Operation } from './nats-subjects';
+import type { Access, Operation } from './subjects';
 
 /**
  * How to find out what a running server does with a user's permissions: publish or subscribe and

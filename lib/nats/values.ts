@@ -1,6 +1,6 @@
 import { Yaml } from 'cdk8s';
-import type { Config, Identity } from './config';
-import { TLS_SECRET_KEYS, type NatsChartRef } from './nats-chart';
+import type { Config, Identity } from '../config/config';
+import { TLS_SECRET_KEYS, type NatsChartRef } from './chart';
 
 /**
  * Typed values for the official NATS Helm chart (nats-io/k8s, chart 2.x). The chart ships no
@@ -135,7 +135,7 @@ function clusterValues(settings: NatsServerSettings): Pick<NatsChartValues['conf
  */
 export function natsValuesDocument(values: NatsChartValues, chart: NatsChartRef): string {
   return `# Values for the NATS Helm chart ${chart.name} ${chart.version}, synthesized by \`npm run synth\` from the configuration\n` +
-    `# (lib/config.ts defaults and k3s-nats-tls.yaml): do not edit.\n${Yaml.stringify(values)}`;
+    `# (lib/config/config.ts defaults and k3s-nats-tls.yaml): do not edit.\n${Yaml.stringify(values)}`;
 }
 
 /** The server settings the configuration asks for. */

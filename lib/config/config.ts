@@ -2,10 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { UserError } from './errors';
-import { DEFAULT_NATS_CHART, natsFullname as chartFullname, natsRouteHostnames, natsServiceHostnames as chartServiceHostnames } from './nats-chart';
-import { subjectProblem } from './nats-subjects';
-import { folderValueProblem } from './project-folder';
+import { DEFAULT_NATS_CHART, natsFullname as chartFullname, natsRouteHostnames, natsServiceHostnames as chartServiceHostnames } from '../nats/chart';
+import { subjectProblem } from '../nats/subjects';
+import { UserError } from '../util/errors';
+import { folderValueProblem } from '../util/project-folder';
 
 /**
  * The single source of truth for the whole stack. Defaults reproduce the recipe; a user overrides
@@ -95,7 +95,7 @@ const EchoConfig = z.strictObject({
 const ChartRef = z.strictObject({
   name: z.string().min(1).default(DEFAULT_NATS_CHART.name),
   version: z.string().regex(/^[12]\.\d+\.\d+$/,
-    'must be an exact 1.x or 2.x chart version (e.g. 2.14.2): the typed values in lib/nats-values.ts follow that schema').default(DEFAULT_NATS_CHART.version),
+    'must be an exact 1.x or 2.x chart version (e.g. 2.14.2): the typed values in lib/nats/values.ts follow that schema').default(DEFAULT_NATS_CHART.version),
   repo: z.string().url('must be an https:// Helm repository URL').startsWith('https://', 'must be an https:// Helm repository URL')
     .default(DEFAULT_NATS_CHART.repo),
 });
@@ -296,7 +296,7 @@ function identityNamed(raw: unknown, path: PropertyKey[]): string {
 function describe(issue: z.ZodIssue, raw: unknown): string {
   const field = fieldPath(issue.path) || '(top level)';
   if (issue.code === 'unrecognized_keys') {
-    return `${field === '(top level)' ? '' : `${field}: `}unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}: check the spelling against lib/config.ts`;
+    return `${field === '(top level)' ? '' : `${field}: `}unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}: check the spelling against lib/config/config.ts`;
   }
   if (issue.code === 'invalid_type' && issue.received === 'undefined') return `${field}: is required`;
   const quoted = issue.code === z.ZodIssueCode.custom ? '' : shown(inputAt(raw, issue.path));
@@ -319,7 +319,7 @@ export function loadConfig(dir = process.cwd(), env: NodeJS.ProcessEnv = process
   const file = resolve(dir, named || CONFIG_FILE);
   if (!existsSync(file)) {
     if (named) throw new ConfigError(file, [`${CONFIG_ENV} names a file that does not exist: fix the path or unset it`]);
-    return parseConfig({}, 'the defaults in lib/config.ts');
+    return parseConfig({}, 'the defaults in lib/config/config.ts');
   }
   // Loaded only when there is a file to read: most runs use the defaults, and synth time matters.
   const { parse: parseYaml } = require('yaml') as typeof import('yaml');

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { UserError } from './errors';
+import { UserError } from '../util/errors';
 import { K3D_WAIT_SECONDS } from './k3d';
 
 /**

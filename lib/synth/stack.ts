@@ -1,14 +1,14 @@
 import { App } from 'cdk8s';
-import { EchoChart } from '../charts/echo';
-import { NamespacesChart } from '../charts/namespaces';
-import { NatsChart } from '../charts/nats';
-import { SecretsChart } from '../charts/secrets';
-import type { k8s } from '../imports/k8s';
-import type { Config } from './config';
-import { tlsSecret, type HttpEchoProps, type NatsMutualTls, type HttpEcho, type ServerTlsMaterial } from './constructs';
-import type { NatsMutualTlsProps } from './constructs/nats-mutual-tls';
-import { TLS_SECRET_KEYS } from './nats-chart';
-import { natsUsers } from './nats-values';
+import { EchoChart } from '../../charts/echo';
+import { NamespacesChart } from '../../charts/namespaces';
+import { NatsChart } from '../../charts/nats';
+import { SecretsChart } from '../../charts/secrets';
+import type { k8s } from '../../imports/k8s';
+import type { Config } from '../config/config';
+import { tlsSecret, type HttpEchoProps, type NatsMutualTls, type HttpEcho, type ServerTlsMaterial } from '../constructs';
+import type { NatsMutualTlsProps } from '../constructs/nats-mutual-tls';
+import { TLS_SECRET_KEYS } from '../nats/chart';
+import { natsUsers } from '../nats/values';
 
 /**
  * The whole stack from one configuration: the only place that maps the configuration onto construct

@@ -5,22 +5,22 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
 import { connect, errors, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
-import { type CommandSpec, UsageError } from './cli';
-import { echoUrl, loadConfig, natsUrl, type Config, type Identity } from './config';
-import { displayPath } from './display-path';
-import { UserError } from './errors';
-import { probe } from './nats-permissions';
-import { closingSockets, readGreeting, readServedCertificate, type FailedGreeting, type Greeting } from './nats-probe';
-import { permissionCases, type Access, type PermissionCase } from './nats-subjects';
-import { ECHO_LEAF, pkiFilesIn, SERVER_LEAF, type PkiPaths } from './pki';
-import { describeProof, jetstreamIdentity, proveJetStream, type JetStreamProof } from './verify-jetstream';
+import { echoUrl, loadConfig, natsUrl, type Config, type Identity } from '../config/config';
+import { probe } from '../nats/permissions';
+import { permissionCases, type Access, type PermissionCase } from '../nats/subjects';
+import { ECHO_LEAF, pkiFilesIn, SERVER_LEAF, type PkiPaths } from '../pki/pki';
+import { type CommandSpec, UsageError } from '../util/cli';
+import { displayPath } from '../util/display-path';
+import { UserError } from '../util/errors';
+import { describeProof, jetstreamIdentity, proveJetStream, type JetStreamProof } from './jetstream';
+import { closingSockets, readGreeting, readServedCertificate, type FailedGreeting, type Greeting } from './probe';
 
 /**
  * `npm run verify`: proves a running deployment behaves as configured — http-echo answers through
  * Traefik over HTTP, and over HTTPS with a certificate keys/ca.crt vouches for; every authorized identity can publish over mutual TLS (or, with permissions, is allowed
  * and refused exactly what they say), every other identity is refused by NATS authorization, a
  * client without a certificate is refused by TLS, and the server presents keys/server.crt. With
- * JetStream on, a throwaway stream replicated on nats.replicas servers proves the cluster (lib/verify-jetstream.ts).
+ * JetStream on, a throwaway stream replicated on nats.replicas servers proves the cluster (lib/verify/jetstream.ts).
  */
 
 export interface VerifyOptions {
@@ -62,7 +62,7 @@ export interface CheckResult {
 /** Traefik may answer 404 for a while after it is ready, so the default leaves it time to load its routes. */
 export const DEFAULT_TIMEOUT_SECONDS = 60;
 
-/** `npm run verify`'s flags; lib/cli.ts parses them (unknown flags, --help) like every command's. */
+/** `npm run verify`'s flags; lib/util/cli.ts parses them (unknown flags, --help) like every command's. */
 export const VERIFY_COMMAND: CommandSpec = {
   usage: 'npm run verify --',
   description: 'Proves the running deployment: http-echo through Traefik (HTTP, and HTTPS from our CA), and NATS over mutual\n' +

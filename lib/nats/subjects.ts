@@ -1,4 +1,4 @@
-import type { NatsPermissions, NatsSubjectRules } from './nats-values';
+import type { NatsPermissions, NatsSubjectRules } from './values';
 
 /**
  * NATS subjects, the wildcards of permission rules and what a user's permissions mean for a
