@@ -529,13 +529,19 @@ const BAD_CERTIFICATE_CODES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
 /** Only the server's exact wording counts as the refusal verify_and_map gives an unmapped identity. */
 const AUTHORIZATION_VIOLATION = 'Authorization Violation';
 
+/**
+ * Node's words for a certificate error, without the hint Node 24 appends about the system CA store:
+ * verify trusts keys/ca.crt alone, so that hint would send the user the wrong way.
+ */
+const certificateProblem = (error: unknown): string => (error as Error).message.replace(/; if the root CA is installed locally, .*$/, '');
+
 function classifyTlsError(error: unknown): NatsOutcome | undefined {
   const alert = tlsAlert(error);
   if (alert) return { kind: 'tls-refused', detail: alert };
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string') return undefined;
-  if (FOREIGN_CA_CODES.has(code)) return { kind: 'foreign-ca', detail: (error as Error).message };
-  if (BAD_CERTIFICATE_CODES.has(code)) return { kind: 'bad-certificate', detail: (error as Error).message };
+  if (FOREIGN_CA_CODES.has(code)) return { kind: 'foreign-ca', detail: certificateProblem(error) };
+  if (BAD_CERTIFICATE_CODES.has(code)) return { kind: 'bad-certificate', detail: certificateProblem(error) };
   return undefined;
 }
 
