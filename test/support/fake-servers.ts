@@ -85,11 +85,10 @@ export interface TlsMaterial {
 }
 
 /**
- * A NATS server that greets, upgrades to TLS requiring a client certificate from `ca`, and answers
- * the client's CONNECT with `-ERR '<error>'` (nats-server's wording, e.g. 'Authentication Timeout')
- * before closing — a server error other than the one verify expects.
+ * A NATS server that greets, upgrades to TLS requiring a client certificate from `ca`, and shows
+ * `answer` everything the client has sent so far, after each chunk.
  */
-export const startErrNatsServer = (tls: TlsMaterial, error: string): Promise<FakeServer> =>
+const startTlsNatsServer = (tls: TlsMaterial, answer: (secure: TLSSocket, received: string) => void): Promise<FakeServer> =>
   startTcpServer((socket) => {
     socket.write(natsInfoLine());
     const secure = new TLSSocket(socket, { isServer: true, ...tls, requestCert: true, rejectUnauthorized: true });
@@ -97,27 +96,31 @@ export const startErrNatsServer = (tls: TlsMaterial, error: string): Promise<Fak
     let received = '';
     secure.on('data', (chunk: Buffer) => {
       received += chunk.toString('utf8');
-      if (received.includes('CONNECT ')) secure.end(`-ERR '${error}'\r\n`);
+      answer(secure, received);
     });
   });
 
 /**
- * A NATS server that upgrades to TLS requiring a client certificate from `ca`, answers the PING
- * that ends a client's CONNECT (so the client counts as connected), and then never says another
- * word — a server that hangs after letting a client in.
+ * A NATS server that answers the client's CONNECT with `-ERR '<error>'` (nats-server's wording, e.g.
+ * 'Authentication Timeout') before closing — a server error other than the one verify expects.
  */
-export const startMuteAfterConnectServer = (tls: TlsMaterial): Promise<FakeServer> =>
-  startTcpServer((socket) => {
-    socket.write(natsInfoLine());
-    const secure = new TLSSocket(socket, { isServer: true, ...tls, requestCert: true, rejectUnauthorized: true });
-    secure.on('error', () => undefined);
-    let received = '';
-    secure.on('data', (chunk: Buffer) => {
-      if (received.includes('PING\r\n')) return;
-      received += chunk.toString('utf8');
-      if (received.includes('PING\r\n')) secure.write('PONG\r\n');
-    });
+export const startErrNatsServer = (tls: TlsMaterial, error: string): Promise<FakeServer> =>
+  startTlsNatsServer(tls, (secure, received) => {
+    if (received.includes('CONNECT ')) secure.end(`-ERR '${error}'\r\n`);
   });
+
+/**
+ * A NATS server that answers the PING that ends a client's CONNECT (so the client counts as
+ * connected), and then never says another word — a server that hangs after letting a client in.
+ */
+export const startMuteAfterConnectServer = (tls: TlsMaterial): Promise<FakeServer> => {
+  const answered = new WeakSet<TLSSocket>();
+  return startTlsNatsServer(tls, (secure, received) => {
+    if (answered.has(secure) || !received.includes('PING\r\n')) return;
+    answered.add(secure);
+    secure.write('PONG\r\n');
+  });
+};
 
 /**
  * Forwards each new connection to the loopback port `target()` names when it arrives: one address
