@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Config } from '../../lib/config/config';
 import { natsServerConfig, type NatsServerConfig } from '../../lib/nats/values';
 import type { PkiPaths } from '../../lib/pki/pki';
-import { NATS_SERVER_BIN } from './nats-server';
+import { NATS_SERVER_BIN, whenReady } from './nats-server';
 
 /**
  * A NATS cluster of real nats-server processes on loopback, each configured by `natsServerConfig`
@@ -168,27 +168,10 @@ export async function startMember(options: MemberOptions): Promise<ClusterMember
     const current = spawn(NATS_SERVER_BIN, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = current;
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`${options.serverName} not ready after ${readyTimeoutMs} ms:\n${output.slice(started)}`)), readyTimeoutMs);
-        const onData = (chunk: Buffer) => {
-          output += chunk.toString('utf8');
-          if (READY.every((pattern) => pattern.test(output.slice(started)))) {
-            clearTimeout(timer);
-            resolve();
-          }
-        };
-        current.stdout.on('data', onData);
-        current.stderr.on('data', onData);
-        current.once('error', (error) => {
-          clearTimeout(timer);
-          reject(new Error(`cannot start ${NATS_SERVER_BIN}: ${error.message} (install Debian's nats-server or set NATS_SERVER_BIN)`));
-        });
-        current.once('exit', (code, signal) => {
-          clearTimeout(timer);
-          reject(new Error(`${options.serverName} exited (${signal ?? code}) before it was ready:\n${output.slice(started)}`));
-        });
-      });
+      await whenReady(current, options.serverName, readyTimeoutMs, (chunk) => {
+        output += chunk;
+        return READY.every((pattern) => pattern.test(output.slice(started))) ? true : undefined;
+      }, () => output.slice(started));
       serverId = (await getJson<{ server_id: string }>(`${monitorUrl}/varz`)).server_id;
     } catch (error) {
       await killed(current, 'SIGKILL');

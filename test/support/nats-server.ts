@@ -59,6 +59,36 @@ function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
+/**
+ * Resolves with what `onOutput` finds once a chunk of the server's output shows it is ready (it
+ * returns a value); rejects when the binary cannot start, the server exits first, or `timeoutMs`
+ * passes — naming `name` and quoting `log()`. `onOutput` also keeps the caller's copy of the log.
+ */
+export function whenReady<T>(
+  child: ChildProcess, name: string, timeoutMs: number, onOutput: (chunk: string) => T | undefined, log: () => string,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} not ready after ${timeoutMs} ms:\n${log()}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      const ready = onOutput(chunk.toString('utf8'));
+      if (ready !== undefined) {
+        clearTimeout(timer);
+        resolve(ready);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot start ${NATS_SERVER_BIN}: ${error.message} (install Debian's nats-server or set NATS_SERVER_BIN)`));
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${signal ?? code}) before it was ready:\n${log()}`));
+    });
+  });
+}
+
 /** Starts nats-server with port -1 (it picks a free port) and resolves once it accepts clients. */
 export async function startNatsServer(options: NatsServerOptions): Promise<RunningNatsServer> {
   const dir = mkdtempSync(join(tmpdir(), 'nats-server-'));
@@ -80,28 +110,12 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Runni
 
   let port: number;
   try {
-    port = await new Promise<number>((resolve, reject) => {
-      let listening: number | undefined;
-      const timer = setTimeout(() => reject(new Error(`nats-server not ready after ${options.readyTimeoutMs ?? 10000} ms:\n${output}`)), options.readyTimeoutMs ?? 10000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        listening ??= Number(LISTENING.exec(output)?.[1]) || undefined;
-        if (listening !== undefined && READY.test(output)) {
-          clearTimeout(timer);
-          resolve(listening);
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.once('error', (error) => {
-        clearTimeout(timer);
-        reject(new Error(`cannot start ${NATS_SERVER_BIN}: ${error.message} (install Debian's nats-server or set NATS_SERVER_BIN)`));
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`nats-server exited (${signal ?? code}) before it was ready:\n${output}`));
-      });
-    });
+    let listening: number | undefined;
+    port = await whenReady(child, 'nats-server', options.readyTimeoutMs ?? 10000, (chunk) => {
+      output += chunk;
+      listening ??= Number(LISTENING.exec(output)?.[1]) || undefined;
+      return listening !== undefined && READY.test(output) ? listening : undefined;
+    }, () => output);
   } catch (error) {
     await cleanUp();
     throw error;
