@@ -9,6 +9,7 @@ import { tlsSecret, type HttpEchoProps, type NatsMutualTls, type HttpEcho, type 
 import type { NatsMutualTlsProps } from '../constructs/nats-mutual-tls';
 import { TLS_SECRET_KEYS } from '../nats/chart';
 import { natsUsers } from '../nats/values';
+import { ownerLabels } from './ownership';
 
 /**
  * The whole stack from one configuration: the only place that maps the configuration onto construct
@@ -61,14 +62,16 @@ export interface Stack {
  * Secrets (git-ignored, owner-only), then the NATS NodePort and http-echo.
  */
 export function defineStack(app: App, config: Config, tls: StackTls): Stack {
-  const namespaces = new NamespacesChart(app, 'namespaces', { names: [config.nats.namespace, config.echo.namespace] });
+  // On every object of every chart: what up prunes by (lib/synth/ownership.ts).
+  const labels = ownerLabels();
+  const namespaces = new NamespacesChart(app, 'namespaces', { labels, names: [config.nats.namespace, config.echo.namespace] });
   // Named after its first tenant: renaming it would rename the git-ignored file everyone already has.
-  const secrets = new SecretsChart(app, 'nats-tls');
-  const nats = new NatsChart(app, 'nats-access', { nats: { ...natsMutualTlsProps(config, tls), secretScope: secrets } });
+  const secrets = new SecretsChart(app, 'nats-tls', { labels });
+  const nats = new NatsChart(app, 'nats-access', { labels, nats: { ...natsMutualTlsProps(config, tls), secretScope: secrets } });
   const echoTlsSecret = tlsSecret(secrets, 'echo-tls', { name: config.echo.tls.secretName, namespace: config.echo.namespace }, {
     [TLS_SECRET_KEYS.cert]: tls.echo.cert, [TLS_SECRET_KEYS.key]: tls.echo.key,
   });
-  const echo = new EchoChart(app, 'echo', { echo: httpEchoProps(config) });
+  const echo = new EchoChart(app, 'echo', { labels, echo: httpEchoProps(config) });
   for (const chart of [secrets, nats, echo]) chart.addDependency(namespaces);
   return { nats: nats.nats, echo: echo.echo, echoTlsSecret };
 }
