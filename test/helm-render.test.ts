@@ -1,7 +1,9 @@
+import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../lib/config/config';
 import {
   expectedChartObjects, helmTemplateArgs, isRenderCurrent, missingChartObjects, renderedDocument, renderHeader, renderProvenance, sha256,
 } from '../lib/deploy/helm-render';
+import { OWNER_LABEL } from '../lib/synth/ownership';
 import { defaults } from './support/fixtures';
 
 const VALUES = 'namespaceOverride: nats\nnatsBox:\n  enabled: false\n';
@@ -39,11 +41,33 @@ describe('provenance of the rendered chart', () => {
     const header = renderHeader(provenance);
     expect(header).toBe(
       '# NATS Helm chart nats 2.14.2 from https://nats-io.github.io/k8s/helm/charts/, release nats in namespace nats,\n' +
-      `# rendered by scripts/up.mjs (helm template) from nats-values.yaml sha256:${sha256(VALUES)}. Do not edit.\n`,
+      `# rendered by scripts/up.mjs (helm template) from nats-values.yaml sha256:${sha256(VALUES)},\n` +
+      '# every object labelled app.kubernetes.io/part-of=k3s-nats-tls. Do not edit.\n',
     );
     expect(sha256(VALUES)).toMatch(/^[0-9a-f]{64}$/);
     // ... and every line is a YAML comment, so kubectl reads the manifests unchanged
-    expect(renderedDocument(provenance, HELM_OUTPUT).split('\n').slice(0, 2).every((line) => line.startsWith('# '))).toBe(true);
+    expect(renderedDocument(provenance, HELM_OUTPUT).split('\n').slice(0, 3).every((line) => line.startsWith('# '))).toBe(true);
+  });
+
+  test('every object of the rendering carries the owner label, beside the chart\'s own; selectors and pod templates are untouched', () => {
+    // GIVEN helm output with a labelled StatefulSet (selector and pod template), an unlabelled Service and an empty document
+    const statefulSet = `${STATEFUL_SET}  labels:\n    app.kubernetes.io/name: nats\nspec:\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: nats\n` +
+      '  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: nats\n';
+    const output = `${statefulSet}${object('service', 'v1', 'Service', 'nats')}---\n# Source: nats/templates/pod-monitor.yaml\n`;
+    // WHEN it is written as the rendering
+    const rendered = renderedDocument(provenance, output);
+    // THEN each object has the label in its metadata, and only there
+    const documents = parseAllDocuments(rendered).map((document) => document.toJS() as Record<string, any>);
+    expect(documents.map((document) => [document.kind, document.metadata.labels])).toEqual([
+      ['StatefulSet', { 'app.kubernetes.io/name': 'nats', [OWNER_LABEL.key]: OWNER_LABEL.value }],
+      ['Service', { [OWNER_LABEL.key]: OWNER_LABEL.value }],
+    ]);
+    expect(documents[0].spec).toEqual({
+      selector: { matchLabels: { 'app.kubernetes.io/name': 'nats' } },
+      template: { metadata: { labels: { 'app.kubernetes.io/name': 'nats' } } },
+    });
+    // ... and helm's `# Source:` comments stay for the reader
+    expect(rendered).toContain('---\n# Source: nats/templates/service.yaml\napiVersion: v1\n');
   });
 
   test('a rendering of the same inputs is current', () => {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { isMap, parseAllDocuments } from 'yaml';
 import { natsFullname, type NatsConfig } from '../config/config';
+import { OWNER_LABEL, OWNER_SELECTOR } from '../synth/ownership';
 
 /**
  * Provenance of dist/helm/nats.yaml, the NATS chart rendered by `helm template`. The rendering is
@@ -48,13 +49,28 @@ export function helmTemplateArgs(nats: NatsConfig, valuesPath: string): string[]
 export function renderHeader(p: RenderProvenance): string {
   return [
     `# NATS Helm chart ${p.chart} ${p.version} from ${p.repo}, release ${p.release} in namespace ${p.namespace},`,
-    `# rendered by scripts/up.mjs (helm template) from ${p.valuesFile} sha256:${p.valuesSha256}. Do not edit.`,
+    `# rendered by scripts/up.mjs (helm template) from ${p.valuesFile} sha256:${p.valuesSha256},`,
+    `# every object labelled ${OWNER_SELECTOR}. Do not edit.`,
     '',
   ].join('\n');
 }
 
-/** The file written to dist/helm/nats.yaml: the header, then helm's output unchanged. */
-export const renderedDocument = (p: RenderProvenance, helmOutput: string): string => `${renderHeader(p)}${helmOutput}`;
+/**
+ * The file written to dist/helm/nats.yaml: the header, then helm's output with our owner label added
+ * to each object's metadata (what `helm --post-renderer` is for), so that up applies and prunes the
+ * chart's objects with the synthesized ones. Documents holding no object (a template that rendered
+ * to nothing) are left out. Selectors and pod templates are not touched: a StatefulSet's selector
+ * cannot change.
+ */
+export function renderedDocument(p: RenderProvenance, helmOutput: string): string {
+  const objects = parseAllDocuments(helmOutput).filter((document) => isMap(document.contents));
+  for (const object of objects) {
+    object.setIn(['metadata', 'labels', OWNER_LABEL.key], OWNER_LABEL.value);
+    // Every object starts with `---`, also one helm printed without it.
+    if (object.directives) object.directives.docStart = true;
+  }
+  return renderHeader(p) + objects.map((object) => object.toString({ lineWidth: 0 })).join('');
+}
 
 /**
  * The objects of the chart the deployment relies on, as "Kind name": the StatefulSet the rollout
