@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npx zx scripts/up.mjs — from nothing to a verified deployment, and safe to run again: reuses the
 // k3d cluster and the certificates, re-renders the NATS chart only when its inputs changed, and
-// `kubectl apply` leaves unchanged objects alone.
+// `kubectl apply` leaves unchanged objects alone and prunes ours that left dist/.
 import { chalk, fs, path, sleep } from 'zx';
 import { requireLib } from './lib/project.mjs';
 import { checkContext, deployScript, preflight, shown, StepFailure } from './lib/runbook.mjs';
@@ -13,7 +13,8 @@ const HELP_INDENT = ' '.repeat(19);
 const COMMAND = {
   usage: 'npx zx scripts/up.mjs',
   description: 'Creates (or reuses) the k3d cluster, issues the certificates, synthesizes dist/, renders the NATS\n' +
-    'Helm chart, applies everything with kubectl, waits for the rollouts and runs scripts/verify.mjs.',
+    'Helm chart, applies everything with kubectl (pruning our objects that left dist/), waits for the rollouts\n' +
+    'and runs scripts/verify.mjs.',
   flags: {
     'dry-run': { type: 'boolean', help: 'print every command that would change something instead of running it' },
     'no-verify': { type: 'boolean', help: 'skip the end-to-end check (scripts/verify.mjs)' },
@@ -36,6 +37,8 @@ const { plannedStack } = requireLib('synth/stack');
 const k3d = requireLib('deploy/k3d');
 const helm = requireLib('deploy/helm-render');
 const plan = requireLib('deploy/plan');
+const prune = requireLib('deploy/prune');
+const { OWNER_SELECTOR } = requireLib('synth/ownership');
 const { ReportedError } = requireLib('util/cli');
 
 await deployScript(import.meta.filename, COMMAND, async (runbook) => {
@@ -67,6 +70,8 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
   // What the constructs create, by name: what the chart step renders and the rollout waits for.
   const stack = plannedStack(config);
   const kubectl = (...args) => plan.kubectlArgs(context, ...args);
+  /** A cluster this run creates holds nothing of an earlier deployment. */
+  let clusterCreated = false;
 
   await step('Cluster', async () => {
     if (!useK3d) {
@@ -89,6 +94,7 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
     }
     if (!existing) {
       await run('k3d', k3d.k3dCreateArgs(config.cluster));
+      clusterCreated = true;
       if (!dryRun) await contextWritten();
       return `created k3d cluster ${name} (${config.cluster.image}, ${k3d.k3dPortMappings(config.cluster).join(' ')})`;
     }
@@ -153,6 +159,8 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
       await fs.remove(renderedPath);
       return `not rendered — ${installer}; deleted the objects of the former rendering ${rel(renderedPath)} and the file`;
     }
+    const removed = await removeHelmChartInstall();
+    const switched = removed.length ? `deleted ${removed.join(', ')} (k3s's helm controller uninstalled NATS); ` : '';
     // By absolute path: helm runs in an empty folder, since a ./nats folder where it runs would be
     // rendered instead of the chart from --repo (helm only warns).
     const args = helm.helmTemplateArgs(config.nats, valuesPath);
@@ -161,7 +169,7 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
     // must not call a rendering of the old values current.
     const provenance = helm.renderProvenance(config.nats, valuesPath, stack.nats.valuesDocument);
     const current = fs.existsSync(renderedPath) ? await fs.readFile(renderedPath, 'utf8') : undefined;
-    if (helm.isRenderCurrent(current, provenance)) return `${rel(renderedPath)} is current (chart ${chart}, same values): not re-rendered`;
+    if (helm.isRenderCurrent(current, provenance)) return `${switched}${rel(renderedPath)} is current (chart ${chart}, same values): not re-rendered`;
     const manifests = await run('helm', args, { inScratchDir: true });
     if (dryRun) {
       would(`write ${rel(renderedPath)}`);
@@ -175,42 +183,82 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
       });
     }
     writeFileAtomic(renderedPath, helm.renderedDocument(provenance, manifests));
-    return `rendered chart ${chart} into ${rel(renderedPath)}`;
+    return `${switched}rendered chart ${chart} into ${rel(renderedPath)}`;
   });
 
+  /**
+   * With template after helmchart: a HelmChart of ours left in the cluster would have k3s install NATS
+   * a second time, fighting the rendering over the same objects. It goes first, and kubectl waits until
+   * the helm controller has uninstalled its release. Returns what was deleted.
+   */
+  async function removeHelmChartInstall() {
+    // --diff changes nothing; a cluster created by this run has nothing left behind.
+    if (diffOnly || clusterCreated) return [];
+    const look = kubectl(...plan.ownHelmChartsArgs());
+    const { code, stdout, output } = await probeExit('kubectl', look);
+    if (code !== 0 && plan.NO_HELMCHART_TYPE.test(output)) return [];
+    if (code !== 0) throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', look), output });
+    const found = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+    for (const helmChart of found) await run('kubectl', kubectl(...plan.helmChartDeleteArgs(helmChart)));
+    return found;
+  }
+
   const upAgain = shown('npx', ['zx', 'scripts/up.mjs', ...(useK3d ? [] : ['--context', context])]);
-  const manifests = async () => plan.applyOrder(fs.existsSync(dist) ? await fs.readdir(dist) : [], config.nats.install);
+  /** The manifests in apply order, as kubectl is given them (relative to the project). */
+  const manifests = async () => plan.applyOrder(fs.existsSync(dist) ? await fs.readdir(dist) : [], config.nats.install)
+    .map((file) => rel(path.join(dist, file)));
+  /** kubectl apply (or diff) of all manifests at once, pruning ours that are no longer among them. */
+  const pruning = (verb, files) => kubectl(...prune.pruningArgs(verb, files, config.nats.install));
+
+  /** `-l` skips an object without our label without a word, and would prune the one it replaces. */
+  async function checkOwnerLabels(files) {
+    for (const file of files) {
+      if (!fs.existsSync(path.join(ROOT, file))) continue;
+      const unlabelled = prune.unlabelledObjects(await fs.readFile(path.join(ROOT, file), 'utf8'));
+      if (unlabelled.length) {
+        throw new StepFailure(`${file}: ${unlabelled.join(', ')} without the label ${OWNER_SELECTOR}, which kubectl apply -l would skip`, {
+          hint: 'write dist/ afresh with `npm run synth` (a manifest edited by hand needs the label on every object)',
+        });
+      }
+    }
+  }
 
   if (diffOnly) {
-    /** @type {string[]} */
-    const changed = [];
+    let differs = false;
     await step('Diff', async () => {
-      for (const file of await manifests()) {
-        const args = kubectl('diff', '-f', rel(path.join(dist, file)));
-        // kubectl diff: 0 the same, 1 differences (printed), anything else an error.
-        const { code, stdout, output } = await probeExit('kubectl', args);
-        if (code === 1) {
-          changed.push(file);
-          log(stdout.trimEnd());
-        } else if (code !== 0) {
-          throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', args), output });
-        }
-      }
-      return changed.length ? `${changed.length} file(s) would change: ${changed.join(', ')}` : `nothing would change in context ${context}`;
+      const files = await manifests();
+      await checkOwnerLabels(files);
+      // The apply's own arguments, so what would be pruned shows too.
+      const args = pruning('diff', files);
+      // kubectl diff: 0 the same, 1 differences (printed), anything else an error.
+      const { code, stdout, output } = await probeExit('kubectl', args);
+      if (code === 0) return `nothing would change in context ${context}`;
+      if (code !== 1) throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', args), output });
+      differs = true;
+      log(stdout.trimEnd());
+      const changed = prune.diffedObjects(stdout);
+      return changed.length
+        ? `${changed.length} object(s) would change or be pruned: ${changed.join(', ')}`
+        : 'something would change (the differences are above)';
     });
-    if (changed.length) log(`\nNothing was applied. Apply the changes: ${upAgain}`);
-    if (changed.length) throw new ReportedError('differences');
-    return;
+    if (!differs) return;
+    log(`\nNothing was applied. Apply the changes: ${upAgain}`);
+    throw new ReportedError('differences');
   }
 
   await step('Apply', async () => {
     const files = await manifests();
     // A dry run from nothing has no synthesized files to list yet.
     if (dryRun && files.length <= 1) {
-      would(`run: ${shown('kubectl', kubectl('apply', '-f'))} ${rel(dist)}/…k8s.yaml for each file synth writes, in lexical order`);
+      would(`run: ${shown('kubectl', pruning('apply', []))} -f ${rel(dist)}/<file> for each file synth writes, in lexical order` +
+        (helmChartInstall ? '' : `, then -f ${files.join(' ')}`));
+      return undefined;
     }
-    for (const file of files) await run('kubectl', kubectl('apply', '-f', rel(path.join(dist, file))));
-    return dryRun ? undefined : `${files.length} file(s) applied to context ${context}`;
+    await checkOwnerLabels(files);
+    const output = await run('kubectl', pruning('apply', files));
+    if (dryRun) return undefined;
+    const pruned = prune.prunedObjects(output ?? '');
+    return `${files.length} file(s) applied to context ${context}; ${pruned.length ? `pruned ${pruned.join(', ')}` : 'nothing to prune'}`;
   });
 
   await step('Rollout', async () => {

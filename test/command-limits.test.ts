@@ -32,6 +32,8 @@ describe('time limits of the commands up and down run', () => {
     expect(commandLimit('kubectl', kubectlArgs('staging', 'apply', '-f', 'x.yaml'), NO_CAP).seconds).toBe(120);
     // ... and delete waits for a namespace's pods to stop
     expect(commandLimit('kubectl', kubectlArgs('staging', 'delete', '--ignore-not-found', '-f', 'x.yaml'), NO_CAP).seconds).toBe(300);
+    // ... and a delete with its own --timeout gets the margin over it
+    expect(commandLimit('kubectl', kubectlArgs('staging', 'delete', 'helmchart.helm.cattle.io/nats', '--wait', '--timeout=400s'), NO_CAP).seconds).toBe(460);
   });
 
   test('helm template names the repository it downloads from', () => {

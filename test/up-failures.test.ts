@@ -128,8 +128,8 @@ describe('up: a failing step stops the run', () => {
       lastCall: RENDER,
     },
     {
-      step: 'Apply', fail: applies('k3d-dev')[1], keys: true, message: 'exited with code 1',
-      command: applies('k3d-dev')[1], output: SIMULATED('kubectl'), lastCall: applies('k3d-dev')[1],
+      step: 'Apply', fail: applies('k3d-dev')[0], keys: true, message: 'exited with code 1',
+      command: applies('k3d-dev')[0], output: SIMULATED('kubectl'), lastCall: applies('k3d-dev')[0],
     },
     {
       step: 'Apply', fail: 'kubectl asks for a username (no stdin: it fails at once)', keys: true, env: { FAKE_KUBE_PROMPT: '1' },

@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { ApiObject } from './support/fixtures';
 import type { ScriptResult } from './support/project-copy';
 import {
-  applies, completed, CREATE, GET_CONTEXTS, kubectl, LIST, MANIFESTS, PROBES, removeSandboxes, render, rollouts, sandbox, START, tree, UP_STEPS,
-  VERIFY,
-  withIssuedKeys,
+  applies, completed, CREATE, GET_CONTEXTS, HELMCHART_ALLOWLIST, HELMCHARTS, kubectl, LIST, MANIFESTS, PROBES, pruning, removeSandboxes, render,
+  rollouts, sandbox, START, tree, UP_STEPS, VERIFY, withIssuedKeys,
 } from './support/sandbox';
 
 // scripts/up.mjs runs as a user runs it (node, real zx, real PKI and synth) in a copy of the
@@ -68,7 +69,7 @@ describe('up: from nothing to a verified deployment, then again', () => {
     const result = await box.up(['--dry-run']);
     // THEN no file changed, only read-only commands ran, and the plan names every manifest
     expect(result.code).toBe(0);
-    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS]);
+    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, HELMCHARTS('k3d-dev')]);
     expect(tree(box.root)).toEqual(before);
     for (const apply of applies('k3d-dev')) expect(result.stdout).toContain(`would run: ${apply}`);
     expect(result.stdout).toContain('dist/helm/nats.yaml is current');
@@ -82,7 +83,7 @@ describe('up: from nothing to a verified deployment, then again', () => {
     const second = await box.up();
     // THEN no create, no render; the same keys and rendering
     expect(second.code).toBe(0);
-    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, ...applies('k3d-dev'), ...rollouts('k3d-dev'), VERIFY]);
+    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, HELMCHARTS('k3d-dev'), ...applies('k3d-dev'), ...rollouts('k3d-dev'), VERIFY]);
     expect(second.stdout).toContain('reusing k3d cluster dev\n');
     expect(second.stdout).toContain('0 file(s) issued, 10 reused');
     expect(tree(join(box.root, 'keys'))).toEqual(keys);
@@ -117,7 +118,7 @@ describe('up: from nothing to a verified deployment, then again', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`would run: ${render(box.root)}`);
     expect(result.stdout).not.toContain('is current');
-    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS]);
+    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, HELMCHARTS('k3d-dev')]);
   });
 
   test('a new chart version in the configuration re-renders the chart', async () => {
@@ -128,7 +129,7 @@ describe('up: from nothing to a verified deployment, then again', () => {
     // THEN helm renders that version and nothing calls verify
     expect(result.code).toBe(0);
     expect(box.calls()).toEqual([
-      ...PROBES, LIST, GET_CONTEXTS, render(box.root).replace('2.14.2', '2.14.0'), ...applies('k3d-dev'), ...rollouts('k3d-dev'),
+      ...PROBES, LIST, GET_CONTEXTS, HELMCHARTS('k3d-dev'), render(box.root).replace('2.14.2', '2.14.0'), ...applies('k3d-dev'), ...rollouts('k3d-dev'),
     ]);
     expect(readFileSync(join(box.root, 'dist/helm/nats.yaml'), 'utf8')).toMatch(/^# NATS Helm chart nats 2\.14\.0 /);
   });
@@ -148,7 +149,7 @@ describe('up: other starting points', () => {
     expect(result.stdout).toContain('run `npx zx scripts/down.mjs` and up again to re-create it');
     expect(box.calls()).not.toContain(CREATE);
     expect(box.calls()).not.toContain(START);
-    expect(box.calls()).toContain(kubectl('k3d-dev', 'apply -f dist/helm/nats.yaml'));
+    expect(box.calls()).toContain(applies('k3d-dev')[0]);
   });
 
   test.concurrent('a cluster whose load balancer is stopped is started, although its server runs', async () => {
@@ -178,7 +179,7 @@ describe('up: other starting points', () => {
     // WHEN up --dry-run runs THEN the start is printed, not run: only read-only probes ran
     const result = await box.up(['--dry-run']);
     expect(result.code).toBe(0);
-    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS]);
+    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, HELMCHARTS('k3d-dev')]);
     expect(result.stdout).toContain(`would run: ${START}`);
   });
 
@@ -203,7 +204,8 @@ describe('up: other starting points', () => {
     // THEN k3d is never asked, everything targets that context, and verify does not run
     expect(result.code).toBe(0);
     expect(box.calls()).toEqual([
-      'kubectl version --client', 'helm version --short', GET_CONTEXTS, render(box.root), ...applies('staging'), ...rollouts('staging'),
+      'kubectl version --client', 'helm version --short', GET_CONTEXTS, HELMCHARTS('staging'), render(box.root), ...applies('staging'),
+      ...rollouts('staging'),
     ]);
     expect(result.stdout).toContain('using kubectl context staging (k3d not used)');
     expect(result.stdout).not.toContain('✔ Verify');
@@ -235,7 +237,7 @@ describe('up: other starting points', () => {
       expect(result.code).toBe(0);
       expect(box.calls()).toEqual([
         ...PROBES, LIST, CREATE, GET_CONTEXTS, render(box.root, join(dist, 'helm/nats-values.yaml')),
-        ...applies('k3d-dev').map((call) => call.replace('dist/', 'out/')), ...rollouts('k3d-dev'),
+        ...applies('k3d-dev').map((call) => call.replaceAll(' dist/', ' out/')), ...rollouts('k3d-dev'),
         VERIFY.replace('--keys keys', '--keys secrets/pki'),
       ]);
       expect(existsSync(join(keys, 'client1.key'))).toBe(true);
@@ -285,8 +287,7 @@ describe('up: other starting points', () => {
       'would synthesize dist/ (as npm run synth)',
       `would run: ${render(box.root)}`,
       'would write dist/helm/nats.yaml',
-      `would run: ${kubectl('k3d-dev', 'apply -f')} dist/…k8s.yaml for each file synth writes`,
-      `would run: ${kubectl('k3d-dev', 'apply -f dist/helm/nats.yaml')}`,
+      `would run: ${kubectl('k3d-dev', pruning('apply', []))} -f dist/<file> for each file synth writes, in lexical order, then -f dist/helm/nats.yaml`,
       `would run: ${rollouts('k3d-dev')[0]}`,
       `would run: node scripts/verify.mjs ${VERIFY.slice('verify '.length)}`,
     ]) expect(result.stdout).toContain(line);
@@ -318,7 +319,7 @@ describe('up: a context name with a space, and a ./nats folder in the project', 
 
   test('the context reaches kubectl as one argument, and the tear-down line quotes it', () => {
     const contexts = box.fake.calls().filter((call) => call.tool === 'kubectl' && call.args[0] === '--context').map((call) => call.args[1]);
-    expect(contexts.length).toBe(applies('x').length + rollouts('x').length);
+    expect(contexts.length).toBe([HELMCHARTS('x'), ...applies('x'), ...rollouts('x')].length);
     expect(new Set(contexts)).toEqual(new Set(['team a']));
     expect(result.stdout).toContain("Tear down:  npx zx scripts/down.mjs --context 'team a'\n");
   });
@@ -351,7 +352,7 @@ describe('up: flags', () => {
 
 const HELMCHART_CONFIG = 'nats:\n  install: helmchart\n';
 /** What a helmchart deployment applies: the synthesized files, never a rendering of the chart. */
-const helmchartApplies = (context: string): string[] => applies(context).filter((apply) => !apply.endsWith('dist/helm/nats.yaml'));
+const helmchartApplies = (context: string): string[] => [kubectl(context, pruning('apply', MANIFESTS.slice(0, -1), HELMCHART_ALLOWLIST))];
 const helmJob = (context: string): string[] => [
   kubectl(context, '-n kube-system get job/helm-install-nats --ignore-not-found -o name'),
   kubectl(context, '-n kube-system wait --for=condition=complete job/helm-install-nats --timeout=300s'),
@@ -437,7 +438,7 @@ describe('up: nats.install helmchart', () => {
 });
 
 describe('up --diff', () => {
-  const diffs = (context: string, files = MANIFESTS): string[] => files.map((file) => kubectl(context, `diff -f ${file}`));
+  const diffs = (context: string, files = MANIFESTS, allowlist?: string[]): string[] => [kubectl(context, pruning('diff', files, allowlist))];
 
   test.concurrent('without a cluster it says so and creates nothing', async () => {
     const box = await withIssuedKeys(sandbox());
@@ -450,7 +451,7 @@ describe('up --diff', () => {
   test.concurrent.each([
     ['nothing would change (exit 0)', '0', 0],
     ['something would change (exit 1)', '1', 1],
-  ])('%s: kubectl diff per file in apply order, nothing applied', async (_case, diffCode, exitCode) => {
+  ])('%s: one kubectl diff of every manifest with the apply\'s prune flags, nothing applied', async (_case, diffCode, exitCode) => {
     // GIVEN a running cluster dev
     const box = await withIssuedKeys(sandbox());
     box.fake.setClusters([{ name: 'dev', serversRunning: 1, nodes: [{ role: 'loadbalancer', State: RUNNING, portMappings: DEFAULT_MAPPINGS }] }]);
@@ -461,7 +462,7 @@ describe('up --diff', () => {
     expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, render(box.root), ...diffs('k3d-dev')]);
     if (exitCode === 1) {
       expect(result.stdout).toContain('+  a: 2');
-      expect(result.stdout).toContain('5 file(s) would change');
+      expect(result.stdout).toContain('✔ Diff — 1 object(s) would change or be pruned: v1.Service.nats.nats-np\n');
       expect(result.stdout).toContain('Nothing was applied. Apply the changes: npx zx scripts/up.mjs\n');
     } else {
       expect(result.stdout).toContain('✔ Diff — nothing would change in context k3d-dev');
@@ -483,7 +484,109 @@ describe('up --diff', () => {
     writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), HELMCHART_CONFIG);
     const result = await box.up(['--diff', '--context', 'staging']);
     expect(result.code).toBe(0);
-    expect(box.calls()).toEqual(['kubectl version --client', GET_CONTEXTS, HELMCHART_CRD('staging'), ...diffs('staging', MANIFESTS.slice(0, -1))]);
+    expect(box.calls()).toEqual([
+      'kubectl version --client', GET_CONTEXTS, HELMCHART_CRD('staging'), ...diffs('staging', MANIFESTS.slice(0, -1), HELMCHART_ALLOWLIST),
+    ]);
+  });
+});
+
+describe('up: pruning what left dist/', () => {
+  const OWNER = 'app.kubernetes.io/part-of';
+  const runningCluster = (box: ReturnType<typeof sandbox>): void =>
+    box.fake.setClusters([{ name: 'dev', serversRunning: 1, nodes: [{ role: 'loadbalancer', State: RUNNING, portMappings: DEFAULT_MAPPINGS }] }]);
+  const deleteHelmChart = (context: string): string =>
+    kubectl(context, '-n kube-system delete helmchart.helm.cattle.io/nats --wait --timeout=300s');
+
+  test.concurrent('one kubectl apply of every manifest prunes by our label, and every object in them carries it', async () => {
+    // GIVEN a fresh project WHEN up deploys it
+    const box = await withIssuedKeys(sandbox());
+    const result = await box.up(['--no-verify'], { FAKE_PRUNED: '' });
+    // THEN the manifests go to kubectl in one call, in apply order, with the label selector and the allowlist
+    expect(result.code).toBe(0);
+    expect(box.calls().filter((call) => call.includes(' apply '))).toEqual(applies('k3d-dev'));
+    expect(result.stdout).toContain(`✔ Apply — ${MANIFESTS.length} file(s) applied to context k3d-dev; nothing to prune\n`);
+    // ... and -l skips nothing: each object of each file (the chart's rendering too) has the label
+    for (const file of MANIFESTS) {
+      const objects = parseAllDocuments(readFileSync(join(box.root, file), 'utf8')).map((document) => document.toJS() as ApiObject);
+      expect(objects.length).toBeGreaterThan(0);
+      for (const object of objects) expect([file, object.kind, object.metadata.labels?.[OWNER]]).toEqual([file, object.kind, 'k3s-nats-tls']);
+    }
+  });
+
+  test.concurrent('renamed objects: the next up applies the new names in the same call and reports what kubectl pruned', async () => {
+    // GIVEN a deployed project
+    const box = await withIssuedKeys(sandbox());
+    expect((await box.up(['--no-verify'])).code).toBe(0);
+    // WHEN http-echo is renamed and up runs again (kubectl prunes the old Deployment, Service and Ingresses)
+    writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), 'echo:\n  name: hello\n');
+    box.clearCalls();
+    const pruned = 'deployment.apps/echo,service/echo,ingress.networking.k8s.io/echo-ingress,ingress.networking.k8s.io/echo-ingress-tls';
+    const result = await box.up(['--no-verify'], { FAKE_PRUNED: pruned });
+    // THEN the same one apply carries the new names, the rollout waits for the new Deployment, and the summary names what went
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([
+      ...PROBES, LIST, GET_CONTEXTS, HELMCHARTS('k3d-dev'), ...applies('k3d-dev'),
+      kubectl('k3d-dev', '-n default rollout status deployment/hello --timeout=180s'), rollouts('k3d-dev')[1],
+    ]);
+    expect(readFileSync(join(box.root, 'dist/0003-echo.k8s.yaml'), 'utf8')).not.toMatch(/name: echo\b/);
+    expect(result.stdout).toContain(`applied to context k3d-dev; pruned ${pruned.split(',').join(', ')}\n`);
+  });
+
+  test.concurrent('an object without our label in a manifest stops up before anything is applied', async () => {
+    // GIVEN a deployed project whose rendering lost its labels by hand, under a current header
+    const box = await withIssuedKeys(sandbox());
+    expect((await box.up(['--no-verify'])).code).toBe(0);
+    const rendered = join(box.root, 'dist/helm/nats.yaml');
+    writeFileSync(rendered, readFileSync(rendered, 'utf8').replaceAll(`    ${OWNER}: k3s-nats-tls\n`, ''));
+    box.clearCalls();
+    // WHEN up runs again
+    const result = await box.up(['--no-verify']);
+    // THEN the Apply step names the file and the objects kubectl -l would skip, and applies nothing
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('✖ Apply failed: dist/helm/nats.yaml: StatefulSet nats, Service nats, Service nats-headless, ConfigMap nats-config ' +
+      `without the label ${OWNER}=k3s-nats-tls, which kubectl apply -l would skip\n`);
+    expect(result.stderr).toContain('npm run synth');
+    expect(box.calls().filter((call) => call.includes(' apply '))).toEqual([]);
+  });
+
+  test.concurrent('from helmchart to template: our HelmChart goes first, and kubectl waits for the uninstall, before the rendering', async () => {
+    // GIVEN a running cluster where k3s installed NATS from our HelmChart, and the configuration now says template
+    const box = await withIssuedKeys(sandbox());
+    runningCluster(box);
+    const env = { FAKE_HELMCHARTS: 'helmchart.helm.cattle.io/nats' };
+    // WHEN up --dry-run runs THEN it looks, and only says it would delete
+    const dry = await box.up(['--dry-run'], env);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`would run: ${deleteHelmChart('k3d-dev')}`);
+    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, HELMCHARTS('k3d-dev')]);
+    // WHEN up runs
+    box.clearCalls();
+    const result = await box.up(['--no-verify'], env);
+    // THEN the HelmChart is deleted (waiting, bounded) before helm renders and kubectl applies
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([
+      ...PROBES, LIST, GET_CONTEXTS, HELMCHARTS('k3d-dev'), deleteHelmChart('k3d-dev'), render(box.root), ...applies('k3d-dev'), ...rollouts('k3d-dev'),
+    ]);
+    expect(result.stdout).toContain("✔ NATS chart — deleted helmchart.helm.cattle.io/nats (k3s's helm controller uninstalled NATS); rendered chart nats 2.14.2");
+  });
+
+  test.concurrent('a context that is not k3s has no HelmChart type: nothing to delete, and up goes on', async () => {
+    const box = await withIssuedKeys(sandbox(['kubectl', 'helm']));
+    const result = await box.up(['--context', 'staging', '--no-verify'], { FAKE_NO_HELMCHART_CRD: '1' });
+    expect(result.code).toBe(0);
+    expect(box.calls()).toEqual([
+      'kubectl version --client', 'helm version --short', GET_CONTEXTS, HELMCHARTS('staging'), render(box.root), ...applies('staging'),
+      ...rollouts('staging'),
+    ]);
+  });
+
+  test.concurrent('any other failure of the look for HelmCharts stops up before helm runs', async () => {
+    const box = await withIssuedKeys(sandbox(['kubectl', 'helm']));
+    const result = await box.up(['--context', 'staging'], { FAKE_FAIL: HELMCHARTS('staging') });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('✖ NATS chart failed: exited with code 1\n');
+    expect(result.stderr).toContain(`  command: ${HELMCHARTS('staging')}\n`);
+    expect(box.calls().at(-1)).toBe(HELMCHARTS('staging'));
   });
 });
 

@@ -63,8 +63,9 @@ function kubectlLimit(args: readonly string[]): CommandLimit {
   if (args.includes('rollout') || args.includes('wait')) {
     return { seconds: (durationSeconds(optionValue(args, '--timeout')) ?? 0) + MARGIN_SECONDS, check: server };
   }
-  // `delete` waits for finalizers: a namespace goes only once every pod in it has stopped.
-  if (args.includes('delete')) return { seconds: 300, check: server };
+  // `delete` waits for finalizers: a namespace goes only once every pod in it has stopped, a
+  // HelmChart once the helm controller has uninstalled its release (bounded by its --timeout).
+  if (args.includes('delete')) return { seconds: Math.max(300, (durationSeconds(optionValue(args, '--timeout')) ?? 0) + MARGIN_SECONDS), check: server };
   return { seconds: 120, check: server };
 }
 

@@ -1,8 +1,9 @@
 import { echoUrl, k3dContext, natsUrl, type ClusterConfig, type Config } from '../config/config';
 import { NATS_RENDERED_FILE } from '../config/layout';
-import type { NatsInstall } from '../constructs/nats-mutual-tls';
+import { K3S_HELMCHART_NAMESPACE, type NatsInstall } from '../constructs/nats-mutual-tls';
 import { pkiPaths } from '../pki/pki';
 import { MANIFEST_SUFFIX } from '../synth/dist';
+import { OWNER_SELECTOR } from '../synth/ownership';
 import type { Stack } from '../synth/stack';
 import { displayPath } from '../util/display-path';
 import { KUBECTL_REQUEST_TIMEOUT } from './command-limits';
@@ -93,6 +94,23 @@ export const HELM_JOB_POLL = { attempts: 30, intervalMs: 2000 } as const;
 
 /** Bound on the helm controller's install Job: it downloads the chart, then installs it. */
 export const HELM_JOB_TIMEOUT = '300s';
+
+/**
+ * Lists this project's HelmCharts (by owner label) where k3s keeps them: left from `nats.install:
+ * helmchart`, one would have k3s install NATS a second time over the rendering of `template`.
+ */
+export const ownHelmChartsArgs = (): string[] =>
+  ['-n', K3S_HELMCHART_NAMESPACE, 'get', 'helmcharts.helm.cattle.io', '-l', OWNER_SELECTOR, '-o', 'name'];
+
+/** kubectl's answer on a cluster without the HelmChart type (not k3s): nothing to list, nothing left behind. */
+export const NO_HELMCHART_TYPE = /the server doesn't have a resource type "helmcharts"/;
+
+/**
+ * Deletes one of them (`helmchart.helm.cattle.io/<name>`) and waits, bounded, until it is gone: its
+ * finalizer has the helm controller uninstall the release first, so the rendering is applied after.
+ */
+export const helmChartDeleteArgs = (resource: string): string[] =>
+  ['-n', K3S_HELMCHART_NAMESPACE, 'delete', resource, '--wait', `--timeout=${HELM_JOB_TIMEOUT}`];
 
 export interface RolloutTarget {
   readonly what: string;

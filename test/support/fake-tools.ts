@@ -16,7 +16,9 @@ import { delimiter, join } from 'node:path';
  * - kubectl config get-contexts lists FAKE_KUBE_CONTEXTS (comma-separated; k3d-dev and staging).
  *   With FAKE_KUBE_PROMPT set, kubectl calls that reach the cluster ask for a username on stdin, as
  *   kubectl does for a context whose user has no credentials, and fail on end-of-file.
- * - kubectl get crd/helmcharts.helm.cattle.io fails as NotFound with FAKE_NO_HELMCHART_CRD set; kubectl get job/NAME
+ * - kubectl get crd/helmcharts.helm.cattle.io fails as NotFound with FAKE_NO_HELMCHART_CRD set, and so does listing
+ *   helmcharts.helm.cattle.io, which otherwise prints FAKE_HELMCHARTS (comma-separated names, as `-o name` prints them).
+ *   kubectl apply prints FAKE_PRUNED (comma-separated) as the objects it pruned. kubectl get job/NAME
  *   prints it, except for the first FAKE_HELM_JOB_LATE looks (no output, as with --ignore-not-found); kubectl diff
  *   exits with FAKE_DIFF_CODE (0; 1 prints a difference; more is an error).
  * - helm template prints the chart's objects the deployment relies on, named after the release, or
@@ -127,13 +129,24 @@ case "$tool $1 $2" in
       printf 'Please enter Username: ' >&2
       read -r username || fail "error: EOF"
     fi
-    file=$(option -f "$@")
-    if [ -n "$file" ] && [ ! -e "$file" ]; then fail "the path \"$file\" does not exist"; fi
+    # Every -f must exist, as kubectl checks them all before it applies any.
+    files=""; previous=""
+    for arg in "$@"; do
+      if [ "$previous" = "-f" ]; then
+        [ -e "$arg" ] || fail "the path \"$arg\" does not exist"
+        files="$files${'$'}{files:+ }$arg"
+      fi
+      previous=$arg
+    done
     case " $* " in
       *" get crd/helmcharts.helm.cattle.io "*)
         [ -n "${'$'}{FAKE_NO_HELMCHART_CRD:-}" ] &&
           fail 'Error from server (NotFound): customresourcedefinitions.apiextensions.k8s.io "helmcharts.helm.cattle.io" not found'
         echo "customresourcedefinition.apiextensions.k8s.io/helmcharts.helm.cattle.io" ;;
+      *" get helmcharts.helm.cattle.io "*)
+        [ -n "${'$'}{FAKE_NO_HELMCHART_CRD:-}" ] && fail 'error: the server doesn'"'"'t have a resource type "helmcharts"'
+        IFS=,
+        for helmChart in ${'$'}{FAKE_HELMCHARTS:-}; do echo "$helmChart"; done ;;
       *" get job/"*)
         # The helm controller creates its Job a moment after the HelmChart: absent for the first FAKE_HELM_JOB_LATE looks.
         late=${'$'}{FAKE_HELM_JOB_LATE:-0}
@@ -151,8 +164,12 @@ case "$tool $1 $2" in
         [ "$code" = 1 ] && printf '%s\n' "diff -u -N /tmp/LIVE/v1.Service.nats.nats-np /tmp/MERGED/v1.Service.nats.nats-np" "-  a: 1" "+  a: 2"
         [ "$code" -gt 1 ] && echo "error: fake diff failed" >&2
         exit "$code" ;;
-      *" apply "*) echo "applied $file" ;;
-      *" delete "*) echo "deleted $file" ;;
+      *" apply "*)
+        echo "applied $files"
+        # What kubectl apply --prune deleted, one "<resource>/<name> pruned" line each.
+        IFS=,
+        for object in ${'$'}{FAKE_PRUNED:-}; do echo "$object pruned"; done ;;
+      *" delete "*) echo "deleted ${'$'}{files:-$*}" ;;
       *" rollout "*) echo "successfully rolled out" ;;
       *) fail "unexpected call: $line" ;;
     esac ;;

@@ -90,7 +90,21 @@ export const MANIFESTS = [
   'dist/0000-namespaces.k8s.yaml', 'dist/0001-nats-tls.k8s.yaml', 'dist/0002-nats-access.k8s.yaml', 'dist/0003-echo.k8s.yaml', 'dist/helm/nats.yaml',
 ];
 export const kubectl = (context: string, command: string): string => `kubectl --context ${context} --request-timeout=30s ${command}`;
-export const applies = (context: string): string[] => MANIFESTS.map((file) => kubectl(context, `apply -f ${file}`));
+/** What up may prune, spelled out: built-in kinds only, never Namespace; k3s's HelmChart with nats.install helmchart. */
+export const PRUNE_ALLOWLIST = [
+  'core/v1/ConfigMap', 'core/v1/Secret', 'core/v1/Service', 'core/v1/ServiceAccount',
+  'apps/v1/Deployment', 'apps/v1/StatefulSet', 'networking.k8s.io/v1/Ingress', 'policy/v1/PodDisruptionBudget',
+];
+/** One kubectl apply (or diff) of `files`, pruning what carries our label and is not among them. */
+export const pruning = (verb: 'apply' | 'diff', files: readonly string[], allowlist = PRUNE_ALLOWLIST): string =>
+  [verb, '--prune', '-l', 'app.kubernetes.io/part-of=k3s-nats-tls', ...allowlist.map((kind) => `--prune-allowlist=${kind}`), ...files.map((file) => `-f ${file}`)]
+    .join(' ');
+/** The allowlist with nats.install helmchart, where up may also prune a HelmChart of ours. */
+export const HELMCHART_ALLOWLIST = [...PRUNE_ALLOWLIST, 'helm.cattle.io/v1/HelmChart'];
+export const applies = (context: string, files: readonly string[] = MANIFESTS): string[] => [kubectl(context, pruning('apply', files))];
+/** The look for a HelmChart left by nats.install helmchart, which up makes before rendering with template. */
+export const HELMCHARTS = (context: string): string =>
+  kubectl(context, '-n kube-system get helmcharts.helm.cattle.io -l app.kubernetes.io/part-of=k3s-nats-tls -o name');
 export const rollouts = (context: string): string[] => [
   kubectl(context, '-n default rollout status deployment/echo --timeout=180s'),
   kubectl(context, '-n nats rollout status statefulset/nats --timeout=300s'),

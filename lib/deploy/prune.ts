@@ -1,0 +1,63 @@
+import { parseAllDocuments } from 'yaml';
+import type { NatsInstall } from '../constructs/nats-mutual-tls';
+import { OWNER_LABEL, OWNER_SELECTOR } from '../synth/ownership';
+
+/**
+ * How `up` removes what disappeared from dist/: one `kubectl apply --prune` of every manifest, scoped
+ * by our owner label and by an allowlist of kinds. kubectl then deletes an object only when it
+ * carries the label, is of an allowed kind, lives in a namespace this apply writes to (or is
+ * cluster-scoped), and is not in the files. Why not ApplySet: README, "Pruning".
+ */
+
+/**
+ * Kinds `up` may delete, as `--prune-allowlist` takes them (group/version/Kind, `core` for the core
+ * group): every built-in kind the constructs or the NATS chart create, with any configuration. A
+ * fixed list, not the kinds in dist/ now: when the last Ingress goes, Ingress must still be pruned.
+ * Namespace is left out on purpose: deleting one deletes everything in it, ours or not.
+ */
+export const PRUNABLE_KINDS: readonly string[] = [
+  'core/v1/ConfigMap', 'core/v1/Secret', 'core/v1/Service', 'core/v1/ServiceAccount',
+  'apps/v1/Deployment', 'apps/v1/StatefulSet', 'networking.k8s.io/v1/Ingress', 'policy/v1/PodDisruptionBudget',
+];
+
+/**
+ * k3s's HelmChart, prunable only with `nats.install: helmchart`: the kind exists on k3s alone (kubectl
+ * rejects an allowlist naming an unknown kind), and when switching to `template` up removes it itself,
+ * waiting for the helm controller to uninstall the release before the rendering is applied.
+ */
+export const HELMCHART_KIND = 'helm.cattle.io/v1/HelmChart';
+
+export const pruneAllowlist = (install: NatsInstall): string[] =>
+  install === 'helmchart' ? [...PRUNABLE_KINDS, HELMCHART_KIND] : [...PRUNABLE_KINDS];
+
+/**
+ * Arguments of the one `kubectl apply` (or `kubectl diff`, which shows what would be pruned) of all
+ * manifests, in apply order. `-l` also filters the files: an object without the label would be
+ * skipped, which is why up checks them first (`unlabelledObjects`).
+ */
+export function pruningArgs(verb: 'apply' | 'diff', files: readonly string[], install: NatsInstall): string[] {
+  return [
+    verb, '--prune', '-l', OWNER_SELECTOR,
+    ...pruneAllowlist(install).map((kind) => `--prune-allowlist=${kind}`),
+    ...files.flatMap((file) => ['-f', file]),
+  ];
+}
+
+/** Objects of a manifest ("Kind name") without our owner label: `kubectl apply -l` would silently skip them. */
+export function unlabelledObjects(manifest: string): string[] {
+  return parseAllDocuments(manifest)
+    .map((document) => document.toJS() as { kind?: string; metadata?: { name?: string; labels?: Record<string, unknown> } } | null)
+    .filter((object) => object !== null && typeof object === 'object' && object.metadata?.labels?.[OWNER_LABEL.key] !== OWNER_LABEL.value)
+    .map((object) => `${String(object?.kind)} ${String(object?.metadata?.name)}`);
+}
+
+/** What `kubectl apply --prune` deleted, as it reports it ("service/nats-np"), from its output. */
+export const prunedObjects = (applyOutput: string): string[] =>
+  applyOutput.split('\n').flatMap((line) => /^(\S+) pruned$/.exec(line.trim())?.slice(1) ?? []);
+
+/**
+ * The objects `kubectl diff` shows, from the headers of its unified diffs: kubectl names each file
+ * `<group.>version.Kind.namespace.name` under its LIVE and MERGED folders.
+ */
+export const diffedObjects = (diffOutput: string): string[] =>
+  diffOutput.split('\n').flatMap((line) => /^diff -u -N \S+\/(\S+) \S+$/.exec(line)?.slice(1) ?? []);
