@@ -72,6 +72,9 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
   const kubectl = (...args) => plan.kubectlArgs(context, ...args);
   /** A cluster this run creates holds nothing of an earlier deployment. */
   let clusterCreated = false;
+  /** With --diff: HelmCharts of ours that up would delete before applying (see removeHelmChartInstall). */
+  /** @type {string[]} */
+  const helmChartsToDelete = [];
 
   await step('Cluster', async () => {
     if (!useK3d) {
@@ -160,7 +163,9 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
       return `not rendered — ${installer}; deleted the objects of the former rendering ${rel(renderedPath)} and the file`;
     }
     const removed = await removeHelmChartInstall();
-    const switched = removed.length ? `deleted ${removed.join(', ')} (k3s's helm controller uninstalled NATS); ` : '';
+    const switched = !removed.length ? ''
+      : diffOnly ? `up would first delete ${removed.join(', ')} (k3s's helm controller would uninstall NATS); `
+        : `deleted ${removed.join(', ')} (k3s's helm controller uninstalled NATS); `;
     // By absolute path: helm runs in an empty folder, since a ./nats folder where it runs would be
     // rendered instead of the chart from --repo (helm only warns).
     const args = helm.helmTemplateArgs(config.nats, valuesPath);
@@ -189,16 +194,21 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
   /**
    * With template after helmchart: a HelmChart of ours left in the cluster would have k3s install NATS
    * a second time, fighting the rendering over the same objects. It goes first, and kubectl waits until
-   * the helm controller has uninstalled its release. Returns what was deleted.
+   * the helm controller has uninstalled its release. Returns what was deleted, or with --diff what
+   * would be (a change the diff reports).
    */
   async function removeHelmChartInstall() {
-    // --diff changes nothing; a cluster created by this run has nothing left behind.
-    if (diffOnly || clusterCreated) return [];
+    // A cluster created by this run has nothing left behind.
+    if (clusterCreated) return [];
     const look = kubectl(...plan.ownHelmChartsArgs());
     const { code, stdout, output } = await probeExit('kubectl', look);
     if (code !== 0 && plan.NO_HELMCHART_TYPE.test(output)) return [];
     if (code !== 0) throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', look), output });
     const found = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+    if (diffOnly) {
+      helmChartsToDelete.push(...found);
+      return found;
+    }
     for (const helmChart of found) await run('kubectl', kubectl(...plan.helmChartDeleteArgs(helmChart)));
     return found;
   }
@@ -232,11 +242,11 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
       const args = pruning('diff', files);
       // kubectl diff: 0 the same, 1 differences (printed), anything else an error.
       const { code, stdout, output } = await probeExit('kubectl', args);
-      if (code === 0) return `nothing would change in context ${context}`;
-      if (code !== 1) throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', args), output });
+      if (code !== 0 && code !== 1) throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', args), output });
+      if (code === 0 && !helmChartsToDelete.length) return `nothing would change in context ${context}`;
       differs = true;
-      log(stdout.trimEnd());
-      const changed = prune.diffedObjects(stdout);
+      if (code === 1) log(stdout.trimEnd());
+      const changed = [...helmChartsToDelete.map((helmChart) => `${helmChart} (deleted)`), ...prune.diffedObjects(stdout)];
       return changed.length
         ? `${changed.length} object(s) would change or be pruned: ${changed.join(', ')}`
         : 'something would change (the differences are above)';

@@ -459,7 +459,7 @@ describe('up --diff', () => {
     const result = await box.up(['--diff'], { FAKE_DIFF_CODE: diffCode });
     // THEN it synthesizes and renders, diffs each file and applies nothing
     expect(result.code).toBe(exitCode);
-    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, render(box.root), ...diffs('k3d-dev')]);
+    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, HELMCHARTS('k3d-dev'), render(box.root), ...diffs('k3d-dev')]);
     if (exitCode === 1) {
       expect(result.stdout).toContain('+  a: 2');
       expect(result.stdout).toContain('✔ Diff — 1 object(s) would change or be pruned: v1.Service.nats.nats-np\n');
@@ -467,6 +467,20 @@ describe('up --diff', () => {
     } else {
       expect(result.stdout).toContain('✔ Diff — nothing would change in context k3d-dev');
     }
+  });
+
+  test.concurrent('a HelmChart left by nats.install helmchart is a change: up would delete it first; --diff deletes nothing', async () => {
+    // GIVEN a running cluster where our HelmChart still installs NATS, and the configuration says template
+    const box = await withIssuedKeys(sandbox(['kubectl', 'helm']));
+    // WHEN up --diff runs and kubectl diff finds nothing else
+    const result = await box.up(['--diff', '--context', 'staging'], { FAKE_HELMCHARTS: 'helmchart.helm.cattle.io/nats' });
+    // THEN it exits 1 naming the HelmChart, and only looked
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("up would first delete helmchart.helm.cattle.io/nats (k3s's helm controller would uninstall NATS)");
+    expect(result.stdout).toContain('✔ Diff — 1 object(s) would change or be pruned: helmchart.helm.cattle.io/nats (deleted)\n');
+    expect(box.calls()).toEqual([
+      'kubectl version --client', 'helm version --short', GET_CONTEXTS, HELMCHARTS('staging'), render(box.root), ...diffs('staging'),
+    ]);
   });
 
   test.concurrent('an error of kubectl diff (exit 2) is a failure naming the command', async () => {
