@@ -5,7 +5,7 @@ import {
   findK3dCluster, k3dCreateArgs, k3dKubeconfigHint, k3dPortMappings, k3dStartArgs, k3dVersionProblem, portMappingDrift, stoppedNodes,
 } from '../lib/deploy/k3d';
 import {
-  applyOrder, downTools, echoHttpsCommand, kubectlArgs, natsClientCommands, rolloutTargets, upTools, verifyArgs,
+  applyOrder, downTools, echoHttpsCommand, kubectlArgs, kubectlVersionProblem, natsClientCommands, rolloutTargets, upTools, verifyArgs,
 } from '../lib/deploy/plan';
 import { plannedStack } from '../lib/synth/stack';
 import { defaults } from './support/fixtures';
@@ -68,6 +68,18 @@ describe('k3d cluster', () => {
       'this is k3d v4.4.8, but the port mappings need k3d v5 (`@server:0`) — install k3d v5 (https://k3d.io/#installation)',
     );
     expect(k3dVersionProblem('Client: Docker Engine\n')).toMatch(/^`k3d version` printed no "k3d version v5.x.y" line \(Client: Docker Engine\) — install k3d v5/);
+  });
+
+  test('kubectl 1.27 and later pass up\'s version check; 1.26, whose diff --prune ignores -l, and unknown output do not', () => {
+    expect(kubectlVersionProblem('Client Version: v1.32.4\nKustomize Version: v5.5.0\n')).toBeUndefined();
+    expect(kubectlVersionProblem('Client Version: v1.27.0\n')).toBeUndefined();
+    expect(kubectlVersionProblem('Client Version: v1.26.15\n')).toMatch(/^this is kubectl 1\.26, but up needs 1\.27 or later to prune/);
+    expect(kubectlVersionProblem('error: unknown flag: --client\n')).toBe(
+      '`kubectl version --client` printed no "Client Version: v1.x.y" line (error: unknown flag: --client)',
+    );
+    // ... and only up checks it: down deletes files' objects, which any kubectl can
+    expect(upTools(false)[0].outputProblem).toBe(kubectlVersionProblem);
+    expect(downTools(false)[0].outputProblem).toBeUndefined();
   });
 
   test('a missing context after create points at the kubeconfig merge', () => {

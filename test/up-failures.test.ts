@@ -45,6 +45,16 @@ describe('up: preflight', () => {
     expect(box.calls()).toEqual(PROBES);
   });
 
+  test.concurrent('kubectl 1.26, whose diff --prune ignores -l, is refused with the fix', async () => {
+    // GIVEN kubectl 1.26.3 on PATH
+    const box = sandbox();
+    const result = await box.up([], { FAKE_KUBECTL_VERSION: 'v1.26.3' });
+    // THEN preflight names the version and what needs a newer one; nothing else ran
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('- kubectl: this is kubectl 1.26, but up needs 1.27 or later to prune (`--prune-allowlist`, `kubectl diff --prune -l`)');
+    expect(box.calls()).toEqual(PROBES);
+  });
+
   test.concurrent('a tool that does not answer is stopped after its time limit and reported with the others', async () => {
     // GIVEN a docker client whose engine never answers
     const box = sandbox();

@@ -13,7 +13,7 @@ import { delimiter, join } from 'node:path';
  *   entries, every `-p` published on the load balancer as k3d v5 does); `cluster list -o json`
  *   prints them as a JSON array. `k3d version` says FAKE_K3D_VERSION (v5.8.3). With LOG_LEVEL set
  *   in its environment k3d writes debug lines to stdout, as the real one does.
- * - kubectl config get-contexts lists FAKE_KUBE_CONTEXTS (comma-separated; k3d-dev and staging).
+ * - kubectl version says FAKE_KUBECTL_VERSION (v1.31.0); kubectl config get-contexts lists FAKE_KUBE_CONTEXTS (comma-separated; k3d-dev and staging).
  *   With FAKE_KUBE_PROMPT set, kubectl calls that reach the cluster ask for a username on stdin, as
  *   kubectl does for a context whose user has no credentials, and fail on end-of-file.
  * - kubectl get crd/helmcharts.helm.cattle.io fails as NotFound with FAKE_NO_HELMCHART_CRD set, and so does listing
@@ -120,7 +120,7 @@ case "$tool $1 $2" in
     printf '%s' "$kept" > "$FAKE_K3D_STATE"
     echo "INFO Successfully deleted cluster $3!" ;;
   "k3d cluster start") echo "INFO Started cluster $3" ;;
-  "kubectl version "*) echo "Client Version: v1.31.0 (fake)" ;;
+  "kubectl version "*) echo "Client Version: ${'$'}{FAKE_KUBECTL_VERSION:-v1.31.0} (fake)" ;;
   "kubectl config get-contexts")
     IFS=,
     for context in $FAKE_KUBE_CONTEXTS; do echo "$context"; done ;;
