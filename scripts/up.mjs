@@ -38,7 +38,7 @@ const k3d = requireLib('deploy/k3d');
 const helm = requireLib('deploy/helm-render');
 const plan = requireLib('deploy/plan');
 const prune = requireLib('deploy/prune');
-const { OWNER_SELECTOR } = requireLib('synth/ownership');
+const { ownerSelector } = requireLib('synth/ownership');
 const { ReportedError } = requireLib('util/cli');
 
 await deployScript(import.meta.filename, COMMAND, async (runbook) => {
@@ -72,9 +72,6 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
   const kubectl = (...args) => plan.kubectlArgs(context, ...args);
   /** A cluster this run creates holds nothing of an earlier deployment. */
   let clusterCreated = false;
-  /** With --diff: HelmCharts of ours that up would delete before applying (see removeHelmChartInstall). */
-  /** @type {string[]} */
-  const helmChartsToDelete = [];
 
   await step('Cluster', async () => {
     if (!useK3d) {
@@ -162,19 +159,15 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
       await fs.remove(renderedPath);
       return `not rendered — ${installer}; deleted the objects of the former rendering ${rel(renderedPath)} and the file`;
     }
-    const removed = await removeHelmChartInstall();
-    const switched = !removed.length ? ''
-      : diffOnly ? `up would first delete ${removed.join(', ')} (k3s's helm controller would uninstall NATS); `
-        : `deleted ${removed.join(', ')} (k3s's helm controller uninstalled NATS); `;
     // By absolute path: helm runs in an empty folder, since a ./nats folder where it runs would be
     // rendered instead of the chart from --repo (helm only warns).
     const args = helm.helmTemplateArgs(config.nats, valuesPath);
     const chart = `${config.nats.chart.name} ${config.nats.chart.version}`;
     // The values synth writes (or, in a dry run, would write): a dry run after a configuration change
     // must not call a rendering of the old values current.
-    const provenance = helm.renderProvenance(config.nats, valuesPath, stack.nats.valuesDocument);
+    const provenance = helm.renderProvenance(config.nats, config.instance, valuesPath, stack.nats.valuesDocument);
     const current = fs.existsSync(renderedPath) ? await fs.readFile(renderedPath, 'utf8') : undefined;
-    if (helm.isRenderCurrent(current, provenance)) return `${switched}${rel(renderedPath)} is current (chart ${chart}, same values): not re-rendered`;
+    if (helm.isRenderCurrent(current, provenance)) return `${rel(renderedPath)} is current (chart ${chart}, same values): not re-rendered`;
     const manifests = await run('helm', args, { inScratchDir: true });
     if (dryRun) {
       would(`write ${rel(renderedPath)}`);
@@ -188,29 +181,44 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
       });
     }
     writeFileAtomic(renderedPath, helm.renderedDocument(provenance, manifests));
-    return `${switched}rendered chart ${chart} into ${rel(renderedPath)}`;
+    return `rendered chart ${chart} into ${rel(renderedPath)}`;
   });
 
   /**
-   * With template after helmchart: a HelmChart of ours left in the cluster would have k3s install NATS
-   * a second time, fighting the rendering over the same objects. It goes first, and kubectl waits until
-   * the helm controller has uninstalled its release. Returns what was deleted, or with --diff what
-   * would be (a change the diff reports).
+   * With template after helmchart: the HelmChart left in the cluster would have k3s install NATS a
+   * second time, fighting the rendering over the same objects. Returns the one to delete (see
+   * plan.leftHelmChart), if any; a HelmChart that is not ours but installs into our namespace stops up.
    */
-  async function removeHelmChartInstall() {
-    // A cluster created by this run has nothing left behind.
-    if (clusterCreated) return [];
-    const look = kubectl(...plan.ownHelmChartsArgs());
+  async function leftHelmChart() {
+    // A cluster created by this run has nothing left behind; with helmchart the HelmChart is the installer.
+    if (clusterCreated || helmChartInstall) return undefined;
+    const look = kubectl(...plan.helmChartLookupArgs(config.nats.release));
     const { code, stdout, output } = await probeExit('kubectl', look);
-    if (code !== 0 && plan.NO_HELMCHART_TYPE.test(output)) return [];
+    if (code !== 0 && plan.NO_HELMCHART_TYPE.test(output)) return undefined;
     if (code !== 0) throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', look), output });
-    const found = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
-    if (diffOnly) {
-      helmChartsToDelete.push(...found);
-      return found;
+    let left;
+    try {
+      left = plan.leftHelmChart(stdout, config.nats, config.instance);
+    } catch {
+      throw new StepFailure('kubectl printed no HelmChart as JSON', { command: shown('kubectl', look), output: stdout.slice(0, 2000) });
     }
-    for (const helmChart of found) await run('kubectl', kubectl(...plan.helmChartDeleteArgs(helmChart)));
-    return found;
+    if (left.verdict === 'conflict') throw new StepFailure(left.problem, { command: shown('kubectl', look), hint: left.hint });
+    return left.verdict === 'delete' ? left.resource : undefined;
+  }
+
+  /** Deletes the HelmChart, waiting (bounded) for k3s's helm controller to uninstall its release. */
+  async function removeHelmChart(resource) {
+    const args = kubectl(...plan.helmChartDeleteArgs(resource));
+    try {
+      await run('kubectl', args);
+    } catch (error) {
+      if (!(error instanceof StepFailure)) throw error;
+      throw new StepFailure(`${resource} is not gone after ${plan.HELM_JOB_TIMEOUT}: k3s's helm controller did not uninstall NATS`, {
+        command: error.command, output: error.output,
+        hint: `look with: ${shown('kubectl', kubectl(...plan.helmControllerLookArgs()))}\n` +
+          'nothing was applied: the rendering would be installed next to the release the HelmChart still holds',
+      });
+    }
   }
 
   const upAgain = shown('npx', ['zx', 'scripts/up.mjs', ...(useK3d ? [] : ['--context', context])]);
@@ -218,16 +226,21 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
   const manifests = async () => plan.applyOrder(fs.existsSync(dist) ? await fs.readdir(dist) : [], config.nats.install)
     .map((file) => rel(path.join(dist, file)));
   /** kubectl apply (or diff) of all manifests at once, pruning ours that are no longer among them. */
-  const pruning = (verb, files) => kubectl(...prune.pruningArgs(verb, files, config.nats.install));
+  const pruning = (verb, files) => kubectl(...prune.pruningArgs(verb, files, config.nats.install, config.instance));
 
-  /** `-l` skips an object without our label without a word, and would prune the one it replaces. */
+  /**
+   * `-l` skips an object without our labels without a word, and would prune the one it replaces. Not
+   * in a dry run: synth and helm did not run, so the files may still be an older version's.
+   */
   async function checkOwnerLabels(files) {
+    if (dryRun) return;
     for (const file of files) {
       if (!fs.existsSync(path.join(ROOT, file))) continue;
-      const unlabelled = prune.unlabelledObjects(await fs.readFile(path.join(ROOT, file), 'utf8'));
+      const unlabelled = prune.unlabelledObjects(await fs.readFile(path.join(ROOT, file), 'utf8'), config.instance);
       if (unlabelled.length) {
-        throw new StepFailure(`${file}: ${unlabelled.join(', ')} without the label ${OWNER_SELECTOR}, which kubectl apply -l would skip`, {
-          hint: 'write dist/ afresh with `npm run synth` (a manifest edited by hand needs the label on every object)',
+        const labels = ownerSelector(config.instance);
+        throw new StepFailure(`${file}: ${unlabelled.join(', ')} without the labels ${labels}, which kubectl apply -l would skip`, {
+          hint: 'write dist/ afresh with `npm run synth` (a manifest edited by hand needs the labels on every object)',
         });
       }
     }
@@ -238,15 +251,17 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
     await step('Diff', async () => {
       const files = await manifests();
       await checkOwnerLabels(files);
+      const helmChart = await leftHelmChart();
+      if (helmChart) log(`up would first delete ${helmChart} (k3s's helm controller would uninstall NATS)`);
       // The apply's own arguments, so what would be pruned shows too.
       const args = pruning('diff', files);
       // kubectl diff: 0 the same, 1 differences (printed), anything else an error.
       const { code, stdout, output } = await probeExit('kubectl', args);
       if (code !== 0 && code !== 1) throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', args), output });
-      if (code === 0 && !helmChartsToDelete.length) return `nothing would change in context ${context}`;
+      if (code === 0 && !helmChart) return `nothing would change in context ${context}`;
       differs = true;
       if (code === 1) log(stdout.trimEnd());
-      const changed = [...helmChartsToDelete.map((helmChart) => `${helmChart} (deleted)`), ...prune.diffedObjects(stdout)];
+      const changed = [...(helmChart ? [`${helmChart} (deleted)`] : []), ...prune.diffedObjects(stdout)];
       return changed.length
         ? `${changed.length} object(s) would change or be pruned: ${changed.join(', ')}`
         : 'something would change (the differences are above)';
@@ -258,17 +273,21 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
 
   await step('Apply', async () => {
     const files = await manifests();
+    await checkOwnerLabels(files);
+    // Last before the apply: should rendering have failed, the HelmChart would still be installing NATS.
+    const helmChart = await leftHelmChart();
+    if (helmChart) await removeHelmChart(helmChart);
     // A dry run from nothing has no synthesized files to list yet.
     if (dryRun && files.length <= 1) {
       would(`run: ${shown('kubectl', pruning('apply', []))} -f ${rel(dist)}/<file> for each file synth writes, in lexical order` +
         (helmChartInstall ? '' : `, then -f ${files.join(' ')}`));
       return undefined;
     }
-    await checkOwnerLabels(files);
     const output = await run('kubectl', pruning('apply', files));
     if (dryRun) return undefined;
     const pruned = prune.prunedObjects(output ?? '');
-    return `${files.length} file(s) applied to context ${context}; ${pruned.length ? `pruned ${pruned.join(', ')}` : 'nothing to prune'}`;
+    const switched = helmChart ? `deleted ${helmChart} (k3s's helm controller uninstalled NATS); ` : '';
+    return `${switched}${files.length} file(s) applied to context ${context}; ${pruned.length ? `pruned ${pruned.join(', ')}` : 'nothing to prune'}`;
   });
 
   await step('Rollout', async () => {

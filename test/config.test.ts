@@ -69,6 +69,7 @@ describe('configuration validation names the field and the allowed values', () =
     ['an empty echo text', { echo: { text: '   ' } }, /^echo\.text: must not be empty/],
     ['a privileged echo port', { echo: { containerPort: 80 } }, /^echo\.containerPort: must be ≥ 1024/],
     ['an invalid cluster name', { cluster: { name: 'Dev_1' } }, /^cluster\.name: must be a k3d cluster name: lower-case letters/],
+    ['an instance name that cannot be a label value', { instance: 'Team A' }, /^instance: must be a name for this deployment: lower-case letters/],
     ['an unpinned image', { echo: { image: 'hashicorp/http-echo:latest' } }, /^echo\.image: must pin a version tag/],
     ['an invalid DNS name', { pki: { server: { extraDnsNames: ['nats..local'] } } }, /^pki\.server\.extraDnsNames\[0\]: must be a DNS name/],
     ['an invalid IP', { pki: { server: { extraIps: ['300.1.1.1'] } } }, /^pki\.server\.extraIps\[0\]: must be an IPv4 or IPv6 address/],

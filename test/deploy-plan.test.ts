@@ -5,7 +5,8 @@ import {
   findK3dCluster, k3dCreateArgs, k3dKubeconfigHint, k3dPortMappings, k3dStartArgs, k3dVersionProblem, portMappingDrift, stoppedNodes,
 } from '../lib/deploy/k3d';
 import {
-  applyOrder, downTools, echoHttpsCommand, kubectlArgs, kubectlVersionProblem, natsClientCommands, rolloutTargets, upTools, verifyArgs,
+  applyOrder, downTools, echoHttpsCommand, helmChartLookupArgs, kubectlArgs, kubectlVersionProblem, leftHelmChart, natsClientCommands, rolloutTargets,
+  upTools, verifyArgs,
 } from '../lib/deploy/plan';
 import { plannedStack } from '../lib/synth/stack';
 import { defaults } from './support/fixtures';
@@ -202,5 +203,39 @@ describe('deploy plan', () => {
       `nats -s tls://localhost:14222 --tlscert ${join('secure/pki', 'client1.crt')} --tlskey secure/pki/client1.key --tlsca secure/pki/ca.crt pub say hi`,
     );
     expect(verifyArgs(config, 'secure/pki')).toEqual(['--echo-url', 'http://localhost:8080', '--nats-url', 'tls://localhost:14222', '--keys', 'secure/pki']);
+  });
+});
+
+describe('a HelmChart left behind when nats.install is template', () => {
+  const nats = defaults().nats;
+  const helmChart = (labels: Record<string, string> | undefined, spec: Record<string, string>): string =>
+    JSON.stringify({ apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart', metadata: { name: 'nats', namespace: 'kube-system', labels }, spec });
+  const OUR_SPEC = { chart: 'nats', repo: 'https://nats-io.github.io/k8s/helm/charts/', version: '2.14.2', targetNamespace: 'nats' };
+  const OURS = { 'app.kubernetes.io/part-of': 'k3s-nats-tls', 'k3s-nats-tls/instance': 'default' };
+
+  test('is looked up by the release\'s name in kube-system, printing nothing when there is none', () => {
+    expect(helmChartLookupArgs('nats')).toEqual(['-n', 'kube-system', 'get', 'helmcharts.helm.cattle.io/nats', '--ignore-not-found', '-o', 'json']);
+    expect(leftHelmChart('', nats, 'default')).toEqual({ verdict: 'none' });
+  });
+
+  test('this instance\'s goes, wherever it installs', () => {
+    expect(leftHelmChart(helmChart(OURS, OUR_SPEC), nats, 'default')).toEqual({ verdict: 'delete', resource: 'helmchart.helm.cattle.io/nats' });
+    expect(leftHelmChart(helmChart(OURS, { ...OUR_SPEC, targetNamespace: 'old' }), nats, 'default').verdict).toBe('delete');
+  });
+
+  test('one without labels goes only when it installs exactly our chart into our namespace', () => {
+    expect(leftHelmChart(helmChart(undefined, OUR_SPEC), nats, 'default').verdict).toBe('delete');
+    expect(leftHelmChart(helmChart(undefined, { ...OUR_SPEC, repo: 'https://charts.example.com/' }), nats, 'default').verdict).toBe('conflict');
+  });
+
+  test('another instance\'s, or another app\'s, installing into our namespace stops up; elsewhere it is left alone', () => {
+    const sibling = leftHelmChart(helmChart({ ...OURS, 'k3s-nats-tls/instance': 'staging' }, OUR_SPEC), nats, 'default');
+    expect(sibling).toEqual({
+      verdict: 'conflict',
+      problem: "the HelmChart kube-system/nats (chart nats into namespace nats) is not this instance's, and k3s would install release nats there " +
+        'over the rendering',
+      hint: 'if it is left over, delete it (`kubectl -n kube-system delete helmchart.helm.cattle.io/nats`); otherwise choose another nats.release',
+    });
+    expect(leftHelmChart(helmChart({ team: 'x' }, { ...OUR_SPEC, targetNamespace: 'elsewhere' }), nats, 'default')).toEqual({ verdict: 'none' });
   });
 });

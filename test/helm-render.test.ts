@@ -3,7 +3,7 @@ import { parseConfig } from '../lib/config/config';
 import {
   expectedChartObjects, helmTemplateArgs, isRenderCurrent, missingChartObjects, renderedDocument, renderHeader, renderProvenance, sha256,
 } from '../lib/deploy/helm-render';
-import { OWNER_LABEL } from '../lib/synth/ownership';
+import { INSTANCE_LABEL, PART_OF } from '../lib/synth/ownership';
 import { defaults } from './support/fixtures';
 
 const VALUES = 'namespaceOverride: nats\nnatsBox:\n  enabled: false\n';
@@ -34,7 +34,7 @@ describe('helm template arguments', () => {
 });
 
 describe('provenance of the rendered chart', () => {
-  const provenance = renderProvenance(defaults().nats, '/somewhere/dist/helm/nats-values.yaml', VALUES);
+  const provenance = renderProvenance(defaults().nats, 'default', '/somewhere/dist/helm/nats-values.yaml', VALUES);
 
   test('the header names chart, version, repo, release, namespace and the values hash', () => {
     // GIVEN the default chart WHEN the header is written THEN a reader sees every input
@@ -42,7 +42,7 @@ describe('provenance of the rendered chart', () => {
     expect(header).toBe(
       '# NATS Helm chart nats 2.14.2 from https://nats-io.github.io/k8s/helm/charts/, release nats in namespace nats,\n' +
       `# rendered by scripts/up.mjs (helm template) from nats-values.yaml sha256:${sha256(VALUES)},\n` +
-      '# every object labelled app.kubernetes.io/part-of=k3s-nats-tls. Do not edit.\n',
+      '# every object labelled app.kubernetes.io/part-of=k3s-nats-tls,k3s-nats-tls/instance=default. Do not edit.\n',
     );
     expect(sha256(VALUES)).toMatch(/^[0-9a-f]{64}$/);
     // ... and every line is a YAML comment, so kubectl reads the manifests unchanged
@@ -59,8 +59,8 @@ describe('provenance of the rendered chart', () => {
     // THEN each object has the label in its metadata, and only there
     const documents = parseAllDocuments(rendered).map((document) => document.toJS() as Record<string, any>);
     expect(documents.map((document) => [document.kind, document.metadata.labels])).toEqual([
-      ['StatefulSet', { 'app.kubernetes.io/name': 'nats', [OWNER_LABEL.key]: OWNER_LABEL.value }],
-      ['Service', { [OWNER_LABEL.key]: OWNER_LABEL.value }],
+      ['StatefulSet', { 'app.kubernetes.io/name': 'nats', [PART_OF.key]: PART_OF.value, [INSTANCE_LABEL]: 'default' }],
+      ['Service', { [PART_OF.key]: PART_OF.value, [INSTANCE_LABEL]: 'default' }],
     ]);
     expect(documents[0].spec).toEqual({
       selector: { matchLabels: { 'app.kubernetes.io/name': 'nats' } },
@@ -77,7 +77,7 @@ describe('provenance of the rendered chart', () => {
 
   test('changed values make the rendering stale', () => {
     // GIVEN a rendering of VALUES WHEN the values file changes by one character THEN it is stale
-    const changed = renderProvenance(defaults().nats, 'dist/helm/nats-values.yaml', VALUES.replace('false', 'true'));
+    const changed = renderProvenance(defaults().nats, 'default', 'dist/helm/nats-values.yaml', VALUES.replace('false', 'true'));
     expect(isRenderCurrent(renderedDocument(provenance, HELM_OUTPUT), changed)).toBe(false);
   });
 
@@ -88,8 +88,18 @@ describe('provenance of the rendered chart', () => {
     ['namespace', { nats: { namespace: 'messaging' } }],
   ])('a different %s makes the rendering stale', (_what, raw) => {
     // GIVEN a rendering for the defaults WHEN one chart input changes THEN it is stale
-    const other = renderProvenance(parseConfig(raw).nats, 'dist/helm/nats-values.yaml', VALUES);
+    const other = renderProvenance(parseConfig(raw).nats, 'default', 'dist/helm/nats-values.yaml', VALUES);
     expect(isRenderCurrent(renderedDocument(provenance, HELM_OUTPUT), other)).toBe(false);
+  });
+
+  test('another instance makes the rendering stale: its objects need that instance\'s label', () => {
+    const other = renderProvenance(defaults().nats, 'staging', '/somewhere/dist/helm/nats-values.yaml', VALUES);
+    expect(isRenderCurrent(renderedDocument(provenance, HELM_OUTPUT), other)).toBe(false);
+    expect(renderedDocument(other, HELM_OUTPUT)).toContain('    k3s-nats-tls/instance: staging\n');
+  });
+
+  test('helm output that is not YAML is refused, not half-labelled', () => {
+    expect(() => renderedDocument(provenance, 'Error: chart "nats" version "9.9.9" not found\n  bad: [yaml')).toThrow(/not YAML/);
   });
 
   test('a missing, header-less or empty rendering is not current', () => {
@@ -107,7 +117,7 @@ describe('provenance of the rendered chart', () => {
 });
 
 describe('objects the rendered chart must hold', () => {
-  const provenance = renderProvenance(defaults().nats, 'nats-values.yaml', VALUES);
+  const provenance = renderProvenance(defaults().nats, 'default', 'nats-values.yaml', VALUES);
 
   test('for release nats: StatefulSet nats, Services nats and nats-headless, ConfigMap nats-config', () => {
     expect(expectedChartObjects(provenance)).toEqual(['StatefulSet nats', 'Service nats', 'Service nats-headless', 'ConfigMap nats-config']);
@@ -115,7 +125,7 @@ describe('objects the rendered chart must hold', () => {
   });
 
   test('names follow the chart\'s fullname rule for another release', () => {
-    const messaging = renderProvenance(parseConfig({ nats: { release: 'messaging' } }).nats, 'nats-values.yaml', VALUES);
+    const messaging = renderProvenance(parseConfig({ nats: { release: 'messaging' } }).nats, 'default', 'nats-values.yaml', VALUES);
     expect(expectedChartObjects(messaging)).toEqual([
       'StatefulSet messaging-nats', 'Service messaging-nats', 'Service messaging-nats-headless', 'ConfigMap messaging-nats-config',
     ]);

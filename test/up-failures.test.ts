@@ -138,7 +138,8 @@ describe('up: a failing step stops the run', () => {
       lastCall: RENDER,
     },
     {
-      step: 'Apply', fail: applies('k3d-dev')[0], keys: true, message: 'exited with code 1',
+      // The apply's own line holds a comma (the label selector), which FAKE_FAIL splits on: fail it by its start.
+      step: 'Apply', fail: kubectl('k3d-dev', 'apply'), keys: true, message: 'exited with code 1',
       command: applies('k3d-dev')[0], output: SIMULATED('kubectl'), lastCall: applies('k3d-dev')[0],
     },
     {

@@ -129,7 +129,7 @@ describe('up: from nothing to a verified deployment, then again', () => {
     // THEN helm renders that version and nothing calls verify
     expect(result.code).toBe(0);
     expect(box.calls()).toEqual([
-      ...PROBES, LIST, GET_CONTEXTS, HELMCHARTS('k3d-dev'), render(box.root).replace('2.14.2', '2.14.0'), ...applies('k3d-dev'), ...rollouts('k3d-dev'),
+      ...PROBES, LIST, GET_CONTEXTS, render(box.root).replace('2.14.2', '2.14.0'), HELMCHARTS('k3d-dev'), ...applies('k3d-dev'), ...rollouts('k3d-dev'),
     ]);
     expect(readFileSync(join(box.root, 'dist/helm/nats.yaml'), 'utf8')).toMatch(/^# NATS Helm chart nats 2\.14\.0 /);
   });
@@ -204,7 +204,7 @@ describe('up: other starting points', () => {
     // THEN k3d is never asked, everything targets that context, and verify does not run
     expect(result.code).toBe(0);
     expect(box.calls()).toEqual([
-      'kubectl version --client', 'helm version --short', GET_CONTEXTS, HELMCHARTS('staging'), render(box.root), ...applies('staging'),
+      'kubectl version --client', 'helm version --short', GET_CONTEXTS, render(box.root), HELMCHARTS('staging'), ...applies('staging'),
       ...rollouts('staging'),
     ]);
     expect(result.stdout).toContain('using kubectl context staging (k3d not used)');
@@ -351,6 +351,12 @@ describe('up: flags', () => {
 });
 
 const HELMCHART_CONFIG = 'nats:\n  install: helmchart\n';
+/** The HelmChart nats.install helmchart left in kube-system, as `kubectl get -o json` prints it (cut down). */
+const OUR_HELMCHART = JSON.stringify({
+  apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart',
+  metadata: { name: 'nats', namespace: 'kube-system', labels: { 'app.kubernetes.io/part-of': 'k3s-nats-tls', 'k3s-nats-tls/instance': 'default' } },
+  spec: { chart: 'nats', repo: 'https://nats-io.github.io/k8s/helm/charts/', version: '2.14.2', targetNamespace: 'nats' },
+});
 /** What a helmchart deployment applies: the synthesized files, never a rendering of the chart. */
 const helmchartApplies = (context: string): string[] => [kubectl(context, pruning('apply', MANIFESTS.slice(0, -1), HELMCHART_ALLOWLIST))];
 const helmJob = (context: string): string[] => [
@@ -459,7 +465,7 @@ describe('up --diff', () => {
     const result = await box.up(['--diff'], { FAKE_DIFF_CODE: diffCode });
     // THEN it synthesizes and renders, diffs each file and applies nothing
     expect(result.code).toBe(exitCode);
-    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, HELMCHARTS('k3d-dev'), render(box.root), ...diffs('k3d-dev')]);
+    expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, render(box.root), HELMCHARTS('k3d-dev'), ...diffs('k3d-dev')]);
     if (exitCode === 1) {
       expect(result.stdout).toContain('+  a: 2');
       expect(result.stdout).toContain('✔ Diff — 1 object(s) would change or be pruned: v1.Service.nats.nats-np\n');
@@ -473,13 +479,13 @@ describe('up --diff', () => {
     // GIVEN a running cluster where our HelmChart still installs NATS, and the configuration says template
     const box = await withIssuedKeys(sandbox(['kubectl', 'helm']));
     // WHEN up --diff runs and kubectl diff finds nothing else
-    const result = await box.up(['--diff', '--context', 'staging'], { FAKE_HELMCHARTS: 'helmchart.helm.cattle.io/nats' });
+    const result = await box.up(['--diff', '--context', 'staging'], { FAKE_HELMCHART_JSON: OUR_HELMCHART });
     // THEN it exits 1 naming the HelmChart, and only looked
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain("up would first delete helmchart.helm.cattle.io/nats (k3s's helm controller would uninstall NATS)");
+    expect(result.stdout).toContain("up would first delete helmchart.helm.cattle.io/nats (k3s's helm controller would uninstall NATS)\n");
     expect(result.stdout).toContain('✔ Diff — 1 object(s) would change or be pruned: helmchart.helm.cattle.io/nats (deleted)\n');
     expect(box.calls()).toEqual([
-      'kubectl version --client', 'helm version --short', GET_CONTEXTS, HELMCHARTS('staging'), render(box.root), ...diffs('staging'),
+      'kubectl version --client', 'helm version --short', GET_CONTEXTS, render(box.root), HELMCHARTS('staging'), ...diffs('staging'),
     ]);
   });
 
@@ -505,13 +511,13 @@ describe('up --diff', () => {
 });
 
 describe('up: pruning what left dist/', () => {
-  const OWNER = 'app.kubernetes.io/part-of';
+  const OWNER_LABELS = { 'app.kubernetes.io/part-of': 'k3s-nats-tls', 'k3s-nats-tls/instance': 'default' };
   const runningCluster = (box: ReturnType<typeof sandbox>): void =>
     box.fake.setClusters([{ name: 'dev', serversRunning: 1, nodes: [{ role: 'loadbalancer', State: RUNNING, portMappings: DEFAULT_MAPPINGS }] }]);
   const deleteHelmChart = (context: string): string =>
-    kubectl(context, '-n kube-system delete helmchart.helm.cattle.io/nats --wait --timeout=300s');
+    kubectl(context, '-n kube-system delete helmchart.helm.cattle.io/nats --ignore-not-found --wait --timeout=300s');
 
-  test.concurrent('one kubectl apply of every manifest prunes by our label, and every object in them carries it', async () => {
+  test.concurrent('one kubectl apply of every manifest prunes by our labels, and every object in them carries them', async () => {
     // GIVEN a fresh project WHEN up deploys it
     const box = await withIssuedKeys(sandbox());
     const result = await box.up(['--no-verify'], { FAKE_PRUNED: '' });
@@ -519,12 +525,23 @@ describe('up: pruning what left dist/', () => {
     expect(result.code).toBe(0);
     expect(box.calls().filter((call) => call.includes(' apply '))).toEqual(applies('k3d-dev'));
     expect(result.stdout).toContain(`✔ Apply — ${MANIFESTS.length} file(s) applied to context k3d-dev; nothing to prune\n`);
-    // ... and -l skips nothing: each object of each file (the chart's rendering too) has the label
+    // ... and -l skips nothing: each object of each file (the chart's rendering too) has the labels
     for (const file of MANIFESTS) {
       const objects = parseAllDocuments(readFileSync(join(box.root, file), 'utf8')).map((document) => document.toJS() as ApiObject);
       expect(objects.length).toBeGreaterThan(0);
-      for (const object of objects) expect([file, object.kind, object.metadata.labels?.[OWNER]]).toEqual([file, object.kind, 'k3s-nats-tls']);
+      for (const object of objects) {
+        expect([file, object.kind, object.metadata.labels]).toEqual([file, object.kind, expect.objectContaining(OWNER_LABELS)]);
+      }
     }
+  });
+
+  test.concurrent('another instance prunes by its own label, in the same one call', async () => {
+    const box = await withIssuedKeys(sandbox(['kubectl', 'helm']));
+    writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), 'instance: staging\n');
+    const result = await box.up(['--context', 'staging', '--no-verify']);
+    expect(result.code).toBe(0);
+    expect(box.calls().filter((call) => call.includes(' apply '))).toEqual([kubectl('staging', pruning('apply', MANIFESTS, undefined, 'staging'))]);
+    expect(readFileSync(join(box.root, 'dist/helm/nats.yaml'), 'utf8')).toContain('    k3s-nats-tls/instance: staging\n');
   });
 
   test.concurrent('renamed objects: the next up applies the new names in the same call and reports what kubectl pruned', async () => {
@@ -546,28 +563,32 @@ describe('up: pruning what left dist/', () => {
     expect(result.stdout).toContain(`applied to context k3d-dev; pruned ${pruned.split(',').join(', ')}\n`);
   });
 
-  test.concurrent('an object without our label in a manifest stops up before anything is applied', async () => {
+  test.concurrent('an object without our labels in a manifest stops up before anything is applied, but not a dry run', async () => {
     // GIVEN a deployed project whose rendering lost its labels by hand, under a current header
     const box = await withIssuedKeys(sandbox());
     expect((await box.up(['--no-verify'])).code).toBe(0);
     const rendered = join(box.root, 'dist/helm/nats.yaml');
-    writeFileSync(rendered, readFileSync(rendered, 'utf8').replaceAll(`    ${OWNER}: k3s-nats-tls\n`, ''));
+    writeFileSync(rendered, readFileSync(rendered, 'utf8').replaceAll('    app.kubernetes.io/part-of: k3s-nats-tls\n', ''));
     box.clearCalls();
     // WHEN up runs again
     const result = await box.up(['--no-verify']);
     // THEN the Apply step names the file and the objects kubectl -l would skip, and applies nothing
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('✖ Apply failed: dist/helm/nats.yaml: StatefulSet nats, Service nats, Service nats-headless, ConfigMap nats-config ' +
-      `without the label ${OWNER}=k3s-nats-tls, which kubectl apply -l would skip\n`);
+      'without the labels app.kubernetes.io/part-of=k3s-nats-tls,k3s-nats-tls/instance=default, which kubectl apply -l would skip\n');
     expect(result.stderr).toContain('npm run synth');
     expect(box.calls().filter((call) => call.includes(' apply '))).toEqual([]);
+    // ... while a dry run, which synthesizes and renders nothing, only says what it would run
+    const dry = await box.up(['--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`would run: ${applies('k3d-dev')[0]}`);
   });
 
-  test.concurrent('from helmchart to template: our HelmChart goes first, and kubectl waits for the uninstall, before the rendering', async () => {
+  test.concurrent('from helmchart to template: our HelmChart goes after rendering, right before the apply, and kubectl waits for the uninstall', async () => {
     // GIVEN a running cluster where k3s installed NATS from our HelmChart, and the configuration now says template
     const box = await withIssuedKeys(sandbox());
     runningCluster(box);
-    const env = { FAKE_HELMCHARTS: 'helmchart.helm.cattle.io/nats' };
+    const env = { FAKE_HELMCHART_JSON: OUR_HELMCHART };
     // WHEN up --dry-run runs THEN it looks, and only says it would delete
     const dry = await box.up(['--dry-run'], env);
     expect(dry.code).toBe(0);
@@ -576,12 +597,42 @@ describe('up: pruning what left dist/', () => {
     // WHEN up runs
     box.clearCalls();
     const result = await box.up(['--no-verify'], env);
-    // THEN the HelmChart is deleted (waiting, bounded) before helm renders and kubectl applies
+    // THEN helm renders first; the HelmChart is deleted (waiting, bounded) just before kubectl applies
     expect(result.code).toBe(0);
     expect(box.calls()).toEqual([
-      ...PROBES, LIST, GET_CONTEXTS, HELMCHARTS('k3d-dev'), deleteHelmChart('k3d-dev'), render(box.root), ...applies('k3d-dev'), ...rollouts('k3d-dev'),
+      ...PROBES, LIST, GET_CONTEXTS, render(box.root), HELMCHARTS('k3d-dev'), deleteHelmChart('k3d-dev'), ...applies('k3d-dev'), ...rollouts('k3d-dev'),
     ]);
-    expect(result.stdout).toContain("✔ NATS chart — deleted helmchart.helm.cattle.io/nats (k3s's helm controller uninstalled NATS); rendered chart nats 2.14.2");
+    expect(result.stdout).toContain("✔ Apply — deleted helmchart.helm.cattle.io/nats (k3s's helm controller uninstalled NATS); 5 file(s) applied");
+  });
+
+  test.concurrent('a HelmChart from before objects were labelled is deleted when it installs exactly our chart into our namespace', async () => {
+    const box = await withIssuedKeys(sandbox(['kubectl', 'helm']));
+    const unlabelled = JSON.stringify({ ...JSON.parse(OUR_HELMCHART), metadata: { name: 'nats' } });
+    const result = await box.up(['--context', 'staging', '--no-verify'], { FAKE_HELMCHART_JSON: unlabelled });
+    expect(result.code).toBe(0);
+    expect(box.calls()).toContain(deleteHelmChart('staging'));
+  });
+
+  test.concurrent('a HelmChart of someone else installing into our namespace stops up before anything is applied', async () => {
+    // GIVEN kube-system/nats installs another chart into namespace nats, without our labels
+    const box = await withIssuedKeys(sandbox(['kubectl', 'helm']));
+    const theirs = JSON.stringify({ metadata: { name: 'nats', labels: { team: 'messaging' } }, spec: { chart: 'my-nats', repo: 'https://charts.example.com/', targetNamespace: 'nats' } });
+    // WHEN up runs THEN it names the HelmChart and the way out, deletes nothing and applies nothing
+    const result = await box.up(['--context', 'staging'], { FAKE_HELMCHART_JSON: theirs });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("✖ Apply failed: the HelmChart kube-system/nats (chart my-nats into namespace nats) is not this instance's, " +
+      'and k3s would install release nats there over the rendering\n');
+    expect(result.stderr).toContain('kubectl -n kube-system delete helmchart.helm.cattle.io/nats');
+    expect(box.calls().at(-1)).toBe(HELMCHARTS('staging'));
+  });
+
+  test.concurrent('a HelmChart that does not go within its time leaves nothing applied, and says where to look', async () => {
+    const box = await withIssuedKeys(sandbox(['kubectl', 'helm']));
+    const result = await box.up(['--context', 'staging'], { FAKE_HELMCHART_JSON: OUR_HELMCHART, FAKE_FAIL: deleteHelmChart('staging') });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("✖ Apply failed: helmchart.helm.cattle.io/nats is not gone after 300s: k3s's helm controller did not uninstall NATS\n");
+    expect(result.stderr).toContain('kubectl --context staging --request-timeout=30s -n kube-system get helmcharts,jobs,events');
+    expect(box.calls().at(-1)).toBe(deleteHelmChart('staging'));
   });
 
   test.concurrent('a context that is not k3s has no HelmChart type: nothing to delete, and up goes on', async () => {
@@ -589,16 +640,16 @@ describe('up: pruning what left dist/', () => {
     const result = await box.up(['--context', 'staging', '--no-verify'], { FAKE_NO_HELMCHART_CRD: '1' });
     expect(result.code).toBe(0);
     expect(box.calls()).toEqual([
-      'kubectl version --client', 'helm version --short', GET_CONTEXTS, HELMCHARTS('staging'), render(box.root), ...applies('staging'),
+      'kubectl version --client', 'helm version --short', GET_CONTEXTS, render(box.root), HELMCHARTS('staging'), ...applies('staging'),
       ...rollouts('staging'),
     ]);
   });
 
-  test.concurrent('any other failure of the look for HelmCharts stops up before helm runs', async () => {
+  test.concurrent('any other failure of the look for a HelmChart stops up before anything is applied', async () => {
     const box = await withIssuedKeys(sandbox(['kubectl', 'helm']));
     const result = await box.up(['--context', 'staging'], { FAKE_FAIL: HELMCHARTS('staging') });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('✖ NATS chart failed: exited with code 1\n');
+    expect(result.stderr).toContain('✖ Apply failed: exited with code 1\n');
     expect(result.stderr).toContain(`  command: ${HELMCHARTS('staging')}\n`);
     expect(box.calls().at(-1)).toBe(HELMCHARTS('staging'));
   });

@@ -184,6 +184,11 @@ const PkiConfig = z.strictObject({
 const RESERVED_IDENTITY_NAMES = ['ca', 'server', 'route', 'echo'];
 
 export const ConfigSchema = z.strictObject({
+  /**
+   * Which deployment of this project the objects belong to (their label `k3s-nats-tls/instance`):
+   * `up` prunes only its own instance's objects, so deployments sharing a cluster need their own.
+   */
+  instance: dnsLabel('name for this deployment').default('default'),
   cluster: ClusterConfig.default({}),
   echo: EchoConfig.default({}),
   nats: NatsConfig.default({}),

@@ -51,6 +51,9 @@ export const NATS_INSTALLS: readonly NatsInstall[] = ['template', 'helmchart'];
  */
 export const K3S_HELMCHART_NAMESPACE = 'kube-system';
 
+/** The HelmChart of `install: 'helmchart'` is named after the release: its helm-install Job and release take that name. */
+export const k3sHelmChartName = (release: string): string => release;
+
 /**
  * HelmChart objects k3s itself keeps in kube-system: one of ours with such a name would replace
  * k3s's Traefik.
@@ -218,7 +221,7 @@ export class NatsMutualTls extends Construct {
   // dist/helm/nats-values.yaml holds, so both install paths configure the same server.
   private addHelmChart(): HelmChart {
     return new HelmChart(this, 'helm-chart', {
-      metadata: { name: this.release, namespace: K3S_HELMCHART_NAMESPACE },
+      metadata: { name: k3sHelmChartName(this.release), namespace: K3S_HELMCHART_NAMESPACE },
       spec: {
         chart: this.chart.name,
         repo: this.chart.repo,

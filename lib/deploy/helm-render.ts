@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { isMap, parseAllDocuments } from 'yaml';
 import { natsFullname, type NatsConfig } from '../config/config';
-import { OWNER_LABEL, OWNER_SELECTOR } from '../synth/ownership';
+import { ownerLabels, ownerSelector } from '../synth/ownership';
 
 /**
  * Provenance of dist/helm/nats.yaml, the NATS chart rendered by `helm template`. The rendering is
@@ -18,12 +18,15 @@ export interface RenderProvenance {
   /** File name of the values file, for the reader; the hash is what decides. */
   readonly valuesFile: string;
   readonly valuesSha256: string;
+  /** The instance whose owner labels every object gets. */
+  readonly instance: string;
 }
 
 export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
-export function renderProvenance(nats: NatsConfig, valuesFile: string, valuesText: string): RenderProvenance {
+export function renderProvenance(nats: NatsConfig, instance: string, valuesFile: string, valuesText: string): RenderProvenance {
   return {
+    instance,
     chart: nats.chart.name,
     version: nats.chart.version,
     repo: nats.chart.repo,
@@ -50,22 +53,26 @@ export function renderHeader(p: RenderProvenance): string {
   return [
     `# NATS Helm chart ${p.chart} ${p.version} from ${p.repo}, release ${p.release} in namespace ${p.namespace},`,
     `# rendered by scripts/up.mjs (helm template) from ${p.valuesFile} sha256:${p.valuesSha256},`,
-    `# every object labelled ${OWNER_SELECTOR}. Do not edit.`,
+    `# every object labelled ${ownerSelector(p.instance)}. Do not edit.`,
     '',
   ].join('\n');
 }
 
 /**
- * The file written to dist/helm/nats.yaml: the header, then helm's output with our owner label added
+ * The file written to dist/helm/nats.yaml: the header, then helm's output with our owner labels added
  * to each object's metadata (what `helm --post-renderer` is for), so that up applies and prunes the
  * chart's objects with the synthesized ones. Documents holding no object (a template that rendered
  * to nothing) are left out. Selectors and pod templates are not touched: a StatefulSet's selector
- * cannot change.
+ * cannot change. Output that is not YAML is refused (up checks it with missingChartObjects first).
  */
 export function renderedDocument(p: RenderProvenance, helmOutput: string): string {
-  const objects = parseAllDocuments(helmOutput).filter((document) => isMap(document.contents));
+  const documents = parseAllDocuments(helmOutput);
+  if (!Array.isArray(documents) || documents.some((document) => document.errors.length > 0)) {
+    throw new Error('helm\'s output is not YAML: not written');
+  }
+  const objects = documents.filter((document) => isMap(document.contents));
   for (const object of objects) {
-    object.setIn(['metadata', 'labels', OWNER_LABEL.key], OWNER_LABEL.value);
+    for (const [key, value] of Object.entries(ownerLabels(p.instance))) object.setIn(['metadata', 'labels', key], value);
     // Every object starts with `---`, also one helm printed without it.
     if (object.directives) object.directives.docStart = true;
   }

@@ -1,9 +1,9 @@
-import { echoUrl, k3dContext, natsUrl, type ClusterConfig, type Config } from '../config/config';
+import { echoUrl, k3dContext, natsUrl, type ClusterConfig, type Config, type NatsConfig } from '../config/config';
 import { NATS_RENDERED_FILE } from '../config/layout';
-import { K3S_HELMCHART_NAMESPACE, type NatsInstall } from '../constructs/nats-mutual-tls';
+import { K3S_HELMCHART_NAMESPACE, k3sHelmChartName, type NatsInstall } from '../constructs/nats-mutual-tls';
 import { pkiPaths } from '../pki/pki';
 import { MANIFEST_SUFFIX } from '../synth/dist';
-import { OWNER_SELECTOR } from '../synth/ownership';
+import { isOwnedBy, PART_OF } from '../synth/ownership';
 import type { Stack } from '../synth/stack';
 import { displayPath } from '../util/display-path';
 import { KUBECTL_REQUEST_TIMEOUT } from './command-limits';
@@ -117,21 +117,60 @@ export const HELM_JOB_POLL = { attempts: 30, intervalMs: 2000 } as const;
 export const HELM_JOB_TIMEOUT = '300s';
 
 /**
- * Lists this project's HelmCharts (by owner label) where k3s keeps them: left from `nats.install:
- * helmchart`, one would have k3s install NATS a second time over the rendering of `template`.
+ * Looks up the HelmChart `nats.install: helmchart` creates for this release, by name where k3s keeps
+ * them: left behind after a switch to `template`, it would have k3s install NATS a second time, over
+ * the rendering. Prints nothing when there is none.
  */
-export const ownHelmChartsArgs = (): string[] =>
-  ['-n', K3S_HELMCHART_NAMESPACE, 'get', 'helmcharts.helm.cattle.io', '-l', OWNER_SELECTOR, '-o', 'name'];
+export const helmChartLookupArgs = (release: string): string[] =>
+  ['-n', K3S_HELMCHART_NAMESPACE, 'get', `helmcharts.helm.cattle.io/${k3sHelmChartName(release)}`, '--ignore-not-found', '-o', 'json'];
 
-/** kubectl's answer on a cluster without the HelmChart type (not k3s): nothing to list, nothing left behind. */
+/** kubectl's answer on a cluster without the HelmChart type (not k3s): nothing can be left behind. */
 export const NO_HELMCHART_TYPE = /the server doesn't have a resource type "helmcharts"/;
 
+export type LeftHelmChart =
+  | { readonly verdict: 'none' }
+  | { readonly verdict: 'delete'; readonly resource: string }
+  | { readonly verdict: 'conflict'; readonly problem: string; readonly hint: string };
+
+interface HelmChartObject {
+  readonly metadata?: { readonly name?: string; readonly labels?: Record<string, unknown> };
+  readonly spec?: { readonly chart?: string; readonly repo?: string; readonly targetNamespace?: string };
+}
+
 /**
- * Deletes one of them (`helmchart.helm.cattle.io/<name>`) and waits, bounded, until it is gone: its
- * finalizer has the helm controller uninstall the release first, so the rendering is applied after.
+ * What `template` does about the HelmChart named like its release (`getOutput`: helmChartLookupArgs'
+ * output). Deleted when it is this instance's (wherever it installs: with `template` this instance
+ * has none), or when it carries no owner label at all (written before objects were labelled) yet
+ * installs exactly our chart into our namespace. Any other one installing into our namespace is
+ * someone else's that would fight the rendering: up stops. One installing elsewhere is left alone.
+ */
+export function leftHelmChart(getOutput: string, nats: NatsConfig, instance: string): LeftHelmChart {
+  if (getOutput.trim() === '') return { verdict: 'none' };
+  const helmChart = JSON.parse(getOutput) as HelmChartObject;
+  const name = helmChart.metadata?.name ?? k3sHelmChartName(nats.release);
+  const spec = helmChart.spec ?? {};
+  const resource = `helmchart.helm.cattle.io/${name}`;
+  if (isOwnedBy(helmChart.metadata?.labels, instance)) return { verdict: 'delete', resource };
+  if (spec.targetNamespace !== nats.namespace) return { verdict: 'none' };
+  const unlabelled = helmChart.metadata?.labels?.[PART_OF.key] === undefined;
+  if (unlabelled && spec.chart === nats.chart.name && spec.repo === nats.chart.repo) return { verdict: 'delete', resource };
+  return {
+    verdict: 'conflict',
+    problem: `the HelmChart ${K3S_HELMCHART_NAMESPACE}/${name} (chart ${spec.chart ?? '?'} into namespace ${nats.namespace}) is not this ` +
+      `instance's, and k3s would install release ${name} there over the rendering`,
+    hint: `if it is left over, delete it (\`kubectl -n ${K3S_HELMCHART_NAMESPACE} delete ${resource}\`); otherwise choose another nats.release`,
+  };
+}
+
+/**
+ * Deletes it and waits, bounded, until it is gone: its finalizer has the helm controller uninstall
+ * the release first, so the rendering is applied after.
  */
 export const helmChartDeleteArgs = (resource: string): string[] =>
-  ['-n', K3S_HELMCHART_NAMESPACE, 'delete', resource, '--wait', `--timeout=${HELM_JOB_TIMEOUT}`];
+  ['-n', K3S_HELMCHART_NAMESPACE, 'delete', resource, '--ignore-not-found', '--wait', `--timeout=${HELM_JOB_TIMEOUT}`];
+
+/** What to look at when k3s's helm controller does not do its part. */
+export const helmControllerLookArgs = (): string[] => ['-n', K3S_HELMCHART_NAMESPACE, 'get', 'helmcharts,jobs,events'];
 
 export interface RolloutTarget {
   readonly what: string;

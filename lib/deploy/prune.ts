@@ -1,12 +1,13 @@
 import { parseAllDocuments } from 'yaml';
 import type { NatsInstall } from '../constructs/nats-mutual-tls';
-import { OWNER_LABEL, OWNER_SELECTOR } from '../synth/ownership';
+import { isOwnedBy, ownerSelector } from '../synth/ownership';
 
 /**
  * How `up` removes what disappeared from dist/: one `kubectl apply --prune` of every manifest, scoped
- * by our owner label and by an allowlist of kinds. kubectl then deletes an object only when it
- * carries the label, is of an allowed kind, lives in a namespace this apply writes to (or is
- * cluster-scoped), and is not in the files. Why not ApplySet: README, "Pruning".
+ * by this instance's owner labels and by an allowlist of kinds. kubectl then deletes an object only
+ * when it carries the labels, was applied by kubectl (it has kubectl's last-applied annotation), is
+ * of an allowed kind, lives in a namespace this apply writes to, and is not in the files. Why not
+ * ApplySet: README, "Pruning".
  */
 
 /**
@@ -35,19 +36,19 @@ export const pruneAllowlist = (install: NatsInstall): string[] =>
  * manifests, in apply order. `-l` also filters the files: an object without the label would be
  * skipped, which is why up checks them first (`unlabelledObjects`).
  */
-export function pruningArgs(verb: 'apply' | 'diff', files: readonly string[], install: NatsInstall): string[] {
+export function pruningArgs(verb: 'apply' | 'diff', files: readonly string[], install: NatsInstall, instance: string): string[] {
   return [
-    verb, '--prune', '-l', OWNER_SELECTOR,
+    verb, '--prune', '-l', ownerSelector(instance),
     ...pruneAllowlist(install).map((kind) => `--prune-allowlist=${kind}`),
     ...files.flatMap((file) => ['-f', file]),
   ];
 }
 
-/** Objects of a manifest ("Kind name") without our owner label: `kubectl apply -l` would silently skip them. */
-export function unlabelledObjects(manifest: string): string[] {
+/** Objects of a manifest ("Kind name") without this instance's labels: `kubectl apply -l` would silently skip them. */
+export function unlabelledObjects(manifest: string, instance: string): string[] {
   return parseAllDocuments(manifest)
     .map((document) => document.toJS() as { kind?: string; metadata?: { name?: string; labels?: Record<string, unknown> } } | null)
-    .filter((object) => object !== null && typeof object === 'object' && object.metadata?.labels?.[OWNER_LABEL.key] !== OWNER_LABEL.value)
+    .filter((object) => object !== null && typeof object === 'object' && !isOwnedBy(object.metadata?.labels, instance))
     .map((object) => `${String(object?.kind)} ${String(object?.metadata?.name)}`);
 }
 

@@ -63,7 +63,7 @@ export interface Stack {
  */
 export function defineStack(app: App, config: Config, tls: StackTls): Stack {
   // On every object of every chart: what up prunes by (lib/synth/ownership.ts).
-  const labels = ownerLabels();
+  const labels = ownerLabels(config.instance);
   const namespaces = new NamespacesChart(app, 'namespaces', { labels, names: [config.nats.namespace, config.echo.namespace] });
   // Named after its first tenant: renaming it would rename the git-ignored file everyone already has.
   const secrets = new SecretsChart(app, 'nats-tls', { labels });

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 /**
  * A Kubernetes API server reduced to what the real kubectl needs for `apply --prune`, so the tests
  * can run kubectl itself (not a stand-in) against objects they control: legacy discovery of the
- * built-in kinds this project creates, an empty OpenAPI v2 document (kubectl's client-side
+ * built-in kinds this project creates and k3s's HelmChart, an empty OpenAPI v2 document (kubectl's client-side
  * validation then has no schema to apply), and get, list with `k=v` label selectors, create,
  * delete and JSON merge patch. Objects are kept in memory as kubectl sent them, with a uid.
  */
@@ -35,6 +35,8 @@ const RESOURCES: Record<string, readonly (readonly [string, string, boolean])[]>
   'apps/v1': [['deployments', 'Deployment', true], ['statefulsets', 'StatefulSet', true]],
   'networking.k8s.io/v1': [['ingresses', 'Ingress', true]],
   'policy/v1': [['poddisruptionbudgets', 'PodDisruptionBudget', true]],
+  // k3s's helm controller's type; the controller itself is not here.
+  'helm.cattle.io/v1': [['helmcharts', 'HelmChart', true]],
 };
 
 /**

@@ -16,8 +16,8 @@ import { delimiter, join } from 'node:path';
  * - kubectl version says FAKE_KUBECTL_VERSION (v1.31.0); kubectl config get-contexts lists FAKE_KUBE_CONTEXTS (comma-separated; k3d-dev and staging).
  *   With FAKE_KUBE_PROMPT set, kubectl calls that reach the cluster ask for a username on stdin, as
  *   kubectl does for a context whose user has no credentials, and fail on end-of-file.
- * - kubectl get crd/helmcharts.helm.cattle.io fails as NotFound with FAKE_NO_HELMCHART_CRD set, and so does listing
- *   helmcharts.helm.cattle.io, which otherwise prints FAKE_HELMCHARTS (comma-separated names, as `-o name` prints them).
+ * - kubectl get crd/helmcharts.helm.cattle.io fails as NotFound with FAKE_NO_HELMCHART_CRD set, and so does getting
+ *   helmcharts.helm.cattle.io/NAME, which otherwise prints FAKE_HELMCHART_JSON (nothing, as with --ignore-not-found).
  *   kubectl apply prints FAKE_PRUNED (comma-separated) as the objects it pruned. kubectl get job/NAME
  *   prints it, except for the first FAKE_HELM_JOB_LATE looks (no output, as with --ignore-not-found); kubectl diff
  *   exits with FAKE_DIFF_CODE (0; 1 prints a difference; more is an error).
@@ -143,10 +143,9 @@ case "$tool $1 $2" in
         [ -n "${'$'}{FAKE_NO_HELMCHART_CRD:-}" ] &&
           fail 'Error from server (NotFound): customresourcedefinitions.apiextensions.k8s.io "helmcharts.helm.cattle.io" not found'
         echo "customresourcedefinition.apiextensions.k8s.io/helmcharts.helm.cattle.io" ;;
-      *" get helmcharts.helm.cattle.io "*)
+      *" get helmcharts.helm.cattle.io/"*)
         [ -n "${'$'}{FAKE_NO_HELMCHART_CRD:-}" ] && fail 'error: the server doesn'"'"'t have a resource type "helmcharts"'
-        IFS=,
-        for helmChart in ${'$'}{FAKE_HELMCHARTS:-}; do echo "$helmChart"; done ;;
+        printf '%s' "${'$'}{FAKE_HELMCHART_JSON:-}" ;;
       *" get job/"*)
         # The helm controller creates its Job a moment after the HelmChart: absent for the first FAKE_HELM_JOB_LATE looks.
         late=${'$'}{FAKE_HELM_JOB_LATE:-0}

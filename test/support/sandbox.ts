@@ -96,15 +96,16 @@ export const PRUNE_ALLOWLIST = [
   'apps/v1/Deployment', 'apps/v1/StatefulSet', 'networking.k8s.io/v1/Ingress', 'policy/v1/PodDisruptionBudget',
 ];
 /** One kubectl apply (or diff) of `files`, pruning what carries our label and is not among them. */
-export const pruning = (verb: 'apply' | 'diff', files: readonly string[], allowlist = PRUNE_ALLOWLIST): string =>
-  [verb, '--prune', '-l', 'app.kubernetes.io/part-of=k3s-nats-tls', ...allowlist.map((kind) => `--prune-allowlist=${kind}`), ...files.map((file) => `-f ${file}`)]
-    .join(' ');
+export const pruning = (verb: 'apply' | 'diff', files: readonly string[], allowlist = PRUNE_ALLOWLIST, instance = 'default'): string => [
+  verb, '--prune', '-l', `app.kubernetes.io/part-of=k3s-nats-tls,k3s-nats-tls/instance=${instance}`,
+  ...allowlist.map((kind) => `--prune-allowlist=${kind}`), ...files.map((file) => `-f ${file}`),
+].join(' ');
 /** The allowlist with nats.install helmchart, where up may also prune a HelmChart of ours. */
 export const HELMCHART_ALLOWLIST = [...PRUNE_ALLOWLIST, 'helm.cattle.io/v1/HelmChart'];
 export const applies = (context: string, files: readonly string[] = MANIFESTS): string[] => [kubectl(context, pruning('apply', files))];
-/** The look for a HelmChart left by nats.install helmchart, which up makes before rendering with template. */
+/** The look for a HelmChart left by nats.install helmchart, which up makes before applying with template. */
 export const HELMCHARTS = (context: string): string =>
-  kubectl(context, '-n kube-system get helmcharts.helm.cattle.io -l app.kubernetes.io/part-of=k3s-nats-tls -o name');
+  kubectl(context, '-n kube-system get helmcharts.helm.cattle.io/nats --ignore-not-found -o json');
 export const rollouts = (context: string): string[] => [
   kubectl(context, '-n default rollout status deployment/echo --timeout=180s'),
   kubectl(context, '-n nats rollout status statefulset/nats --timeout=300s'),
