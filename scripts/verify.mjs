@@ -9,7 +9,11 @@ import { chalk } from 'zx';
 import { requireLib } from './lib/project.mjs';
 
 const { runCli, scriptArgs } = requireLib('util/cli');
-const { VERIFY_COMMAND, loadVerifyOptions, runVerify, certificateWarnings, formatTable, formatProgress, summarize } = requireLib('verify/verify');
+const { VERIFY_COMMAND, loadVerifyOptions } = requireLib('verify/options');
+const { certificateWarnings } = requireLib('verify/keys');
+const { runVerify } = requireLib('verify/verify');
+const { formatProgress } = requireLib('verify/progress');
+const { formatTable, summarize } = requireLib('verify/report');
 
 /** Past the checks' own deadline: only a bug in them could still be running by then. */
 const WATCHDOG_GRACE_MS = 5000;
@@ -26,7 +30,7 @@ function exit(code) {
 function startWatchdog(timeoutMs) {
   setTimeout(() => {
     const limit = (timeoutMs + WATCHDOG_GRACE_MS) / 1000;
-    console.error(chalk.red(`✖ the checks did not end within ${limit} s although they are bounded by --timeout: a bug in lib/verify/verify.ts`));
+    console.error(chalk.red(`✖ the checks did not end within ${limit} s although they are bounded by --timeout: a bug in the checks runVerify runs (lib/verify/)`));
     exit(1);
   }, timeoutMs + WATCHDOG_GRACE_MS).unref();
 }

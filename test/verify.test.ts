@@ -8,9 +8,11 @@ import { parseConfig, type Config } from '../lib/config/config';
 import type { NatsServerConfig } from '../lib/nats/values';
 import { ensurePki, pkiFilesIn, type PkiResult } from '../lib/pki/pki';
 import { UsageError } from '../lib/util/cli';
-import {
-  certificateWarnings, formatProgress, formatTable, runVerify, summarize, verifyOptions, type CheckResult, type VerifyProgress,
-} from '../lib/verify/verify';
+import { certificateWarnings } from '../lib/verify/keys';
+import { verifyOptions } from '../lib/verify/options';
+import { formatProgress, type VerifyProgress } from '../lib/verify/progress';
+import { formatTable, summarize, type CheckResult } from '../lib/verify/report';
+import { runVerify } from '../lib/verify/verify';
 import {
   startEndlessHttpServer, startEndlessInfoServer, startErrNatsServer, startForwarder, startMuteAfterConnectServer, startSilentServer,
   startHttpsEcho, startStalledTlsServer, type FakeServer, type HttpsEcho,
@@ -126,7 +128,8 @@ const tlsWithoutClientCertificates = (settings: NatsServerConfig): object => {
 function runVerifyAlone(cwd: string, flags: Record<string, string>, keysDir: string): Promise<ScriptRun> {
   const program = `
     const { parseConfig } = require('./lib/config/config.ts');
-    const { verifyOptions, runVerify } = require('./lib/verify/verify.ts');
+    const { verifyOptions } = require('./lib/verify/options.ts');
+    const { runVerify } = require('./lib/verify/verify.ts');
     const [flags, dir] = JSON.parse(process.argv[1]);
     runVerify(verifyOptions({ _: [], ...flags, keys: dir }, parseConfig({}))).then((results) => console.log(JSON.stringify(results)));`;
   return runNode(cwd, ['--require', 'sucrase/register/ts', '--eval', program, JSON.stringify([flags, keysDir])]);

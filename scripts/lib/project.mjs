@@ -30,6 +30,10 @@ require('./ts-hook.cjs');
  *   'synth/ownership': typeof import('../../lib/synth/ownership.ts'),
  *   'synth/stack': typeof import('../../lib/synth/stack.ts'),
  *   'synth/synth': typeof import('../../lib/synth/synth.ts'),
+ *   'verify/keys': typeof import('../../lib/verify/keys.ts'),
+ *   'verify/options': typeof import('../../lib/verify/options.ts'),
+ *   'verify/progress': typeof import('../../lib/verify/progress.ts'),
+ *   'verify/report': typeof import('../../lib/verify/report.ts'),
  *   'verify/verify': typeof import('../../lib/verify/verify.ts'),
  * }} Lib
  */
