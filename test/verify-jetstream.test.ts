@@ -80,7 +80,9 @@ describe('nats.replicas: 3 with JetStream — a real three-server cluster', () =
 
   test('stores a message in a stream replicated on the three servers, names them, and deletes the stream', async () => {
     // GIVEN three routed servers with JetStream, configured like the chart for replicas: 3
-    const options = await optionsFor(CLUSTER_CONFIG, clusterPki, cluster!.members[0].url, 40);
+    // A wide deadline: the routes are up, but the meta leader's election has been seen to take 40 s on a
+    // starved 2-core machine; verify retries until then, and returns as soon as the stream is proven.
+    const options = await optionsFor(CLUSTER_CONFIG, clusterPki, cluster!.members[0].url, 120);
 
     // WHEN verify runs (JetStream may still be electing its leader: the check retries until the deadline)
     const results = await runVerify(options);
@@ -106,7 +108,7 @@ describe('nats.replicas: 3 with JetStream — a real three-server cluster', () =
     } finally {
       await nc.close();
     }
-  }, 90_000);
+  }, 180_000);
 });
 
 describe('a single server', () => {
