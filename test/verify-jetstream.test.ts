@@ -7,6 +7,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { parseConfig, type Config } from '../lib/config/config';
 import { ensurePki, type PkiResult } from '../lib/pki/pki';
+import { proveJetStream } from '../lib/verify/jetstream';
 import { verifyOptions } from '../lib/verify/options';
 import type { CheckResult } from '../lib/verify/report';
 import { runVerify } from '../lib/verify/verify';
@@ -80,9 +81,10 @@ describe('nats.replicas: 3 with JetStream — a real three-server cluster', () =
 
   test('stores a message in a stream replicated on the three servers, names them, and deletes the stream', async () => {
     // GIVEN three routed servers with JetStream, configured like the chart for replicas: 3
-    // A wide deadline: the routes are up, but the meta leader's election has been seen to take 40 s on a
-    // starved 2-core machine; verify retries until then, and returns as soon as the stream is proven.
-    const options = await optionsFor(CLUSTER_CONFIG, clusterPki, cluster!.members[0].url, 120);
+    // The routes are up, but JetStream may still be electing its meta leader: a request sent then can go
+    // unanswered, which costs one request bound (10 s) before verify asks again; the deadline leaves
+    // room for several such rounds on a busy machine, and verify returns as soon as the stream is proven.
+    const options = await optionsFor(CLUSTER_CONFIG, clusterPki, cluster!.members[0].url, 60);
 
     // WHEN verify runs (JetStream may still be electing its leader: the check retries until the deadline)
     const results = await runVerify(options);
@@ -108,7 +110,7 @@ describe('nats.replicas: 3 with JetStream — a real three-server cluster', () =
     } finally {
       await nc.close();
     }
-  }, 180_000);
+  }, 120_000);
 });
 
 describe('a single server', () => {
@@ -140,6 +142,28 @@ describe('a single server', () => {
       cause: 'nats.jetstream.enabled is true, but the server runs without JetStream: deploy it with `npx zx scripts/up.mjs`',
     });
     expect(results.filter((result) => !result.ok).map((result) => result.check)).toEqual([row.check]);
+  }, 30_000);
+
+  test('a JetStream API request nobody answers ends the attempt after one request bound, as retryable', async () => {
+    // GIVEN something takes every $JS.API request and never answers, as while a cluster elects its meta leader
+    const tls = {
+      ca: readFileSync(singlePki.paths.caCert, 'utf8'),
+      cert: readFileSync(singlePki.paths.identityCert('client1'), 'utf8'), key: readFileSync(singlePki.paths.identityKey('client1'), 'utf8'),
+    };
+    const swallower = await connect({ servers: server!.url, tls, timeout: 10_000 });
+    swallower.subscribe('$JS.API.>');
+    await swallower.flush();
+    const nc = await connect({ servers: server!.url, tls, timeout: 10_000 });
+    try {
+      // WHEN the proof runs with a whole minute for its session but 1 s per request
+      const proof = await proveJetStream(nc, 1, 60_000, 1_000);
+      // THEN the first step fails after that second, marked for a retry in a new session
+      expect(proof).toMatchObject({ kind: 'failed', step: 'reach the JetStream API', retry: true });
+      expect(proof.kind === 'failed' && proof.detail).toMatch(/^(no answer within 1\.0 s|timeout)$/);
+    } finally {
+      await nc.close();
+      await swallower.close();
+    }
   }, 30_000);
 
   test('passes the stream row as not applicable when no authorized identity may use the JetStream API', async () => {

@@ -39,6 +39,14 @@ export type JetStreamProof =
 const DELETE_RESERVE_MS = 2000;
 
 /**
+ * Longest wait for one JetStream API answer. While a cluster elects its meta leader a request can go
+ * unanswered (seen on a starved machine: $JS.API.INFO never answered); waiting the whole session for
+ * it would spend verify's deadline on one lost message, so the step fails as retryable and verify
+ * asks again in a new session.
+ */
+export const JETSTREAM_REQUEST_MS = 10_000;
+
+/**
  * nats-server's codes for a cluster still coming together: no meta leader yet (10008), not enough
  * servers known for the replicas (10005 no suitable peers, 10023 insufficient resources).
  */
@@ -67,11 +75,13 @@ const apiCode = (error: unknown): unknown => (error as { code?: unknown }).code;
 /**
  * Creates a stream of `replicas` file-backed replicas (what the servers' volumes hold), publishes a
  * message to it, reads it back by sequence, reads the peers from its info, and deletes it — also when
- * a step failed. Settles within `ms`; the caller closes the connection.
+ * a step failed. Settles within `ms`, each step within `requestMs`; the caller closes the connection.
  */
-export async function proveJetStream(nc: NatsConnection, replicas: number, ms: number): Promise<JetStreamProof> {
+export async function proveJetStream(nc: NatsConnection, replicas: number, ms: number, requestMs = JETSTREAM_REQUEST_MS): Promise<JetStreamProof> {
   const end = Date.now() + ms;
-  const stepsEnd = end - Math.min(DELETE_RESERVE_MS, ms / 3);
+  const sessionStepsEnd = end - Math.min(DELETE_RESERVE_MS, ms / 3);
+  /** When the current step must have its answer: its own bound, within the session's. */
+  const stepEnd = (): number => Math.min(sessionStepsEnd, Date.now() + requestMs);
   const token = randomBytes(4).toString('hex');
   const name = `verify_${token}`;
   const subject = `verify.js.${token}`;
@@ -81,24 +91,28 @@ export async function proveJetStream(nc: NatsConnection, replicas: number, ms: n
   let step = 'reach the JetStream API';
   let outcome: JetStreamProof;
   try {
-    jsm = await within(jetstreamManager(nc, { timeout: Math.max(stepsEnd - Date.now(), 1) }), stepsEnd);
+    let until = stepEnd();
+    jsm = await within(jetstreamManager(nc, { timeout: Math.max(until - Date.now(), 1) }), until);
     step = `create stream ${name} with ${replicas} replica(s)`;
     created = true;
-    await within(jsm.streams.add({ name, subjects: [subject], num_replicas: replicas, storage: StorageType.File, max_msgs: 1 }), stepsEnd);
+    await within(jsm.streams.add({ name, subjects: [subject], num_replicas: replicas, storage: StorageType.File, max_msgs: 1 }), stepEnd());
     step = `publish to ${subject}`;
-    const ack = await within(jetstream(nc, { timeout: Math.max(stepsEnd - Date.now(), 1) }).publish(subject, payload), stepsEnd);
+    until = stepEnd();
+    const ack = await within(jetstream(nc, { timeout: Math.max(until - Date.now(), 1) }).publish(subject, payload), until);
     step = `read message ${ack.seq} back`;
-    const stored = await within(jsm.streams.getMessage(name, { seq: ack.seq }), stepsEnd);
+    const stored = await within(jsm.streams.getMessage(name, { seq: ack.seq }), stepEnd());
     const text = stored?.string();
     if (text !== payload) throw new Error(`got ${JSON.stringify(text)} instead of the message published`);
     step = 'read the stream info';
-    const { cluster } = await within(jsm.streams.info(name), stepsEnd);
+    const { cluster } = await within(jsm.streams.info(name), stepEnd());
     const leader = cluster?.leader ?? '(no leader)';
     outcome = { kind: 'proved', leader, peers: [leader, ...(cluster?.replicas ?? []).map((peer) => peer.name)] };
   } catch (error) {
     if (isNotEnabled(error)) outcome = { kind: 'not-enabled' };
     else {
-      const retry = error instanceof StepTimeout || NOT_READY_CODES.has(apiCode(error) as number);
+      // Either bound may end a step first: ours, or nats.js's own request timeout.
+      const timedOut = error instanceof StepTimeout || (error as Error).name === 'TimeoutError';
+      const retry = timedOut || NOT_READY_CODES.has(apiCode(error) as number);
       outcome = { kind: 'failed', step, detail: (error as Error).message ?? String(error), retry };
     }
   }
