@@ -35,23 +35,18 @@ describe('up: preflight', () => {
     expect(completed(result)).toEqual([]);
   });
 
-  test.concurrent('k3d v4, which rejects the `server:0` node filter, is refused with the fix', async () => {
-    // GIVEN k3d v4.4.8 on PATH
+  test.concurrent.each([
+    ['k3d v4, which rejects the `server:0` node filter', { FAKE_K3D_VERSION: 'v4.4.8' },
+      '- k3d: this is k3d v4.4.8, but the port mappings need k3d v5 (`@server:0`) — install k3d v5 (https://k3d.io/#installation)'],
+    ['kubectl 1.26, whose diff --prune ignores -l', { FAKE_KUBECTL_VERSION: 'v1.26.3' },
+      '- kubectl: this is kubectl 1.26, but up needs 1.27 or later to prune (`--prune-allowlist`, `kubectl diff --prune -l`)'],
+  ])('%s, is refused with the fix', async (_tool, env, line) => {
+    // GIVEN that version on PATH WHEN up runs
     const box = sandbox();
-    const result = await box.up([], { FAKE_K3D_VERSION: 'v4.4.8' });
-    // THEN preflight names the version and asks for k3d v5; nothing else ran
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('- k3d: this is k3d v4.4.8, but the port mappings need k3d v5 (`@server:0`) — install k3d v5 (https://k3d.io/#installation)');
-    expect(box.calls()).toEqual(PROBES);
-  });
-
-  test.concurrent('kubectl 1.26, whose diff --prune ignores -l, is refused with the fix', async () => {
-    // GIVEN kubectl 1.26.3 on PATH
-    const box = sandbox();
-    const result = await box.up([], { FAKE_KUBECTL_VERSION: 'v1.26.3' });
+    const result = await box.up([], env);
     // THEN preflight names the version and what needs a newer one; nothing else ran
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('- kubectl: this is kubectl 1.26, but up needs 1.27 or later to prune (`--prune-allowlist`, `kubectl diff --prune -l`)');
+    expect(result.stderr).toContain(line);
     expect(box.calls()).toEqual(PROBES);
   });
 
