@@ -33,7 +33,7 @@ export const pruneAllowlist = (install: NatsInstall): string[] =>
 
 /**
  * Arguments of the one `kubectl apply` (or `kubectl diff`, which shows what would be pruned) of all
- * manifests, in apply order. `-l` also filters the files: an object without the label would be
+ * manifests, in apply order. `-l` also filters the files: an object without the labels would be
  * skipped, which is why up checks them first (`unlabelledObjects`).
  */
 export function pruningArgs(verb: 'apply' | 'diff', files: readonly string[], install: NatsInstall, instance: string): string[] {
