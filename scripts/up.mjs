@@ -198,7 +198,7 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
     if (code !== 0) throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', look), output });
     let left;
     try {
-      left = plan.leftHelmChart(stdout, config.nats, config.instance);
+      left = plan.leftHelmChart(stdout, config.nats, config.instance, stack.nats.helmValues);
     } catch {
       throw new StepFailure('kubectl printed no HelmChart as JSON', { command: shown('kubectl', look), output: stdout.slice(0, 2000) });
     }
