@@ -106,6 +106,9 @@ export function applyOrder(distFiles: readonly string[], install: NatsInstall = 
   return install === 'template' ? [...synthesized, NATS_RENDERED_FILE] : synthesized;
 }
 
+/** The namespaces this configuration's objects live in (built-in ones included: echo may run in `default`). */
+export const stackNamespaces = (config: Config): string[] => [...new Set([config.nats.namespace, config.echo.namespace])];
+
 /** The CRD of k3s's helm controller: without it a HelmChart is rejected, and nothing would install NATS. */
 export const HELMCHART_CRD = 'crd/helmcharts.helm.cattle.io';
 

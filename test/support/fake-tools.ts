@@ -21,6 +21,8 @@ import { delimiter, join } from 'node:path';
  *   kubectl apply prints FAKE_PRUNED (comma-separated) as the objects it pruned. kubectl get job/NAME
  *   prints it, except for the first FAKE_HELM_JOB_LATE looks (no output, as with --ignore-not-found); kubectl diff
  *   exits with FAKE_DIFF_CODE (0; 1 prints a difference; more is an error).
+ * - kubectl get -o json -f (up's look for objects it would take over) prints FAKE_LIVE_JSON, get namespace
+ *   FAKE_NAMESPACES_JSON (both nothing by default); create -f of the Namespaces file says each one is created.
  * - helm template prints the chart's objects the deployment relies on, named after the release, or
  *   only the StatefulSet with FAKE_HELM_PARTIAL set. A folder named like the chart in helm's working
  *   directory shadows the chart from --repo, as with the real helm: it is "rendered" and fails.
@@ -156,6 +158,17 @@ case "$tool $1 $2" in
         fi
         job=$(option get "$@")
         echo "job.batch/${'$'}{job#job/}" ;;
+      *" get --ignore-not-found -o json -f "*)
+        # The objects of the manifests that exist already: FAKE_LIVE_JSON (nothing, as when none does).
+        printf '%s' "${'$'}{FAKE_LIVE_JSON:-}" ;;
+      *" get namespace "*) printf '%s' "${'$'}{FAKE_NAMESPACES_JSON:-}" ;;
+      *" create -f "*)
+        # The Namespaces file: every "name:" line in it is a Namespace that is created.
+        while IFS= read -r line; do
+          case $line in *"name: "*) ;; *) continue ;; esac
+          case $line in *"/"*) continue ;; esac
+          echo "namespace/${'$'}{line##*name: } created"
+        done < "$files" ;;
       *" wait "*) echo "condition met" ;;
       *" diff "*)
         # kubectl diff: 0 when the same, 1 with the differences on stdout, more on an error.
