@@ -1,13 +1,15 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { parseConfig, type Config } from '../lib/config/config';
+import { CONFIG_FILE, parseConfig, type Config } from '../lib/config/config';
 import { commandEnvironment } from '../lib/deploy/command-limits';
 import { helmTemplateArgs, missingChartObjects, renderProvenance } from '../lib/deploy/helm-render';
 import { plannedStack } from '../lib/synth/stack';
-import { closedPortUrl, runHelm, serveChartRepo, writeChart, type ChartRepo } from './support/chart-repo';
+import { closedPortUrl, HELM, runHelm, serveChartRepo, writeChart, type ChartRepo } from './support/chart-repo';
 import { defaults } from './support/fixtures';
+import type { ScriptResult } from './support/project-copy';
+import { removeSandboxes, sandbox, withIssuedKeys } from './support/sandbox';
 
 // The real helm (test/tools/helm, `npm run tools -- helm`) with exactly the arguments up builds,
 // against a chart repository this file serves on 127.0.0.1: a chart of our own named `nats`, in the
@@ -27,6 +29,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await repo?.close();
+  removeSandboxes();
   dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true }));
 });
 
@@ -139,4 +142,60 @@ describe('helm template with the arguments up builds, run by the real helm', () 
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`^Error: looks like "${url}" is not a valid chart repository or cannot be reached: .*connection refused\\n$`));
   });
+});
+
+describe('up renders the NATS chart with the real helm', () => {
+  // One project: deployed from our repository, then pointed at one that does not answer.
+  const box = sandbox(['kubectl']);
+  const home = tempDir('user-home');
+  const rendered = (): string => readFileSync(join(box.root, 'dist', 'helm', 'nats.yaml'), 'utf8');
+  const up = (): Promise<ScriptResult> => {
+    // Only helm from test/tools: the other real programs there must not stand in for kubectl's stand-in.
+    const bin = join(tempDir('helm-bin'), 'bin');
+    mkdirSync(bin);
+    symlinkSync(HELM, join(bin, 'helm'));
+    return box.up(['--context', 'staging', '--no-verify'], { PATH: `${box.fake.path}${delimiter}${bin}`, HOME: home, SSL_CERT_FILE: repo.caFile });
+  };
+  let first: ScriptResult;
+  beforeAll(async () => {
+    // GIVEN a project using our repository, holding a chart ./nats of its own, and a user whose
+    // helm repository list would break helm template
+    await withIssuedKeys(box);
+    writeFileSync(join(box.root, CONFIG_FILE), `nats:\n  chart:\n    repo: ${repo.url}\n`);
+    writeChart(box.root, 'nats', '0.0.1');
+    userHelmConfig(home);
+    // WHEN up deploys
+    first = await up();
+  }, 120_000);
+
+  test('the pinned chart from the repository is rendered, not ./nats, and the user\'s helm folders stay untouched', () => {
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`✔ NATS chart — rendered chart nats ${PINNED} into dist/helm/nats.yaml`);
+    const objects = objectsOf(rendered());
+    expect(objects.map((object) => `${object.kind} ${object.metadata.name} ${object.metadata.labels?.['helm.sh/chart']}`)).toEqual([
+      `ConfigMap nats-config nats-${PINNED}`, `Service nats-headless nats-${PINNED}`, `Service nats nats-${PINNED}`, `StatefulSet nats nats-${PINNED}`,
+    ]);
+    expect(JSON.parse(objects[0].data!['tls.json']).merge).toEqual({ verify_and_map: true });
+    expect(existsSync(join(home, '.cache', 'helm'))).toBe(false);
+  });
+
+  test('an unreachable repository stops up at the NATS chart with one line naming helm and the repository', async () => {
+    // GIVEN the configuration now names a repository where nothing listens
+    const before = rendered();
+    const url = await closedPortUrl();
+    writeFileSync(join(box.root, CONFIG_FILE), `nats:\n  chart:\n    repo: ${url}\n`);
+    box.clearCalls();
+    // WHEN up runs again
+    const result = await up();
+    // THEN it stops there, names helm, the chart and the repository, and shows helm's own line
+    expect(result.code).toBe(1);
+    const lines = result.stderr.split('\n');
+    expect(lines[0]).toBe(`✖ NATS chart failed: helm could not render chart nats ${PINNED} from ${url}: exited with code 1`);
+    expect(lines[1]).toMatch(/^ {2}command: helm template /);
+    expect(lines[2]).toMatch(new RegExp(`^ {2}│ Error: looks like "${url}" is not a valid chart repository or cannot be reached: .*connection refused$`));
+    // ... nothing is applied and the former rendering is left as it was
+    expect(box.calls().filter((call) => call.includes(' apply '))).toEqual([]);
+    expect(rendered()).toBe(before);
+  }, 120_000);
 });
