@@ -113,8 +113,8 @@ const HELM_STATE_OVERRIDES = ['HELM_REPOSITORY_CONFIG', 'HELM_REPOSITORY_CACHE',
  *
  * helm, given a `home` of its own, keeps its cache, configuration and data there instead of the
  * user's ~/.cache/helm and ~/.config/helm: `helm template --repo` reads the user's repositories.yaml
- * and fails outright when one repository listed there has no cached index ("no cached repo found"),
- * and it would leave the downloaded chart in the user's cache.
+ * and fails outright when one repository listed there has no cached index ("no cached repo found",
+ * helm/helm#11961, open in 3.22), and it would leave the downloaded chart in the user's cache.
  */
 export function commandEnvironment(command: string, env: NodeJS.ProcessEnv = process.env, home?: string): NodeJS.ProcessEnv {
   const tool = basename(command);
