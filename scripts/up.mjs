@@ -162,7 +162,7 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
       return `not rendered — ${installer}; deleted the objects of the former rendering ${rel(renderedPath)} and the file`;
     }
     // By absolute path: helm runs in an empty folder, since a ./nats folder where it runs would be
-    // rendered instead of the chart from --repo (helm only warns).
+    // rendered instead of the chart from --repo (helm only warns), and with a home of its own.
     const args = helm.helmTemplateArgs(config.nats, valuesPath);
     const chart = `${config.nats.chart.name} ${config.nats.chart.version}`;
     // The values synth writes (or, in a dry run, would write): a dry run after a configuration change
@@ -170,7 +170,16 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
     const provenance = helm.renderProvenance(config.nats, config.instance, valuesPath, stack.nats.valuesDocument);
     const current = fs.existsSync(renderedPath) ? await fs.readFile(renderedPath, 'utf8') : undefined;
     if (helm.isRenderCurrent(current, provenance)) return `${rel(renderedPath)} is current (chart ${chart}, same values): not re-rendered`;
-    const manifests = await run('helm', args, { inScratchDir: true });
+    let manifests;
+    try {
+      manifests = await run('helm', args, { inScratchDir: true });
+    } catch (error) {
+      if (!(error instanceof StepFailure)) throw error;
+      throw new StepFailure(`helm could not render chart ${chart} from ${config.nats.chart.repo}: ${error.message}`, {
+        command: error.command, output: error.output,
+        hint: error.hint ?? 'check nats.chart (repo, version) in the configuration, and that this machine reaches the repository',
+      });
+    }
     if (dryRun) {
       would(`write ${rel(renderedPath)}`);
       return undefined;

@@ -93,10 +93,12 @@ describe('up: from nothing to a verified deployment, then again', () => {
   });
 
   test('a rendering cut short under a current header is rendered again, not applied as is', async () => {
-    // GIVEN dist/helm/nats.yaml keeps its header but lost everything after the StatefulSet
+    // GIVEN dist/helm/nats.yaml keeps its header but lost everything after the ConfigMap
     const file = join(box.root, 'dist/helm/nats.yaml');
     const rendered = readFileSync(file, 'utf8');
-    writeFileSync(file, rendered.slice(0, rendered.indexOf('\n---', rendered.indexOf('kind: StatefulSet')) + 1));
+    const cut = rendered.indexOf('\n---', rendered.indexOf('kind: ConfigMap')) + 1;
+    expect(cut).toBeGreaterThan(0);
+    writeFileSync(file, rendered.slice(0, cut));
     box.clearCalls();
     // WHEN up --dry-run runs THEN helm would render the chart again
     const result = await box.up(['--dry-run']);
@@ -575,7 +577,7 @@ describe('up: pruning what left dist/', () => {
     const result = await box.up(['--no-verify']);
     // THEN the Apply step names the file and the objects kubectl -l would skip, and applies nothing
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('✖ Apply failed: dist/helm/nats.yaml: StatefulSet nats, Service nats, Service nats-headless, ConfigMap nats-config ' +
+    expect(result.stderr).toContain('✖ Apply failed: dist/helm/nats.yaml: ConfigMap nats-config, Service nats-headless, Service nats, StatefulSet nats ' +
       'without the labels app.kubernetes.io/part-of=k3s-nats-tls,k3s-nats-tls/instance=default, which kubectl apply -l would skip\n');
     expect(result.stderr).toContain('npm run synth');
     expect(box.calls().filter((call) => call.includes(' apply '))).toEqual([]);
