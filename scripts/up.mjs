@@ -153,7 +153,7 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
       if (diffOnly) return `not rendered — ${installer}; ${rel(renderedPath)} (from template) is left as it is`;
       // Helm does not adopt objects it did not create: the helm-install Job would fail on every one
       // that the old rendering applied, so they go first, and the rendering with them.
-      await run('kubectl', kubectl('delete', '--ignore-not-found', '-f', rel(renderedPath)));
+      await run('kubectl', kubectl(...namespaces.deleteRenderedArgs(config.nats.namespace, config.nats.release, config.instance)));
       if (dryRun) {
         would(`delete ${rel(renderedPath)}`);
         return undefined;

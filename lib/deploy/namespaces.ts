@@ -79,6 +79,18 @@ export function deleteOwnedArgs(namespace: string, install: NatsInstall, instanc
   return ['-n', namespace, 'delete', kinds.map(resourceOf).join(','), '-l', ownerSelector(instance), '--ignore-not-found'];
 }
 
+/**
+ * The objects of a former `template` rendering of release `release`, when switching to `helmchart`:
+ * ours (owner labels) and the chart's (it labels every object `app.kubernetes.io/instance: <release>`,
+ * which our own constructs never set) — never by the names in the rendered file.
+ */
+export function deleteRenderedArgs(namespace: string, release: string, instance: string): string[] {
+  const args = deleteOwnedArgs(namespace, 'template', instance);
+  const at = args.indexOf('-l') + 1;
+  args[at] = `${args[at]},app.kubernetes.io/instance=${release}`;
+  return args;
+}
+
 /** Our HelmChart (`nats.install: helmchart`), by label, where k3s keeps HelmCharts. */
 export const deleteOwnedHelmChartArgs = (instance: string): string[] =>
   ['-n', K3S_HELMCHART_NAMESPACE, 'delete', resourceOf(HELMCHART_KIND), '-l', ownerSelector(instance), '--ignore-not-found'];

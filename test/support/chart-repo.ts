@@ -44,6 +44,8 @@ app.kubernetes.io/component: nats
 namespace: {{ .Values.namespaceOverride | default .Release.Namespace }}
 labels:
   helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
+  {{- include "stand.selector" . | nindent 2 }}
+  app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 `,
   'config-map.yaml': `apiVersion: v1
