@@ -436,9 +436,9 @@ describe('up: nats.install helmchart', () => {
     expect(result.code).toBe(0);
     expect(box.calls()).toEqual([
       'docker info', 'k3d version', 'kubectl version --client', LIST, GET_CONTEXTS,
-      // By label, never by the names in the file: our owner labels and the chart's release label.
+      // By label, never by the names in the file: our owner labels and the chart's release and managed-by labels.
       kubectl('k3d-dev', '-n nats delete configmap,secret,service,serviceaccount,deployment.v1.apps,statefulset.v1.apps,ingress.v1.networking.k8s.io,' +
-        'poddisruptionbudget.v1.policy -l app.kubernetes.io/part-of=k3s-nats-tls,k3s-nats-tls/instance=default,app.kubernetes.io/instance=nats --ignore-not-found'),
+        'poddisruptionbudget.v1.policy -l app.kubernetes.io/part-of=k3s-nats-tls,k3s-nats-tls/instance=default,app.kubernetes.io/instance=nats,app.kubernetes.io/managed-by=Helm --ignore-not-found'),
       ...helmchartApplies('k3d-dev'), ...helmJob('k3d-dev'), ...rollouts('k3d-dev'),
     ]);
     expect(existsSync(join(box.root, 'dist/helm/nats.yaml'))).toBe(false);

@@ -81,13 +81,14 @@ export function deleteOwnedArgs(namespace: string, install: NatsInstall, instanc
 
 /**
  * The objects of a former `template` rendering of release `release`, when switching to `helmchart`:
- * ours (owner labels) and the chart's (it labels every object `app.kubernetes.io/instance: <release>`,
- * which our own constructs never set) — never by the names in the rendered file.
+ * ours (owner labels) and the chart's — it labels every object `app.kubernetes.io/instance: <release>`
+ * and `app.kubernetes.io/managed-by: Helm` (its "nats.labels"); our NodePort shares the first, never
+ * the second — and never by the names in the rendered file.
  */
 export function deleteRenderedArgs(namespace: string, release: string, instance: string): string[] {
   const args = deleteOwnedArgs(namespace, 'template', instance);
   const at = args.indexOf('-l') + 1;
-  args[at] = `${args[at]},app.kubernetes.io/instance=${release}`;
+  args[at] = `${args[at]},app.kubernetes.io/instance=${release},app.kubernetes.io/managed-by=Helm`;
   return args;
 }
 
