@@ -306,7 +306,8 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
       const { namespacesFile, objectFiles: files } = split(await manifests());
       await checkOwnerLabels(files);
       const helmChart = await leftHelmChart();
-      await checkForeignObjects(files);
+      // The release our HelmChart installed goes with it (up deletes it first): its objects are not in the way.
+      await checkForeignObjects(helmChart ? files.filter((file) => !file.endsWith(NATS_RENDERED_FILE)) : files);
       const missingNamespaces = await missingNamespacesOf(namespacesFile);
       if (helmChart) log(`up would first delete ${helmChart} (k3s's helm controller would uninstall NATS)`);
       // The apply's own arguments, so what would be pruned shows too.
@@ -343,9 +344,9 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
     await checkOwnerLabels([...(namespacesFile ? [namespacesFile] : []), ...files]);
     // Last before the apply: should rendering have failed, the HelmChart would still be installing NATS.
     const helmChart = await leftHelmChart();
-    // Both looks come before the first change.
-    await checkForeignObjects(files);
     if (helmChart) await removeHelmChart(helmChart);
+    // After the HelmChart is gone: the release it installed (none of it ours by label) went with it.
+    await checkForeignObjects(files);
     // A dry run from nothing has no synthesized files to list yet.
     if (dryRun && files.length <= 1) {
       would(`run: ${shown('kubectl', pruning('apply', []))} -f ${rel(dist)}/<file> for each file synth writes, in lexical order` +
