@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // Against real Kubernetes components, run by jest.cluster.config.js (npm run test:cluster).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/cluster/'],
   // Type-checking is `tsc --noEmit` in `npm test`; with isolatedModules ts-jest only strips types, which keeps it fast.
   transform: { '^.+\\.ts$': 'ts-jest' },
   testTimeout: 30000,

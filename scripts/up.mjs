@@ -314,7 +314,9 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
       const args = pruning('diff', files);
       // kubectl diff: 0 the same, 1 differences (printed), anything else an error.
       const { code, stdout, output } = await probeExit('kubectl', args);
-      if (code !== 0 && code !== 1) throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', args), output });
+      if (code !== 0 && code !== 1) {
+        throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', args), output, hint: plan.kubectlDiffToolHint(output) });
+      }
       if (code === 0 && !helmChart && missingNamespaces.length === 0) return `nothing would change in context ${context}`;
       differs = true;
       if (code === 1) log(stdout.trimEnd());
@@ -354,7 +356,10 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
       return undefined;
     }
     const created = await createNamespaces(namespacesFile);
-    const output = await run('kubectl', pruning('apply', files));
+    const output = await run('kubectl', pruning('apply', files)).catch((error) => {
+      const hint = error instanceof StepFailure ? plan.immutableStatefulSetHint(error.output ?? '', stack.nats) : undefined;
+      throw hint ? new StepFailure(error.message, { command: error.command, output: error.output, hint }) : error;
+    });
     if (dryRun) return undefined;
     const pruned = prune.prunedObjects(output ?? '');
     const switched = helmChart ? `deleted ${helmChart} (k3s's helm controller uninstalled NATS); ` : '';

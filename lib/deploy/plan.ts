@@ -192,6 +192,25 @@ export const helmChartDeleteArgs = (resource: string): string[] =>
 /** What to look at when k3s's helm controller does not do its part. */
 export const helmControllerLookArgs = (): string[] => ['-n', K3S_HELMCHART_NAMESPACE, 'get', 'helmcharts,jobs,events'];
 
+/**
+ * The API server's answer when an apply changes a StatefulSet field that cannot change, such as the
+ * volume claims JetStream adds or resizes: the way out, or undefined for any other failure. Deleting
+ * only the StatefulSet (`--cascade=orphan`) keeps its pods running and its volumes; the next up
+ * creates it anew, and it adopts the pods.
+ */
+export function immutableStatefulSetHint(output: string, nats: { readonly namespace: string; readonly rolloutResource: string }): string | undefined {
+  if (!/The StatefulSet "[^"]+" is invalid: spec: Forbidden: updates to statefulset spec for fields other than/.test(output)) return undefined;
+  return `the StatefulSet's volume claims (nats.jetstream) cannot change in place: delete the StatefulSet alone, keeping its pods and volumes, ` +
+    `then run up again: kubectl -n ${nats.namespace} delete ${nats.rolloutResource} --cascade=orphan`;
+}
+
+/** kubectl diff runs an external `diff -u -N` (or KUBECTL_EXTERNAL_DIFF): the way out when it cannot. */
+export function kubectlDiffToolHint(output: string): string | undefined {
+  if (!/failed to run "[^"]*": executable file not found/.test(output)) return undefined;
+  return 'kubectl diff runs the `diff` program, which is not on PATH: install it (Debian: `apt-get install diffutils`), ' +
+    'or name another with KUBECTL_EXTERNAL_DIFF';
+}
+
 export interface RolloutTarget {
   readonly what: string;
   readonly resource: string;
