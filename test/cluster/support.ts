@@ -4,11 +4,11 @@ import { delimiter, join } from 'node:path';
 import { stringify } from 'yaml';
 import { CONFIG_FILE } from '../../lib/config/config';
 import { DEFAULT_NATS_CHART } from '../../lib/nats/chart';
-import { BIN_DIR } from '../tools/build';
 import { runHelm, serveChartRepo, type ChartRepo } from '../support/chart-repo';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../support/control-plane';
 import type { ScriptResult } from '../support/project-copy';
 import { sandbox, withIssuedKeys, type Sandbox } from '../support/sandbox';
+import { BIN_DIR } from '../tools/build';
 
 /**
  * The deploy scripts against real components: a control plane (test/support/control-plane.ts), the
@@ -52,7 +52,8 @@ export async function startRealCluster(options: ControlPlaneOptions = {}): Promi
   mkdirSync(diffDir);
   symlinkSync('/usr/bin/diff', join(diffDir, 'diff'));
   const env = (box: Sandbox, withDiff = true): NodeJS.ProcessEnv => ({
-    PATH: [BIN_DIR, box.fake.path, ...(withDiff ? [diffDir] : [])].join(delimiter), KUBECONFIG: plane.kubeconfig, HOME: home, SSL_CERT_FILE: repo.caFile,
+    PATH: [BIN_DIR, box.fake.path, ...(withDiff ? [diffDir] : [])].join(delimiter),
+    KUBECONFIG: plane.kubeconfig, HOME: home, SSL_CERT_FILE: repo.caFile,
   });
   const context = ['--context', plane.context];
   // A failed up shows the cluster as it was, below up's own words: what a test failure needs to be read.
