@@ -92,12 +92,47 @@ const EchoConfig = z.strictObject({
   }).default({}),
 });
 
+/**
+ * A chart name as Helm accepts one (helm v3 pkg/chartutil: letters, digits, '.', '_' and '-', at most
+ * 250), starting with a letter or digit: helm reads a name starting with '.' as a local path and one
+ * starting with '-' as a flag, and the name reaches its command line, the certificate SANs and the
+ * NodePort selector.
+ */
+const CHART_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,249}$/;
+
+/** An exact SemVer 2.0 version (no range, no leading zeros) of major 1 or 2, the chart schema lib/nats/values.ts types. */
+const SEMVER_NUMBER = '(0|[1-9]\\d*)';
+const SEMVER_PRERELEASE = '(0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*)';
+const SEMVER_BUILD = '[0-9A-Za-z-]+';
+const CHART_VERSION = new RegExp(`^[12]\\.${SEMVER_NUMBER}\\.${SEMVER_NUMBER}` +
+  `(-${SEMVER_PRERELEASE}(\\.${SEMVER_PRERELEASE})*)?(\\+${SEMVER_BUILD}(\\.${SEMVER_BUILD})*)?$`);
+
+/** Why `repo` cannot be `helm template --repo`, or undefined: helm reads index.yaml from an http(s) chart repository. */
+function chartRepoProblem(repo: string): string | undefined {
+  if (repo.startsWith('oci://')) {
+    return 'must be an http:// or https:// chart repository: helm template --repo reads an index.yaml and cannot read an oci:// registry';
+  }
+  let url: URL;
+  try {
+    url = new URL(repo);
+  } catch {
+    return 'must be an http:// or https:// chart repository URL';
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || /\s/.test(repo)) return 'must be an http:// or https:// chart repository URL';
+  if (url.username || url.password) return 'must not carry credentials: the URL is written into dist/, which is committed';
+  return undefined;
+}
+
 const ChartRef = z.strictObject({
-  name: z.string().min(1).default(DEFAULT_NATS_CHART.name),
-  version: z.string().regex(/^[12]\.\d+\.\d+$/,
-    'must be an exact 1.x or 2.x chart version (e.g. 2.14.2): the typed values in lib/nats/values.ts follow that schema').default(DEFAULT_NATS_CHART.version),
-  repo: z.string().url('must be an https:// Helm repository URL').startsWith('https://', 'must be an https:// Helm repository URL')
-    .default(DEFAULT_NATS_CHART.repo),
+  name: z.string().regex(CHART_NAME, "must be a Helm chart name: letters, digits, '.', '_' and '-', starting with a letter or digit, " +
+    'at most 250 characters').default(DEFAULT_NATS_CHART.name),
+  version: z.string().regex(CHART_VERSION,
+    'must be an exact 1.x or 2.x chart version in SemVer (e.g. 2.14.2): the typed values in lib/nats/values.ts follow that schema')
+    .default(DEFAULT_NATS_CHART.version),
+  repo: z.string().superRefine((repo, ctx) => {
+    const problem = chartRepoProblem(repo);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${problem} (got ${JSON.stringify(repo)})` });
+  }).default(DEFAULT_NATS_CHART.repo),
 });
 
 const NatsConfig = z.strictObject({

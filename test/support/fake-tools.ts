@@ -174,11 +174,20 @@ case "$tool $1 $2" in
     esac ;;
   "helm version "*) echo "v3.16.0+fake" ;;
   "helm template "*)
-    [ -d "$3" ] && fail "Error: Chart.yaml file is missing (rendering the local folder ./$3 instead of the chart from --repo)"
+    # The release and the chart are the two arguments after --.
+    after=""
+    for arg in "$@"; do
+      case $after in
+        "") [ "$arg" = -- ] && after=release ;;
+        release) release=$arg; after=chart ;;
+        chart) chart=$arg; after=done ;;
+      esac
+    done
+    [ "$after" = done ] || fail "Error: helm template needs NAME and CHART after --"
+    [ -d "$chart" ] && fail "Error: Chart.yaml file is missing (rendering the local folder ./$chart instead of the chart from --repo)"
     values=$(option -f "$@")
     [ -e "$values" ] || fail "open $values: no such file or directory"
-    chart=$3
-    case $2 in *"$chart"*) full=$2 ;; *) full=$2-$chart ;; esac
+    case $release in *"$chart"*) full=$release ;; *) full=$release-$chart ;; esac
     namespace=$(option --namespace "$@")
     # object TEMPLATE API-VERSION KIND NAME
     object() {
