@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_NATS_CHART, natsFullname as chartFullname, natsRouteHostnames, natsServiceHostnames as chartServiceHostnames } from '../nats/chart';
 import { subjectProblem } from '../nats/subjects';
 import { UserError } from '../util/errors';
+import { readRegularFile } from '../util/plain-paths';
 import { folderValueProblem } from '../util/project-folder';
 
 /**
@@ -357,7 +357,10 @@ export function parseConfig(raw: unknown, source = 'configuration'): Config {
 export function loadConfig(dir = process.cwd(), env: NodeJS.ProcessEnv = process.env): Config {
   const named = env[CONFIG_ENV];
   const file = resolve(dir, named || CONFIG_FILE);
-  if (!existsSync(file)) {
+  const text = readRegularFile(file, named
+    ? { what: `the configuration file (${CONFIG_ENV})`, fix: `point ${CONFIG_ENV} at a YAML file, or unset it` }
+    : { what: 'the configuration file', fix: 'replace it with a YAML file, or remove it to use the defaults' });
+  if (text === undefined) {
     if (named) throw new ConfigError(file, [`${CONFIG_ENV} names a file that does not exist: fix the path or unset it`]);
     return parseConfig({}, 'the defaults in lib/config/config.ts');
   }
@@ -365,7 +368,7 @@ export function loadConfig(dir = process.cwd(), env: NodeJS.ProcessEnv = process
   const { parse: parseYaml } = require('yaml') as typeof import('yaml');
   let raw: unknown;
   try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
+    raw = parseYaml(text);
   } catch (error) {
     throw new ConfigError(file, [`not valid YAML: ${(error as Error).message.split('\n')[0]}`]);
   }

@@ -1,10 +1,11 @@
-import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { natsUrl, type Config, type Identity } from '../config/config';
 import type { PkiPaths } from '../pki/pki';
 import { writeFileAtomic } from '../util/atomic-file';
 import { UserError } from '../util/errors';
+import { makeFolders } from '../util/plain-paths';
 import { concreteSubject, expectedAccess } from './subjects';
 
 /**
@@ -152,7 +153,7 @@ export function writeNatsContexts(contexts: readonly NatsContext[], dir: string,
   const outcomes = contexts.map((context, i) => outcomeOf(context, dir, texts[i]));
   const toWrite = outcomes.flatMap(({ file, status }, i) => (status === 'written' || status === 'updated' ? [{ file, text: texts[i] }] : []));
   if (!options.dryRun && toWrite.length) {
-    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+    makeFolders(dir, DIR_MODE, { what: 'the nats context folder', fix: 'set XDG_CONFIG_HOME (or HOME) to a folder you can write into' });
     for (const { file, text } of toWrite) writeFileAtomic(file, text, FILE_MODE);
   }
   return outcomes;
