@@ -62,4 +62,10 @@ describe('environment of the commands', () => {
     expect(commandEnvironment('kubectl', env)).toBe(env);
     expect(env).toEqual({ PATH: '/bin', LOG_LEVEL: 'debug' });
   });
+
+  test('kubectl runs without KUBECTL_EXTERNAL_DIFF: up reads the headers of diff -u -N', () => {
+    const env = { PATH: '/bin', KUBECTL_EXTERNAL_DIFF: 'colordiff -N -u' };
+    expect(commandEnvironment('kubectl', env)).toEqual({ PATH: '/bin' });
+    expect(commandEnvironment('helm', env)).toBe(env);
+  });
 });

@@ -102,12 +102,17 @@ function limitCap(env: NodeJS.ProcessEnv): number | undefined {
 }
 
 /**
- * The environment a tool runs with. k3d logs to stdout when LOG_LEVEL asks for debug output, which
- * would break the JSON of `k3d cluster list -o json`: it runs without LOG_LEVEL.
+ * Variables a tool must run without. k3d logs to stdout when LOG_LEVEL asks for debug output, which
+ * would break the JSON of `k3d cluster list -o json`. kubectl diff runs the program
+ * KUBECTL_EXTERNAL_DIFF names instead of `diff -u -N`, whose headers up reads the changed objects from.
  */
+const UNSET_FOR: Readonly<Record<string, string>> = { k3d: 'LOG_LEVEL', kubectl: 'KUBECTL_EXTERNAL_DIFF' };
+
+/** The environment a tool runs with. */
 export function commandEnvironment(command: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  if (basename(command) !== 'k3d' || !('LOG_LEVEL' in env)) return env;
+  const unset = UNSET_FOR[basename(command)];
+  if (unset === undefined || !(unset in env)) return env;
   const without = { ...env };
-  delete without.LOG_LEVEL;
+  delete without[unset];
   return without;
 }
