@@ -28,7 +28,7 @@ const root = path.resolve(import.meta.dirname, '..');
 await runCli(COMMAND, async (flags) => {
   const config = loadConfig(root);
   const paths = pkiPaths(config, root);
-  const contexts = natsContexts(config, paths);
+  const contexts = natsContexts(config, paths, root);
   const needed = [paths.caCert, ...contexts.flatMap(({ identity }) => [paths.identityCert(identity.name), paths.identityKey(identity.name)])];
   const missing = needed.filter((file) => !existsSync(file));
   if (missing.length) {

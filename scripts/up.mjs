@@ -312,20 +312,19 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
       if (helmChart) log(`up would first delete ${helmChart} (k3s's helm controller would uninstall NATS)`);
       // The apply's own arguments, so what would be pruned shows too.
       const args = pruning('diff', files);
-      // kubectl diff: 0 the same, 1 differences (printed), anything else an error.
-      const { code, stdout, output } = await probeExit('kubectl', args);
-      if (code !== 0 && code !== 1) {
-        throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', args), output, hint: plan.kubectlDiffToolHint(output) });
+      const { code, stdout, stderr, output } = await probeExit('kubectl', args);
+      const outcome = prune.diffOutcome(code, stdout, stderr);
+      if (outcome.verdict === 'failed') {
+        throw new StepFailure(outcome.problem, { command: shown('kubectl', args), output, hint: plan.kubectlDiffToolHint(output) });
       }
-      if (code === 0 && !helmChart && missingNamespaces.length === 0) return `nothing would change in context ${context}`;
+      if (outcome.verdict === 'same' && !helmChart && missingNamespaces.length === 0) return `nothing would change in context ${context}`;
       differs = true;
-      if (code === 1) log(stdout.trimEnd());
+      if (outcome.verdict === 'differs') log(stdout.trimEnd());
       const changed = [
-        ...missingNamespaces.map((name) => `namespace/${name} (created)`), ...(helmChart ? [`${helmChart} (deleted)`] : []), ...prune.diffedObjects(stdout),
+        ...missingNamespaces.map((name) => `namespace/${name} (created)`), ...(helmChart ? [`${helmChart} (deleted)`] : []),
+        ...(outcome.verdict === 'differs' ? outcome.objects : []),
       ];
-      return changed.length
-        ? `${changed.length} object(s) would change or be pruned: ${changed.join(', ')}`
-        : 'something would change (the differences are above)';
+      return `${changed.length} object(s) would change or be pruned: ${changed.join(', ')}`;
     });
     if (!differs) return;
     log(`\nNothing was applied. Apply the changes: ${upAgain}`);

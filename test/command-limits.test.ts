@@ -77,4 +77,10 @@ describe('environment of the commands', () => {
     // ... and without a home (helm version) the environment is the user's
     expect(commandEnvironment('helm', user)).toBe(user);
   });
+
+  test('kubectl runs without KUBECTL_EXTERNAL_DIFF: up reads the headers of diff -u -N', () => {
+    const env = { PATH: '/bin', KUBECTL_EXTERNAL_DIFF: 'colordiff -N -u' };
+    expect(commandEnvironment('kubectl', env)).toEqual({ PATH: '/bin' });
+    expect(commandEnvironment('helm', env)).toBe(env);
+  });
 });

@@ -46,6 +46,11 @@ describe('configuration defaults', () => {
     expect(natsUrl(cluster)).toBe('tls://localhost:14222');
   });
 
+  test('accepts a plain-http chart repository and a pre-release chart version', () => {
+    const chart = { name: 'nats', version: '2.14.2-rc.1', repo: 'http://127.0.0.1:8879/charts/' };
+    expect(parseConfig({ nats: { chart } }).nats.chart).toEqual(chart);
+  });
+
   test('accepts an image pinned by digest', () => {
     const image = `hashicorp/http-echo@sha256:${'a'.repeat(64)}`;
     expect(parseConfig({ echo: { image } }).echo.image).toBe(image);
@@ -88,6 +93,19 @@ describe('configuration validation names the field and the allowed values', () =
       /^pki\.renewWithinDays: must be less than pki\.validityDays \(30\)/],
     ['an unsupported key size', { pki: { keyBits: 1024 } }, /^pki\.keyBits: must be 2048, 3072 or 4096/],
     ['a chart version outside the typed schema', { nats: { chart: { version: '0.19.17' } } }, /^nats\.chart\.version: must be an exact 1\.x or 2\.x chart version/],
+    ['a chart version that is not SemVer', { nats: { chart: { version: '2.014.2' } } }, /^nats\.chart\.version: must be an exact 1\.x or 2\.x chart version in SemVer/],
+    ['a chart version range', { nats: { chart: { version: '^2.14.0' } } }, /^nats\.chart\.version: must be an exact/],
+    ['a chart name helm would take for a flag', { nats: { chart: { name: '--post-renderer=./evil.sh' } } },
+      /^nats\.chart\.name: must be a Helm chart name: letters, digits, '\.', '_' and '-', starting with a letter or digit/],
+    ['a chart name helm would take for a local path', { nats: { chart: { name: '../nats' } } }, /^nats\.chart\.name: must be a Helm chart name/],
+    ['a chart name with white space', { nats: { chart: { name: 'nats --devel' } } }, /^nats\.chart\.name: must be a Helm chart name/],
+    ['an OCI registry as chart repository', { nats: { chart: { repo: 'oci://ghcr.io/nats-io/charts' } } },
+      /^nats\.chart\.repo: must be an http:\/\/ or https:\/\/ chart repository: helm template --repo reads an index\.yaml and cannot read an oci:\/\/ registry/],
+    ['a chart repository that is not http(s)', { nats: { chart: { repo: 'file:///etc/' } } },
+      /^nats\.chart\.repo: must be an http:\/\/ or https:\/\/ chart repository URL \(got "file:\/\/\/etc\/"\)$/],
+    ['a chart repository that is no URL', { nats: { chart: { repo: '--post-renderer=./evil.sh' } } }, /^nats\.chart\.repo: must be an http:\/\/ or https:\/\//],
+    ['a chart repository URL with a password', { nats: { chart: { repo: 'https://me:secret@charts.example.com/' } } },
+      /^nats\.chart\.repo: must not carry credentials: the URL is written into dist\//],
     ['a NodePort name the chart already uses', { nats: { nodePortServiceName: 'nats' } },
       /^nats\.nodePortServiceName: 'nats' is a Service the NATS chart creates \(nats, nats-headless\)/],
     ['a NodePort name the chart already uses for its release', { nats: { release: 'bus', nodePortServiceName: 'bus-nats-headless' } },

@@ -23,12 +23,13 @@ describe('helm template arguments', () => {
   test('pin chart, version, repo and namespace, and leave the test Pod out', () => {
     // GIVEN the default NATS settings WHEN the command is built THEN it is the documented one
     expect(helmTemplateArgs(defaults().nats, 'dist/helm/nats-values.yaml')).toEqual([
-      'template', 'nats', 'nats',
+      'template',
       '--repo', 'https://nats-io.github.io/k8s/helm/charts/',
       '--version', '2.14.2',
       '--namespace', 'nats',
       '--skip-tests',
       '-f', 'dist/helm/nats-values.yaml',
+      '--', 'nats', 'nats',
     ]);
   });
 });

@@ -6,7 +6,7 @@ import { parseConfig } from '../lib/config/config';
 import {
   CONTEXT_MARKER, contextText, natsContextDir, natsContexts, tryCommands, writeNatsContexts, type NatsContext,
 } from '../lib/nats/contexts';
-import { pkiFilesIn, pkiPaths } from '../lib/pki/pki';
+import { ensurePki, pkiFilesIn, pkiPaths } from '../lib/pki/pki';
 import { UserError } from '../lib/util/errors';
 import { copyProject } from './support/project-copy';
 
@@ -39,8 +39,9 @@ const config = parseConfig({
     ],
   },
 });
-const KEYS = '/srv/project/keys';
-const contexts = (): NatsContext[] => natsContexts(config, pkiFilesIn(KEYS));
+const CHECKOUT = '/srv/project';
+const KEYS = `${CHECKOUT}/keys`;
+const contexts = (): NatsContext[] => natsContexts(config, pkiFilesIn(KEYS), CHECKOUT);
 
 describe('where natscli keeps contexts', () => {
   test('$XDG_CONFIG_HOME/nats/context when set, else <home>/.config/nats/context', () => {
@@ -63,7 +64,7 @@ describe('the contexts for a configuration', () => {
     const built = contexts();
     expect(built.map(({ name }) => name)).toEqual(['lab-client1', 'lab-sensor']);
     expect(built[0].settings).toEqual({
-      description: 'k3s-nats-tls: client1 on k3d cluster lab (written by npm run contexts)',
+      description: 'k3s-nats-tls "/srv/project": client1 on k3d cluster lab (written by npm run contexts)',
       url: 'tls://localhost:14222',
       cert: `${KEYS}/client1.crt`,
       key: `${KEYS}/client1.key`,
@@ -76,7 +77,7 @@ describe('the contexts for a configuration', () => {
   });
 
   test('a path with \'$\' is refused: natscli would expand it as an environment variable', () => {
-    expect(() => natsContexts(config, pkiFilesIn('/srv/$HOME/keys'))).toThrow(/\/srv\/\$HOME\/keys\/client1\.crt contains '\$'.*path without '\$'/);
+    expect(() => natsContexts(config, pkiFilesIn('/srv/$HOME/keys'), '/srv/$HOME')).toThrow(/\/srv\/\$HOME\/keys\/client1\.crt contains '\$'.*path without '\$'/);
   });
 
   test('the commands to try use a subject the identity may use', () => {
@@ -127,7 +128,7 @@ describe('writing the contexts', () => {
   test('our own context with other content (another port), or readable by others, is updated', () => {
     // GIVEN lab-client1 as written for the default NATS port
     const dir = join(freshDir('update'), 'nats', 'context');
-    writeNatsContexts(natsContexts(parseConfig({ cluster: { name: 'lab' } }), pkiFilesIn(KEYS)), dir);
+    writeNatsContexts(natsContexts(parseConfig({ cluster: { name: 'lab' } }), pkiFilesIn(KEYS), CHECKOUT), dir);
     // WHEN written for port 14222 THEN it is replaced
     expect(writeNatsContexts(contexts(), dir).map(({ status }) => status)).toEqual(['updated', 'written']);
     expect(json(join(dir, 'lab-client1.json')).url).toBe('tls://localhost:14222');
@@ -154,9 +155,43 @@ describe('writing the contexts', () => {
     expect(mode(join(dir, 'lab-client1.json'))).toBe(0o644);
     expect(lstatSync(join(dir, 'lab-sensor.json')).isSymbolicLink()).toBe(true);
     expect(outcomes[0].warning).toBe(`${join(dir, 'lab-client1.json')} is a nats context this project did not write `
-      + "(its description does not start with 'k3s-nats-tls:'): left as it is — "
+      + "(its description does not start with 'k3s-nats-tls'): left as it is — "
       + 'remove or rename it (nats context rm lab-client1) and run npm run contexts again');
     expect(readdirSync(dir).sort()).toEqual(['elsewhere.json', 'lab-client1.json', 'lab-sensor.json']);
+  });
+
+  test('a context another checkout of the project wrote is left byte for byte, naming that checkout and the way out', () => {
+    // GIVEN lab-client1 and lab-sensor written by a second clone, whose keys come from another CA
+    const dir = join(freshDir('other-checkout'), 'nats', 'context');
+    const other = '/home/u/second "clone": k3s-nats-tls';
+    writeNatsContexts(natsContexts(config, pkiFilesIn(`${other}/keys`), other), dir);
+    const before = readdirSync(dir).map((name) => readFileSync(join(dir, name), 'utf8'));
+    // WHEN this checkout writes its contexts
+    const outcomes = writeNatsContexts(contexts(), dir);
+    // THEN both are kept as they were, and each is reported with the other checkout and what to do
+    expect(outcomes.map(({ status }) => status)).toEqual(['skipped', 'skipped']);
+    expect(readdirSync(dir).map((name) => readFileSync(join(dir, name), 'utf8'))).toEqual(before);
+    expect(outcomes[0].warning).toBe(`${join(dir, 'lab-client1.json')} belongs to another checkout of this project, ${other}: left as it is — `
+      + 'use it from there, give this checkout its own cluster.name (contexts are named <cluster.name>-<identity>), '
+      + 'or remove it (nats context rm lab-client1) and run npm run contexts again');
+    // ... while the other checkout still owns them
+    expect(writeNatsContexts(natsContexts(config, pkiFilesIn(`${other}/keys`), other), dir).map(({ status }) => status))
+      .toEqual(['unchanged', 'unchanged']);
+  });
+
+  test('a context an earlier version wrote, naming no checkout, is updated only when it uses this checkout\'s keys', () => {
+    const dir = join(freshDir('unnamed-checkout'), 'nats', 'context');
+    mkdirSync(dir, { recursive: true });
+    const [client1, sensor] = contexts();
+    const earlier = (settings: NatsContext['settings'], ca: string) =>
+      contextText({ ...settings, description: 'k3s-nats-tls: written by an earlier version', ca });
+    writeFileSync(join(dir, 'lab-client1.json'), earlier(client1.settings, client1.settings.ca));
+    writeFileSync(join(dir, 'lab-sensor.json'), earlier(sensor.settings, '/home/u/second/keys/ca.crt'));
+    const outcomes = writeNatsContexts(contexts(), dir);
+    expect(outcomes.map(({ status }) => status)).toEqual(['updated', 'skipped']);
+    expect(json(join(dir, 'lab-client1.json'))).toEqual(client1.settings);
+    expect(outcomes[1].warning).toBe(`${join(dir, 'lab-sensor.json')} was written by an earlier npm run contexts for the keys at `
+      + "/home/u/second/keys/ca.crt, not this checkout's: left as it is — remove it (nats context rm lab-sensor) and run npm run contexts again");
   });
 
   test('a file that is not JSON at all is someone else\'s too', () => {
@@ -227,7 +262,7 @@ describe('npm run contexts (scripts/contexts.mjs)', () => {
     expect(readdirSync(dir).sort()).toEqual(['lab-client1.json', 'lab-sensor.json']);
     const keys = pkiPaths(config, project);
     expect(json(join(dir, 'lab-sensor.json'))).toEqual({
-      description: 'k3s-nats-tls: sensor on k3d cluster lab (written by npm run contexts)',
+      description: `k3s-nats-tls ${JSON.stringify(project)}: sensor on k3d cluster lab (written by npm run contexts)`,
       url: 'tls://localhost:14222',
       cert: join(project, 'keys', 'sensor.crt'),
       key: join(project, 'keys', 'sensor.key'),
@@ -261,6 +296,26 @@ describe('npm run contexts (scripts/contexts.mjs)', () => {
     expect(result.stdout).not.toContain('nats --context lab-client1');
     expect(result.stdout).toContain('nats --context lab-sensor pub sensors.demo hi');
     expect(existsSync(join(dir, 'lab-sensor.json'))).toBe(true);
+  }, SCRIPT_TEST_MS);
+
+  test('a second clone of the project leaves the first one\'s contexts, and says whose they are', async () => {
+    // GIVEN the first clone's contexts, and a second clone with the same configuration but its own CA
+    const xdg = freshDir('xdg-clones');
+    const dir = join(xdg, 'nats', 'context');
+    expect(run(xdg).code).toBe(0);
+    const first = readFileSync(join(dir, 'lab-client1.json'), 'utf8');
+    const second = copyProject(freshDir('second-clone'));
+    writeFileSync(join(second, 'k3s-nats-tls.yaml'), PROJECT_CONFIG);
+    await ensurePki(config, { baseDir: second });
+    // WHEN the second clone writes its contexts
+    const result = runContexts(second, xdg, []);
+    // THEN the first clone's files are untouched, and each is reported with the first clone's path
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    expect(readFileSync(join(dir, 'lab-client1.json'), 'utf8')).toBe(first);
+    expect(json(join(dir, 'lab-client1.json')).cert).toBe(join(project, 'keys', 'client1.crt'));
+    expect(result.stdout).toContain(`! ${join(dir, 'lab-client1.json')} belongs to another checkout of this project, ${project}: left as it is`);
+    expect(result.stdout).toContain(`! ${join(dir, 'lab-sensor.json')} belongs to another checkout of this project, ${project}: left as it is`);
+    expect(result.stdout).not.toContain('✔');
   }, SCRIPT_TEST_MS);
 
   test('--dry-run shows the files it would write and writes none', () => {

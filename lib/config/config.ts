@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_NATS_CHART, natsFullname as chartFullname, natsRouteHostnames, natsServiceHostnames as chartServiceHostnames } from '../nats/chart';
 import { subjectProblem } from '../nats/subjects';
 import { UserError } from '../util/errors';
+import { readRegularFile } from '../util/plain-paths';
 import { folderValueProblem } from '../util/project-folder';
 
 /**
@@ -92,12 +92,47 @@ const EchoConfig = z.strictObject({
   }).default({}),
 });
 
+/**
+ * A chart name as Helm accepts one (helm v3 pkg/chartutil: letters, digits, '.', '_' and '-', at most
+ * 250), starting with a letter or digit: helm reads a name starting with '.' as a local path and one
+ * starting with '-' as a flag, and the name reaches its command line, the certificate SANs and the
+ * NodePort selector.
+ */
+const CHART_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,249}$/;
+
+/** An exact SemVer 2.0 version (no range, no leading zeros) of major 1 or 2, the chart schema lib/nats/values.ts types. */
+const SEMVER_NUMBER = '(0|[1-9]\\d*)';
+const SEMVER_PRERELEASE = '(0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*)';
+const SEMVER_BUILD = '[0-9A-Za-z-]+';
+const CHART_VERSION = new RegExp(`^[12]\\.${SEMVER_NUMBER}\\.${SEMVER_NUMBER}` +
+  `(-${SEMVER_PRERELEASE}(\\.${SEMVER_PRERELEASE})*)?(\\+${SEMVER_BUILD}(\\.${SEMVER_BUILD})*)?$`);
+
+/** Why `repo` cannot be `helm template --repo`, or undefined: helm reads index.yaml from an http(s) chart repository. */
+function chartRepoProblem(repo: string): string | undefined {
+  if (repo.startsWith('oci://')) {
+    return 'must be an http:// or https:// chart repository: helm template --repo reads an index.yaml and cannot read an oci:// registry';
+  }
+  let url: URL;
+  try {
+    url = new URL(repo);
+  } catch {
+    return 'must be an http:// or https:// chart repository URL';
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || /\s/.test(repo)) return 'must be an http:// or https:// chart repository URL';
+  if (url.username || url.password) return 'must not carry credentials: the URL is written into dist/, which is committed';
+  return undefined;
+}
+
 const ChartRef = z.strictObject({
-  name: z.string().min(1).default(DEFAULT_NATS_CHART.name),
-  version: z.string().regex(/^[12]\.\d+\.\d+$/,
-    'must be an exact 1.x or 2.x chart version (e.g. 2.14.2): the typed values in lib/nats/values.ts follow that schema').default(DEFAULT_NATS_CHART.version),
-  repo: z.string().url('must be an https:// Helm repository URL').startsWith('https://', 'must be an https:// Helm repository URL')
-    .default(DEFAULT_NATS_CHART.repo),
+  name: z.string().regex(CHART_NAME, "must be a Helm chart name: letters, digits, '.', '_' and '-', starting with a letter or digit, " +
+    'at most 250 characters').default(DEFAULT_NATS_CHART.name),
+  version: z.string().regex(CHART_VERSION,
+    'must be an exact 1.x or 2.x chart version in SemVer (e.g. 2.14.2): the typed values in lib/nats/values.ts follow that schema')
+    .default(DEFAULT_NATS_CHART.version),
+  repo: z.string().superRefine((repo, ctx) => {
+    const problem = chartRepoProblem(repo);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${problem} (got ${JSON.stringify(repo)})` });
+  }).default(DEFAULT_NATS_CHART.repo),
 });
 
 const NatsConfig = z.strictObject({
@@ -322,7 +357,10 @@ export function parseConfig(raw: unknown, source = 'configuration'): Config {
 export function loadConfig(dir = process.cwd(), env: NodeJS.ProcessEnv = process.env): Config {
   const named = env[CONFIG_ENV];
   const file = resolve(dir, named || CONFIG_FILE);
-  if (!existsSync(file)) {
+  const text = readRegularFile(file, named
+    ? { what: `the configuration file (${CONFIG_ENV})`, fix: `point ${CONFIG_ENV} at a YAML file, or unset it` }
+    : { what: 'the configuration file', fix: 'replace it with a YAML file, or remove it to use the defaults' });
+  if (text === undefined) {
     if (named) throw new ConfigError(file, [`${CONFIG_ENV} names a file that does not exist: fix the path or unset it`]);
     return parseConfig({}, 'the defaults in lib/config/config.ts');
   }
@@ -330,7 +368,7 @@ export function loadConfig(dir = process.cwd(), env: NodeJS.ProcessEnv = process
   const { parse: parseYaml } = require('yaml') as typeof import('yaml');
   let raw: unknown;
   try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
+    raw = parseYaml(text);
   } catch (error) {
     throw new ConfigError(file, [`not valid YAML: ${(error as Error).message.split('\n')[0]}`]);
   }

@@ -102,14 +102,21 @@ function limitCap(env: NodeJS.ProcessEnv): number | undefined {
 }
 
 /**
+/**
  * Where helm looks for its state, each a variable of its own that beats the three homes: a user's
  * setting of any of them would bring their repositories or plugins back in.
  */
 const HELM_STATE_OVERRIDES = ['HELM_REPOSITORY_CONFIG', 'HELM_REPOSITORY_CACHE', 'HELM_REGISTRY_CONFIG', 'HELM_PLUGINS'];
 
 /**
- * The environment a tool runs with. k3d logs to stdout when LOG_LEVEL asks for debug output, which
- * would break the JSON of `k3d cluster list -o json`: it runs without LOG_LEVEL.
+ * Variables a tool must run without. k3d logs to stdout when LOG_LEVEL asks for debug output, which
+ * would break the JSON of `k3d cluster list -o json`. kubectl diff runs the program
+ * KUBECTL_EXTERNAL_DIFF names instead of `diff -u -N`, whose headers up reads the changed objects from.
+ */
+const UNSET_FOR: Readonly<Record<string, readonly string[]>> = { k3d: ['LOG_LEVEL'], kubectl: ['KUBECTL_EXTERNAL_DIFF'] };
+
+/**
+ * The environment a tool runs with.
  *
  * helm, given a `home` of its own, keeps its cache, configuration and data there instead of the
  * user's ~/.cache/helm and ~/.config/helm: `helm template --repo` reads the user's repositories.yaml
@@ -118,14 +125,14 @@ const HELM_STATE_OVERRIDES = ['HELM_REPOSITORY_CONFIG', 'HELM_REPOSITORY_CACHE',
  */
 export function commandEnvironment(command: string, env: NodeJS.ProcessEnv = process.env, home?: string): NodeJS.ProcessEnv {
   const tool = basename(command);
-  if (tool === 'k3d' && 'LOG_LEVEL' in env) return without(env, ['LOG_LEVEL']);
   if (tool === 'helm' && home !== undefined) {
     return {
       ...without(env, HELM_STATE_OVERRIDES),
       HELM_CACHE_HOME: join(home, 'cache'), HELM_CONFIG_HOME: join(home, 'config'), HELM_DATA_HOME: join(home, 'data'),
     };
   }
-  return env;
+  const unset = (UNSET_FOR[tool] ?? []).filter((name) => name in env);
+  return unset.length === 0 ? env : without(env, unset);
 }
 
 function without(env: NodeJS.ProcessEnv, names: readonly string[]): NodeJS.ProcessEnv {

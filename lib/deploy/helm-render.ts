@@ -37,15 +37,19 @@ export function renderProvenance(nats: NatsConfig, instance: string, valuesFile:
   };
 }
 
-/** Arguments of `helm template`; `--skip-tests` keeps the chart's test Pod out of the manifests. */
+/**
+ * Arguments of `helm template`; `--skip-tests` keeps the chart's test Pod out of the manifests. The
+ * release and the chart come after `--`, so that helm never reads either as a flag.
+ */
 export function helmTemplateArgs(nats: NatsConfig, valuesPath: string): string[] {
   return [
-    'template', nats.release, nats.chart.name,
+    'template',
     '--repo', nats.chart.repo,
     '--version', nats.chart.version,
     '--namespace', nats.namespace,
     '--skip-tests',
     '-f', valuesPath,
+    '--', nats.release, nats.chart.name,
   ];
 }
 

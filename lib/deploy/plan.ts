@@ -204,11 +204,10 @@ export function immutableStatefulSetHint(output: string, nats: { readonly namesp
     `then run up again: kubectl -n ${nats.namespace} delete ${nats.rolloutResource} --cascade=orphan`;
 }
 
-/** kubectl diff runs an external `diff -u -N` (or KUBECTL_EXTERNAL_DIFF): the way out when it cannot. */
+/** kubectl diff runs an external `diff -u -N` (up clears KUBECTL_EXTERNAL_DIFF): the way out when it cannot. */
 export function kubectlDiffToolHint(output: string): string | undefined {
   if (!/failed to run "[^"]*": executable file not found/.test(output)) return undefined;
-  return 'kubectl diff runs the `diff` program, which is not on PATH: install it (Debian: `apt-get install diffutils`), ' +
-    'or name another with KUBECTL_EXTERNAL_DIFF';
+  return 'kubectl diff runs the `diff` program, which is not on PATH: install it (Debian: `apt-get install diffutils`)';
 }
 
 export interface RolloutTarget {

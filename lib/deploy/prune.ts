@@ -62,3 +62,28 @@ export const prunedObjects = (applyOutput: string): string[] =>
  */
 export const diffedObjects = (diffOutput: string): string[] =>
   diffOutput.split('\n').flatMap((line) => /^diff -u -N \S+\/(\S+) \S+$/.exec(line)?.slice(1) ?? []);
+
+/** What one `kubectl diff --prune` answered. */
+export type DiffOutcome =
+  | { readonly verdict: 'same' }
+  | { readonly verdict: 'differs'; readonly objects: string[] }
+  | { readonly verdict: 'failed'; readonly problem: string };
+
+/** kubectl's warning when it could not list what would be pruned (diff.go); the diff then runs without those objects. */
+const PRUNING_FAILED = /pruning failed and could not be evaluated/;
+
+/**
+ * Reads kubectl diff's exit code together with its output. kubectl exits with the status of the
+ * diff program it runs over the two versions (kubectl's diff.go): 0 the same, 1 different, more an
+ * error — but a diff program exiting 1 is not always a difference, and kubectl only warns when it
+ * cannot list what would be pruned, then exits 0 or 1 as if nothing would be. So: a difference is
+ * code 1 with at least one unified diff on stdout; the warning is a failure whatever the code.
+ */
+export function diffOutcome(code: number, stdout: string, stderr: string): DiffOutcome {
+  if (code > 1) return { verdict: 'failed', problem: `exited with code ${code}` };
+  if (PRUNING_FAILED.test(stderr)) return { verdict: 'failed', problem: `kubectl could not tell what would be pruned (exit code ${code})` };
+  if (code === 0) return { verdict: 'same' };
+  const objects = diffedObjects(stdout);
+  if (objects.length === 0) return { verdict: 'failed', problem: 'exited with code 1 but printed no differences: an error, not a diff' };
+  return { verdict: 'differs', objects };
+}

@@ -1,10 +1,11 @@
-import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { natsUrl, type Config, type Identity } from '../config/config';
 import type { PkiPaths } from '../pki/pki';
 import { writeFileAtomic } from '../util/atomic-file';
 import { UserError } from '../util/errors';
+import { makeFolders } from '../util/plain-paths';
 import { concreteSubject, expectedAccess } from './subjects';
 
 /**
@@ -15,8 +16,17 @@ import { concreteSubject, expectedAccess } from './subjects';
  * the user's choice: this module never touches it.
  */
 
-/** Starts the description of every context this project writes: what marks a file as ours to replace. */
-export const CONTEXT_MARKER = 'k3s-nats-tls:';
+/**
+ * Starts the description of every context this project writes, followed by the checkout that wrote
+ * it (its absolute path, as a JSON string, then ':'): a file is ours to replace only when it names
+ * this checkout, so a second clone of the project never takes over the first one's contexts.
+ */
+export const CONTEXT_MARKER = 'k3s-nats-tls';
+
+/** How an earlier version marked its contexts, naming no checkout. */
+const UNNAMED_CHECKOUT_MARKER = `${CONTEXT_MARKER}:`;
+
+const markerOf = (checkout: string): string => `${CONTEXT_MARKER} ${JSON.stringify(checkout)}:`;
 
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
@@ -34,6 +44,8 @@ export interface NatsContext {
   /** `<cluster.name>-<identity>`: what `nats --context` takes. */
   readonly name: string;
   readonly identity: Identity;
+  /** The absolute path of the project checkout whose keys the context uses. */
+  readonly checkout: string;
   readonly settings: NatsContextSettings;
 }
 
@@ -85,13 +97,17 @@ function checkLiteralPath(path: string): string {
   return path;
 }
 
-/** One context per authorized identity (the others cannot connect), pointing at the PKI's absolute paths. */
-export function natsContexts(config: Pick<Config, 'cluster' | 'pki'>, paths: PkiPaths): NatsContext[] {
+/**
+ * One context per authorized identity (the others cannot connect), pointing at the PKI's absolute
+ * paths, marked as written by the project checkout at `checkout` (absolute).
+ */
+export function natsContexts(config: Pick<Config, 'cluster' | 'pki'>, paths: PkiPaths, checkout: string): NatsContext[] {
   return config.pki.identities.filter((identity) => identity.authorized).map((identity) => ({
     name: contextName(config, identity),
     identity,
+    checkout,
     settings: {
-      description: `${CONTEXT_MARKER} ${identity.name} on k3d cluster ${config.cluster.name} (written by npm run contexts)`,
+      description: `${markerOf(checkout)} ${identity.name} on k3d cluster ${config.cluster.name} (written by npm run contexts)`,
       url: natsUrl(config.cluster),
       cert: checkLiteralPath(paths.identityCert(identity.name)),
       key: checkLiteralPath(paths.identityKey(identity.name)),
@@ -103,15 +119,42 @@ export function natsContexts(config: Pick<Config, 'cluster' | 'pki'>, paths: Pki
 /** The file's exact text: natscli's own layout (two-space JSON), so `nats context edit` diffs stay small. */
 export const contextText = (settings: NatsContextSettings): string => `${JSON.stringify(settings, null, 2)}\n`;
 
-/** Whether `text` is a context this project wrote: JSON whose description starts with the marker. */
-function isOurs(text: string): boolean {
+/**
+ * Who wrote the context `text`: a checkout of this project (`checkout`, undefined when an earlier
+ * version wrote it without naming one; `ca` then tells whose keys it uses), or undefined when the
+ * file is not one of this project's contexts.
+ */
+function writerOf(text: string): { checkout?: string; ca?: unknown } | undefined {
+  let parsed: { description?: unknown; ca?: unknown } | null;
   try {
-    const parsed: unknown = JSON.parse(text);
-    const description = (parsed as { description?: unknown } | null)?.description;
-    return typeof description === 'string' && description.startsWith(CONTEXT_MARKER);
+    parsed = JSON.parse(text) as typeof parsed;
   } catch {
-    return false;
+    return undefined;
   }
+  const description = parsed?.description;
+  if (typeof description !== 'string') return undefined;
+  if (description.startsWith(UNNAMED_CHECKOUT_MARKER)) return { ca: parsed?.ca };
+  const quoted = new RegExp(`^${CONTEXT_MARKER} ("(?:[^"\\\\]|\\\\.)*"):`).exec(description)?.[1];
+  return quoted === undefined ? undefined : { checkout: JSON.parse(quoted) as string };
+}
+
+/** Why the context file `file` is not ours to replace, or undefined when it is. */
+function refusal(context: NatsContext, file: string, existing: string | undefined): string | undefined {
+  const writer = existing === undefined ? undefined : writerOf(existing);
+  const removeIt = `remove it (nats context rm ${context.name}) and run npm run contexts again`;
+  if (writer === undefined) {
+    return `${file} is a nats context this project did not write (its description does not start with '${CONTEXT_MARKER}'): `
+      + `left as it is — remove or rename it (nats context rm ${context.name}) and run npm run contexts again`;
+  }
+  if (writer.checkout === undefined) {
+    return writer.ca === context.settings.ca ? undefined
+      : `${file} was written by an earlier npm run contexts for the keys at ${String(writer.ca)}, not this checkout's: left as it is — ${removeIt}`;
+  }
+  if (writer.checkout !== context.checkout) {
+    return `${file} belongs to another checkout of this project, ${writer.checkout}: left as it is — use it from there, `
+      + `give this checkout its own cluster.name (contexts are named <cluster.name>-<identity>), or ${removeIt}`;
+  }
+  return undefined;
 }
 
 /** What writing `context` into `dir` does, without writing. */
@@ -126,13 +169,8 @@ function outcomeOf(context: NatsContext, dir: string, text: string): ContextOutc
   }
   // A symbolic link or anything but a plain file is the user's arrangement, whatever it points at.
   const existing = stat.isFile() ? readFileSync(file, 'utf8') : undefined;
-  if (existing === undefined || !isOurs(existing)) {
-    return {
-      name: context.name, file, status: 'skipped',
-      warning: `${file} is a nats context this project did not write (its description does not start with '${CONTEXT_MARKER}'): `
-        + `left as it is — remove or rename it (nats context rm ${context.name}) and run npm run contexts again`,
-    };
-  }
+  const warning = refusal(context, file, existing);
+  if (warning !== undefined) return { name: context.name, file, status: 'skipped', warning };
   const unchanged = existing === text && (stat.mode & 0o077) === 0;
   return { name: context.name, file, status: unchanged ? 'unchanged' : 'updated' };
 }
@@ -152,7 +190,7 @@ export function writeNatsContexts(contexts: readonly NatsContext[], dir: string,
   const outcomes = contexts.map((context, i) => outcomeOf(context, dir, texts[i]));
   const toWrite = outcomes.flatMap(({ file, status }, i) => (status === 'written' || status === 'updated' ? [{ file, text: texts[i] }] : []));
   if (!options.dryRun && toWrite.length) {
-    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+    makeFolders(dir, DIR_MODE, { what: 'the nats context folder', fix: 'set XDG_CONFIG_HOME (or HOME) to a folder you can write into' });
     for (const { file, text } of toWrite) writeFileAtomic(file, text, FILE_MODE);
   }
   return outcomes;

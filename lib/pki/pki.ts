@@ -1,5 +1,5 @@
 import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
-import { chmodSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { isIP, isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import { natsRouteHostnamesOf, natsServiceHostnames, type Config } from '../config/config';
@@ -7,6 +7,7 @@ import { pkiDirSetting } from '../config/layout';
 import { isTemporaryFile, writeFileAtomic } from '../util/atomic-file';
 import { displayPath } from '../util/display-path';
 import { UserError } from '../util/errors';
+import { readRegularFile } from '../util/plain-paths';
 import { makeFolder, projectFolder, vetFolder } from '../util/project-folder';
 import type { ExistingCa, IssuedPair, LeafSpec } from './issue';
 import { generateRsaKeys } from './keys';
@@ -166,9 +167,9 @@ const unique = (values: string[]): string[] => [...new Set(values)];
 
 function readIfExists(path: string): string | undefined {
   try {
-    return readFileSync(path, 'utf8');
+    return readRegularFile(path, { what: 'the PKI file', fix: 'delete it to have it re-issued' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (error instanceof UserError) throw error;
     throw new PkiError(`cannot read ${displayPath(path)}: ${(error as Error).message}. Fix its permissions, or delete it to have it re-issued.`);
   }
 }

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { NATS_RENDERED_FILE, NATS_VALUES_FILE } from '../config/layout';
 import { isTemporaryFile, writeFileAtomic } from '../util/atomic-file';
 import { UserError } from '../util/errors';
+import { readRegularFile, type PathUse } from '../util/plain-paths';
 import { makeFolder, vetFolder, type FolderSetting } from '../util/project-folder';
 
 /** cdk8s's file suffix for a chart's manifest. */
@@ -49,10 +50,14 @@ const holdsSecret = (text: string): boolean => /^kind: Secret$/m.test(text);
 /** A name synth itself writes: a file, or one in a sub-folder, with no way out of the folder. */
 const SYNTH_FILE_NAME = /^[\w][\w.-]*(\/[\w][\w.-]*)?$/;
 
+/** A file in the output folder is synth's own: anything else where one should be is in the way. */
+const OUTPUT_FILE: PathUse = { what: 'the synth output file', fix: 'remove it; synth writes it again' };
+
 function readRecord(outdir: string): string[] {
   const path = join(outdir, SYNTH_RECORD);
-  if (!existsSync(path)) return [];
-  const names = readFileSync(path, 'utf8').split('\n').filter((line) => line && !line.startsWith('#'));
+  const text = readRegularFile(path, OUTPUT_FILE);
+  if (text === undefined) return [];
+  const names = text.split('\n').filter((line) => line && !line.startsWith('#'));
   const bad = names.find((name) => !SYNTH_FILE_NAME.test(name));
   if (bad !== undefined) throw new UserError(`${path} names '${bad}', which is not a file synth writes: restore the file from git, or delete it`);
   return names;
@@ -176,10 +181,8 @@ function helmFolder(outdir: string): string[] {
  */
 export function synthesizedServerCertificate(outdir: string, certKey: string): string | undefined {
   for (const name of existsSync(outdir) ? readRecord(outdir) : []) {
-    const path = join(outdir, name);
-    if (!existsSync(path)) continue;
-    const text = readFileSync(path, 'utf8');
-    if (!holdsSecret(text)) continue;
+    const text = readRegularFile(join(outdir, name), OUTPUT_FILE);
+    if (text === undefined || !holdsSecret(text)) continue;
     const { parseAllDocuments } = require('yaml') as typeof import('yaml');
     for (const document of parseAllDocuments(text)) {
       const encoded = (document.toJS() as { data?: Record<string, string> } | null)?.data?.[certKey];

@@ -1,6 +1,7 @@
-import { chmodSync, lstatSync, mkdirSync, readdirSync, type Stats } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync, type Stats } from 'node:fs';
 import { isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { UserError } from './errors';
+import { makeFolders } from './plain-paths';
 
 /**
  * The one rule for every folder the tool writes into (the PKI folder, the synth output): it lies
@@ -15,6 +16,9 @@ export interface FolderSetting {
   /** The value as the user wrote it. */
   readonly value: string;
 }
+
+/** A project root the tool has to create (a test's scratch project). */
+const ROOT_MODE = 0o755;
 
 /** Folders that belong to other tools: writing keys or manifests there would mix them with foreign files. */
 const RESERVED_TOP_LEVEL = ['.git', 'node_modules'];
@@ -105,15 +109,9 @@ function vetEntries(dir: string, prefix: string, folder: FolderSetting, owns: Ow
  * or tightens a vetted existing one to it. Call `vetFolder` first.
  */
 export function makeFolder(root: string, path: string, mode: number): void {
+  const use = { what: 'the folder', fix: 'choose a folder you can write into' };
   // The root comes from the code (the project folder, or a test's scratch folder), never from a setting.
-  mkdirSync(root, { recursive: true });
-  let current = root;
-  for (const part of relative(root, path).split(sep)) {
-    current = join(current, part);
-    if (lstatIfExists(current)) continue;
-    mkdirSync(current, { mode });
-    // mkdir applies the umask, which may take bits away but never add them; chmod sets exactly `mode`.
-    chmodSync(current, mode);
-  }
+  makeFolders(root, ROOT_MODE, use);
+  makeFolders(path, mode, use);
   if ((lstatSync(path).mode & 0o777) !== mode) chmodSync(path, mode);
 }

@@ -115,7 +115,7 @@ export function runbook({ dryRun, cwd }) {
         const how = result.timedOut ? `did not finish within ${seconds} s and was stopped` : `was ended by ${result.signal ?? 'an error'}`;
         throw new StepFailure(how, { command: display, output: outputOf(result), hint: result.timedOut ? check : undefined });
       }
-      return { code: result.code, stdout: result.stdout, output: outputOf(result) };
+      return { code: result.code, stdout: result.stdout, stderr: result.stderr, output: outputOf(result) };
     },
 
     /** Says what a dry run would do that is not a command (writing a file). */

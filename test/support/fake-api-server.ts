@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
  * built-in kinds this project creates and k3s's HelmChart, an empty OpenAPI v2 document (kubectl's client-side
  * validation then has no schema to apply), and get, list with `k=v` label selectors, create,
  * delete and JSON merge patch. Objects are kept in memory as kubectl sent them, with a uid.
+ * `forbidLists` names resources whose list is refused (403), as RBAC refuses a user without `list`.
  */
 
 export interface StoredObject {
@@ -68,7 +69,12 @@ const matches = (object: StoredObject, selector: string | null): boolean =>
     return object.metadata.labels?.[key] === value;
   });
 
-export async function startFakeApiServer(): Promise<FakeApiServer> {
+export interface FakeApiServerOptions {
+  /** Resources (e.g. `secrets`) whose list answers 403 Forbidden; getting one object still works. */
+  readonly forbidLists?: readonly string[];
+}
+
+export async function startFakeApiServer(options: FakeApiServerOptions = {}): Promise<FakeApiServer> {
   const store = new Map<string, StoredObject>();
   const keyOf = (groupVersion: string, resource: string, namespace: string, name: string) => `${groupVersion} ${resource} ${namespace}/${name}`;
   const resourceOf = (apiVersion: string, kind: string) => RESOURCES[apiVersion]?.find(([, k]) => k === kind);
@@ -108,6 +114,9 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     switch (req.method) {
       case 'GET': {
         if (name !== undefined) return stored ? send(res, 200, stored) : notFound();
+        if (options.forbidLists?.includes(resource)) {
+          return status(res, 403, 'Forbidden', `${resource} is forbidden: User "fake" cannot list resource "${resource}" in API group "${groupVersion.split('/').length === 2 ? groupVersion.split('/')[0] : ''}"`);
+        }
         const prefix = `${groupVersion} ${resource} ${namespace}/`;
         const items = [...store.entries()].filter(([k, o]) => k.startsWith(prefix) && matches(o, url.searchParams.get('labelSelector'))).map(([, o]) => o);
         return send(res, 200, { kind: `${definition[1]}List`, apiVersion: groupVersion, metadata: { resourceVersion: '1' }, items });

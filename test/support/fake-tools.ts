@@ -189,7 +189,16 @@ case "$tool $1 $2" in
     esac ;;
   "helm version "*) echo "v3.16.0+fake" ;;
   "helm template "*)
-    chart=$3
+    # The release and the chart are the two arguments after --.
+    after=""
+    for arg in "$@"; do
+      case $after in
+        "") [ "$arg" = -- ] && after=release ;;
+        release) release=$arg; after=chart ;;
+        chart) chart=$arg; after=done ;;
+      esac
+    done
+    [ "$after" = done ] || fail "Error: helm template needs NAME and CHART after --"
     if [ -e "$chart" ]; then
       echo "install.go:759: WARN local chart found in current working directory. repository url ignored chart=$chart repository=$(option --repo "$@")" >&2
       [ -d "$chart" ] || fail "Error: file '$PWD/$chart' does not appear to be a gzipped archive; got 'application/octet-stream'"
@@ -197,7 +206,7 @@ case "$tool $1 $2" in
     fi
     values=$(option -f "$@")
     [ -e "$values" ] || fail "open $values: no such file or directory"
-    case $2 in *"$chart"*) full=$2 ;; *) full=$2-$chart ;; esac
+    case $release in *"$chart"*) full=$release ;; *) full=$release-$chart ;; esac
     namespace=$(option --namespace "$@")
     # object TEMPLATE API-VERSION KIND NAME
     object() {

@@ -85,7 +85,7 @@ export const CREATE = 'k3d cluster create dev --image rancher/k3s:v1.31.5-k3s1 '
 export const START = 'k3d cluster start dev --wait --timeout 300s';
 /** helm runs in a scratch folder, so the values file is passed by absolute path. */
 export const render = (root: string, values = join(root, 'dist/helm/nats-values.yaml')): string =>
-  `helm template nats nats --repo https://nats-io.github.io/k8s/helm/charts/ --version 2.14.2 --namespace nats --skip-tests -f ${values}`;
+  `helm template --repo https://nats-io.github.io/k8s/helm/charts/ --version 2.14.2 --namespace nats --skip-tests -f ${values} -- nats nats`;
 export const MANIFESTS = [
   'dist/0000-namespaces.k8s.yaml', 'dist/0001-nats-tls.k8s.yaml', 'dist/0002-nats-access.k8s.yaml', 'dist/0003-echo.k8s.yaml', 'dist/helm/nats.yaml',
 ];
