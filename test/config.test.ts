@@ -20,7 +20,7 @@ describe('configuration defaults', () => {
     const config = parseConfig({});
     expect(config.cluster).toEqual({
       name: 'dev',
-      image: 'rancher/k3s:v1.31.5-k3s1',
+      image: 'rancher/k3s:v1.36.3-k3s1',
       ports: { http: { host: 8080, container: 80 }, https: { host: 8443, container: 443 }, nats: { host: 4222, nodePort: 31400 } },
     });
     expect(config.echo.text).toBe('Hello from echo');

@@ -39,7 +39,7 @@ describe('k3d cluster', () => {
     // GIVEN the defaults WHEN the create command is built THEN it maps 8080, 8443 and 4222 → NodePort 31400
     // ... and bounds k3d's wait, which has no limit of its own
     expect(k3dCreateArgs(defaults().cluster)).toEqual([
-      'cluster', 'create', 'dev', '--image', 'rancher/k3s:v1.31.5-k3s1',
+      'cluster', 'create', 'dev', '--image', 'rancher/k3s:v1.36.3-k3s1',
       '-p', '8080:80@loadbalancer', '-p', '8443:443@loadbalancer', '-p', '4222:31400@server:0', '--wait', '--timeout', '300s',
     ]);
     expect(k3dStartArgs('dev')).toEqual(['cluster', 'start', 'dev', '--wait', '--timeout', '300s']);

@@ -35,7 +35,7 @@ const nodePort = wholeNumber()
   .max(NODE_PORT_MAX, `must be a NodePort within ${NODE_PORT_MIN}–${NODE_PORT_MAX}`);
 
 const image = z.string().regex(/^[a-z0-9][a-z0-9._\-/:]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[a-f0-9]{64})$/,
-  "must be an image reference pinned by tag or digest, e.g. 'rancher/k3s:v1.31.5-k3s1' (no ':latest' drift)")
+  "must be an image reference pinned by tag or digest, e.g. 'rancher/k3s:v1.36.3-k3s1' (no ':latest' drift)")
   .refine((ref) => !ref.endsWith(':latest'), "must pin a version tag, not ':latest'");
 
 const PortMapping = z.strictObject({
@@ -47,7 +47,7 @@ const ClusterConfig = z.strictObject({
   /** k3d cluster name; k3d names the kubectl context `k3d-<name>`. */
   name: dnsLabel('k3d cluster name').default('dev'),
   /** Pinned k3s image, so every machine runs the same Kubernetes. */
-  image: image.default('rancher/k3s:v1.31.5-k3s1'),
+  image: image.default('rancher/k3s:v1.36.3-k3s1'),
   ports: z.strictObject({
     /** Host port → Traefik's web entrypoint on the k3d load balancer. */
     http: PortMapping.default({ host: 8080, container: 80 }),
