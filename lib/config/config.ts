@@ -19,6 +19,7 @@ export const CONFIG_ENV = 'K3S_NATS_TLS_CONFIG';
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 const NODE_PORT_MIN = 30000;
+const MAX_AGENTS = 9;
 const NODE_PORT_MAX = 32767;
 
 const dnsLabel = (what: string) => z.string().regex(DNS_LABEL,
@@ -48,6 +49,12 @@ const ClusterConfig = z.strictObject({
   name: dnsLabel('k3d cluster name').default('dev'),
   /** Pinned k3s image, so every machine runs the same Kubernetes. */
   image: image.default('rancher/k3s:v1.36.3-k3s1'),
+  /**
+   * k3s agent nodes beside the one server (k3d `--agents`): with nats.replicas > 1 the NATS servers
+   * spread over the nodes, so one node's container going down takes one NATS server, not all.
+   */
+  agents: wholeNumber().min(0, 'must be 0 or more agent nodes').max(MAX_AGENTS,
+    `must be at most ${MAX_AGENTS}: every agent is a k3s container on this machine`).default(0),
   ports: z.strictObject({
     /** Host port → Traefik's web entrypoint on the k3d load balancer. */
     http: PortMapping.default({ host: 8080, container: 80 }),
