@@ -103,10 +103,11 @@ export interface TopologySpreadConstraint extends NatsSpreadSettings {
 const NODE_TOPOLOGY_KEY = 'kubernetes.io/hostname';
 
 /**
- * At most one server more on one node than on another, while there are nodes enough. Not
- * DoNotSchedule: on a one-node laptop cluster the second and third server would stay Pending, and
- * the cluster would never form; with ScheduleAnyway the scheduler prefers empty nodes and still
- * places every server.
+ * At most one server more on one node than on another, as a preference. Not DoNotSchedule: a node
+ * that exists but takes no pods (cordoned, or NotReady once its k3d container stopped) still counts
+ * as a node without a server, so the last server would stay Pending (test/node-spread.test.ts shows
+ * it with the real scheduler); with ScheduleAnyway every server runs, two sharing a node if need be.
+ * A one-node cluster is one topology domain, where either would place every server.
  */
 const NATS_NODE_SPREAD: NatsSpreadSettings = { maxSkew: 1, whenUnsatisfiable: 'ScheduleAnyway' };
 
