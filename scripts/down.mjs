@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npx zx scripts/down.mjs — undoes scripts/up.mjs: deletes the k3d cluster, or with --context the
 // objects up applied to that cluster. Safe to run again: what is already gone is skipped.
-import { fs, path } from 'zx';
+import { fs } from 'zx';
 import { requireLib } from './lib/project.mjs';
 import { checkContext, deployScript, preflight, shown } from './lib/runbook.mjs';
 
@@ -30,20 +30,17 @@ const COMMAND = {
 const { loadConfig } = requireLib('config/config');
 const { pkiPaths, removePki } = requireLib('pki/pki');
 const { withProjectLock } = requireLib('util/project-lock');
-const { projectFolders } = requireLib('config/layout');
 const k3d = requireLib('deploy/k3d');
 const plan = requireLib('deploy/plan');
+const namespaces = requireLib('deploy/namespaces');
 
 await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, namedContext, useK3d, rel, dryRun, step, run, probe, would, log }) => {
   await step('Preflight', () => preflight(plan.downTools(useK3d), { cwd: ROOT }));
 
   /** Set by the Configuration step, which ends the script when it fails. @type {import('../lib/config/config.ts').Config} */
   let config = /** @type {any} */ (undefined);
-  /** @type {string} */
-  let dist = '';
   await step('Configuration', () => {
     config = loadConfig(ROOT);
-    dist = projectFolders(ROOT, config).dist;
     return `cluster ${config.cluster.name}`;
   });
 
@@ -57,15 +54,19 @@ await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, na
   } else {
     await step('Objects', async () => {
       await checkContext(probe, namedContext);
-      const present = plan.applyOrder(fs.existsSync(dist) ? await fs.readdir(dist) : [])
-        .map((file) => path.join(dist, file))
-        .filter((file) => fs.existsSync(file))
-        .reverse();
-      if (present.length === 0) return `no manifests in ${rel(dist)}/: nothing to delete`;
-      for (const file of present) {
-        await run('kubectl', plan.kubectlArgs(namedContext, 'delete', '--ignore-not-found', '-f', rel(file)));
+      const kubectl = (...args) => plan.kubectlArgs(namedContext, ...args);
+      const { instance } = config;
+      // Where this instance's objects live, whoever owns the Namespace; by label, never by name.
+      const used = plan.stackNamespaces(config);
+      for (const namespace of used) await run('kubectl', kubectl(...namespaces.deleteOwnedArgs(namespace, config.nats.install, instance)));
+      if (config.nats.install === 'helmchart') {
+        await run('kubectl', kubectl(...namespaces.deleteOwnedHelmChartArgs(instance)));
       }
-      return dryRun ? undefined : `deleted the objects of ${present.length} file(s) from context ${namedContext}`;
+      const kept = namespaces.foreignNamespaces(await probe('kubectl', kubectl(...namespaces.namespaceLookupArgs(used))), instance);
+      await run('kubectl', kubectl(...namespaces.deleteOwnedNamespacesArgs(instance)));
+      if (dryRun) return undefined;
+      const left = kept.length ? `; kept namespace(s) ${kept.join(', ')}, which instance ${instance} did not create (only its objects were deleted)` : '';
+      return `deleted instance ${instance}'s objects and the namespaces it created from context ${namedContext}${left}`;
     });
     if (flags.purge) {
       // Deleting a StatefulSet keeps its PVCs (and so JetStream's data); only those of our release go.

@@ -38,6 +38,8 @@ const k3d = requireLib('deploy/k3d');
 const helm = requireLib('deploy/helm-render');
 const plan = requireLib('deploy/plan');
 const prune = requireLib('deploy/prune');
+const namespaces = requireLib('deploy/namespaces');
+const { lookupArgs, foreignObjects } = requireLib('deploy/foreign-objects');
 const { ownerSelector } = requireLib('synth/ownership');
 const { ReportedError } = requireLib('util/cli');
 
@@ -152,7 +154,7 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
       if (diffOnly) return `not rendered — ${installer}; ${rel(renderedPath)} (from template) is left as it is`;
       // Helm does not adopt objects it did not create: the helm-install Job would fail on every one
       // that the old rendering applied, so they go first, and the rendering with them.
-      await run('kubectl', kubectl('delete', '--ignore-not-found', '-f', rel(renderedPath)));
+      await run('kubectl', kubectl(...namespaces.deleteRenderedArgs(config.nats.namespace, config.nats.release, config.instance)));
       if (dryRun) {
         would(`delete ${rel(renderedPath)}`);
         return undefined;
@@ -161,7 +163,7 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
       return `not rendered — ${installer}; deleted the objects of the former rendering ${rel(renderedPath)} and the file`;
     }
     // By absolute path: helm runs in an empty folder, since a ./nats folder where it runs would be
-    // rendered instead of the chart from --repo (helm only warns).
+    // rendered instead of the chart from --repo (helm only warns), and with a home of its own.
     const args = helm.helmTemplateArgs(config.nats, valuesPath);
     const chart = `${config.nats.chart.name} ${config.nats.chart.version}`;
     // The values synth writes (or, in a dry run, would write): a dry run after a configuration change
@@ -169,7 +171,16 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
     const provenance = helm.renderProvenance(config.nats, config.instance, valuesPath, stack.nats.valuesDocument);
     const current = fs.existsSync(renderedPath) ? await fs.readFile(renderedPath, 'utf8') : undefined;
     if (helm.isRenderCurrent(current, provenance)) return `${rel(renderedPath)} is current (chart ${chart}, same values): not re-rendered`;
-    const manifests = await run('helm', args, { inScratchDir: true });
+    let manifests;
+    try {
+      manifests = await run('helm', args, { inScratchDir: true });
+    } catch (error) {
+      if (!(error instanceof StepFailure)) throw error;
+      throw new StepFailure(`helm could not render chart ${chart} from ${config.nats.chart.repo}: ${error.message}`, {
+        command: error.command, output: error.output,
+        hint: error.hint ?? 'check nats.chart (repo, version) in the configuration, and that this machine reaches the repository',
+      });
+    }
     if (dryRun) {
       would(`write ${rel(renderedPath)}`);
       return undefined;
@@ -199,7 +210,7 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
     if (code !== 0) throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', look), output });
     let left;
     try {
-      left = plan.leftHelmChart(stdout, config.nats, config.instance);
+      left = plan.leftHelmChart(stdout, config.nats, config.instance, stack.nats.helmValues);
     } catch {
       throw new StepFailure('kubectl printed no HelmChart as JSON', { command: shown('kubectl', look), output: stdout.slice(0, 2000) });
     }
@@ -226,6 +237,11 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
   /** The manifests in apply order, as kubectl is given them (relative to the project). */
   const manifests = async () => plan.applyOrder(fs.existsSync(dist) ? await fs.readdir(dist) : [], config.nats.install)
     .map((file) => rel(path.join(dist, file)));
+  /** The Namespaces file is created, never applied (lib/deploy/namespaces.ts); the rest is applied. */
+  const split = (files) => ({
+    namespacesFile: files.find((file) => path.basename(file) === namespaces.NAMESPACES_MANIFEST),
+    objectFiles: files.filter((file) => path.basename(file) !== namespaces.NAMESPACES_MANIFEST),
+  });
   /** kubectl apply (or diff) of all manifests at once, pruning ours that are no longer among them. */
   const pruning = (verb, files) => kubectl(...prune.pruningArgs(verb, files, config.nats.install, config.instance));
 
@@ -247,22 +263,64 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
     }
   }
 
+  /**
+   * Every object about to be written that exists already must be this instance's: apply would take
+   * over another instance's or anyone's object of the same name, and a later prune delete it.
+   */
+  async function checkForeignObjects(objectFiles) {
+    // Not in a dry run, for the reason checkOwnerLabels gives.
+    if (dryRun) return;
+    const present = objectFiles.filter((file) => fs.existsSync(path.join(ROOT, file)));
+    if (present.length === 0) return;
+    const args = kubectl(...lookupArgs(present));
+    const { code, stdout, output } = await probeExit('kubectl', args);
+    if (code !== 0) throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', args), output });
+    const foreign = foreignObjects(stdout, config.instance);
+    if (foreign.length === 0) return;
+    const [first] = foreign;
+    throw new StepFailure(`${foreign.map(({ object, owner }) => `${object} (${owner})`).join(', ')} already exist(s) and ` +
+      `${foreign.length === 1 ? 'is' : 'are'} not instance ${config.instance}'s: applying would take ${foreign.length === 1 ? 'it' : 'them'} over`, {
+      command: shown('kubectl', args),
+      hint: 'give this instance names of its own (echo.name, echo.namespace, nats.release, nats.namespace in the configuration), ' +
+        `or, if ${foreign.length === 1 ? 'it is' : 'they are'} left over, delete ${foreign.length === 1 ? 'it' : 'them'}: ` +
+        shown('kubectl', kubectl(...(first.namespace ? ['-n', first.namespace] : []), 'delete', first.resource)),
+    });
+  }
+
+  /** Creates the Namespaces that do not exist yet, with our labels; one that exists keeps its owner. */
+  async function createNamespaces(namespacesFile) {
+    if (!namespacesFile) return [];
+    const args = kubectl(...namespaces.createNamespacesArgs(namespacesFile));
+    if (dryRun) {
+      would(`run: ${shown('kubectl', args)} (the Namespaces that do not exist yet; one that exists is left as it is)`);
+      return [];
+    }
+    const { code, output } = await probeExit('kubectl', args);
+    const outcome = namespaces.namespacesCreated(code, output);
+    if (outcome.problem) throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', args), output });
+    return outcome.created;
+  }
+
   if (diffOnly) {
     let differs = false;
     await step('Diff', async () => {
-      const files = await manifests();
+      const { namespacesFile, objectFiles: files } = split(await manifests());
       await checkOwnerLabels(files);
       const helmChart = await leftHelmChart();
+      await checkForeignObjects(files);
+      const missingNamespaces = await missingNamespacesOf(namespacesFile);
       if (helmChart) log(`up would first delete ${helmChart} (k3s's helm controller would uninstall NATS)`);
       // The apply's own arguments, so what would be pruned shows too.
       const args = pruning('diff', files);
       // kubectl diff: 0 the same, 1 differences (printed), anything else an error.
       const { code, stdout, output } = await probeExit('kubectl', args);
       if (code !== 0 && code !== 1) throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', args), output });
-      if (code === 0 && !helmChart) return `nothing would change in context ${context}`;
+      if (code === 0 && !helmChart && missingNamespaces.length === 0) return `nothing would change in context ${context}`;
       differs = true;
       if (code === 1) log(stdout.trimEnd());
-      const changed = [...(helmChart ? [`${helmChart} (deleted)`] : []), ...prune.diffedObjects(stdout)];
+      const changed = [
+        ...missingNamespaces.map((name) => `namespace/${name} (created)`), ...(helmChart ? [`${helmChart} (deleted)`] : []), ...prune.diffedObjects(stdout),
+      ];
       return changed.length
         ? `${changed.length} object(s) would change or be pruned: ${changed.join(', ')}`
         : 'something would change (the differences are above)';
@@ -272,11 +330,22 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
     throw new ReportedError('differences');
   }
 
+  /** The configuration's Namespaces that up would create. */
+  async function missingNamespacesOf(namespacesFile) {
+    if (!namespacesFile || !fs.existsSync(path.join(ROOT, namespacesFile))) return [];
+    const wanted = namespaces.namespaceNames(await fs.readFile(path.join(ROOT, namespacesFile), 'utf8'));
+    const args = kubectl(...namespaces.namespaceLookupArgs(wanted));
+    const existing = namespaces.namespaceNames(await probe('kubectl', args));
+    return wanted.filter((name) => !existing.includes(name));
+  }
+
   await step('Apply', async () => {
-    const files = await manifests();
-    await checkOwnerLabels(files);
+    const { namespacesFile, objectFiles: files } = split(await manifests());
+    await checkOwnerLabels([...(namespacesFile ? [namespacesFile] : []), ...files]);
     // Last before the apply: should rendering have failed, the HelmChart would still be installing NATS.
     const helmChart = await leftHelmChart();
+    // Both looks come before the first change.
+    await checkForeignObjects(files);
     if (helmChart) await removeHelmChart(helmChart);
     // A dry run from nothing has no synthesized files to list yet.
     if (dryRun && files.length <= 1) {
@@ -284,11 +353,13 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
         (helmChartInstall ? '' : `, then -f ${files.join(' ')}`));
       return undefined;
     }
+    const created = await createNamespaces(namespacesFile);
     const output = await run('kubectl', pruning('apply', files));
     if (dryRun) return undefined;
     const pruned = prune.prunedObjects(output ?? '');
     const switched = helmChart ? `deleted ${helmChart} (k3s's helm controller uninstalled NATS); ` : '';
-    return `${switched}${files.length} file(s) applied to context ${context}; ${pruned.length ? `pruned ${pruned.join(', ')}` : 'nothing to prune'}`;
+    const made = created.length ? `created namespace(s) ${created.join(', ')}; ` : '';
+    return `${switched}${made}${files.length} file(s) applied to context ${context}; ${pruned.length ? `pruned ${pruned.join(', ')}` : 'nothing to prune'}`;
   });
 
   await step('Rollout', async () => {

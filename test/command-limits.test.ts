@@ -62,4 +62,19 @@ describe('environment of the commands', () => {
     expect(commandEnvironment('kubectl', env)).toBe(env);
     expect(env).toEqual({ PATH: '/bin', LOG_LEVEL: 'debug' });
   });
+
+  test('helm given a home keeps all its state there: the three homes, and none of the variables that would beat them', () => {
+    // GIVEN a user's environment naming helm's repository list, cache, registry login and plugins
+    const user = {
+      PATH: '/bin', HOME: '/home/me', HTTPS_PROXY: 'http://proxy:3128', HELM_CONFIG_HOME: '/home/me/.helm',
+      HELM_REPOSITORY_CONFIG: '/home/me/repos.yaml', HELM_REPOSITORY_CACHE: '/home/me/cache', HELM_REGISTRY_CONFIG: '/home/me/login.json', HELM_PLUGINS: '/home/me/plugins',
+    };
+    // WHEN helm gets its environment with a home THEN only that home remains, and the rest is kept
+    expect(commandEnvironment('/usr/local/bin/helm', user, '/tmp/scratch/home')).toEqual({
+      PATH: '/bin', HOME: '/home/me', HTTPS_PROXY: 'http://proxy:3128',
+      HELM_CACHE_HOME: '/tmp/scratch/home/cache', HELM_CONFIG_HOME: '/tmp/scratch/home/config', HELM_DATA_HOME: '/tmp/scratch/home/data',
+    });
+    // ... and without a home (helm version) the environment is the user's
+    expect(commandEnvironment('helm', user)).toBe(user);
+  });
 });

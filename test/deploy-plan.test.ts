@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { stringify as stringifyYaml } from 'yaml';
 import { parseConfig } from '../lib/config/config';
 import { distDir } from '../lib/config/layout';
 import {
@@ -225,35 +226,54 @@ describe('deploy plan', () => {
 });
 
 describe('a HelmChart left behind when nats.install is template', () => {
-  const nats = defaults().nats;
+  const config = defaults();
+  const { nats } = config;
+  // The values this configuration gives the chart: what a HelmChart of ours carries as valuesContent.
+  const values = plannedStack(config).nats.helmValues;
   const helmChart = (labels: Record<string, string> | undefined, spec: Record<string, string>): string =>
     JSON.stringify({ apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart', metadata: { name: 'nats', namespace: 'kube-system', labels }, spec });
-  const OUR_SPEC = { chart: 'nats', repo: 'https://nats-io.github.io/k8s/helm/charts/', version: '2.14.2', targetNamespace: 'nats' };
+  const OUR_SPEC = {
+    chart: 'nats', repo: 'https://nats-io.github.io/k8s/helm/charts/', version: '2.14.2', targetNamespace: 'nats', valuesContent: stringifyYaml(values),
+  };
   const OURS = { 'app.kubernetes.io/part-of': 'k3s-nats-tls', 'k3s-nats-tls/instance': 'default' };
+  const left = (labels: Record<string, string> | undefined, spec: Record<string, string>) => leftHelmChart(helmChart(labels, spec), nats, 'default', values);
 
   test('is looked up by the release\'s name in kube-system, printing nothing when there is none', () => {
     expect(helmChartLookupArgs('nats')).toEqual(['-n', 'kube-system', 'get', 'helmcharts.helm.cattle.io/nats', '--ignore-not-found', '-o', 'json']);
-    expect(leftHelmChart('', nats, 'default')).toEqual({ verdict: 'none' });
+    expect(leftHelmChart('', nats, 'default', values)).toEqual({ verdict: 'none' });
   });
 
   test('this instance\'s goes, wherever it installs', () => {
-    expect(leftHelmChart(helmChart(OURS, OUR_SPEC), nats, 'default')).toEqual({ verdict: 'delete', resource: 'helmchart.helm.cattle.io/nats' });
-    expect(leftHelmChart(helmChart(OURS, { ...OUR_SPEC, targetNamespace: 'old' }), nats, 'default').verdict).toBe('delete');
+    expect(left(OURS, OUR_SPEC)).toEqual({ verdict: 'delete', resource: 'helmchart.helm.cattle.io/nats' });
+    expect(left(OURS, { ...OUR_SPEC, targetNamespace: 'old' }).verdict).toBe('delete');
   });
 
-  test('one without labels goes only when it installs exactly our chart into our namespace', () => {
-    expect(leftHelmChart(helmChart(undefined, OUR_SPEC), nats, 'default').verdict).toBe('delete');
-    expect(leftHelmChart(helmChart(undefined, { ...OUR_SPEC, repo: 'https://charts.example.com/' }), nats, 'default').verdict).toBe('conflict');
+  test('one without any labels goes only when it installs exactly our chart, version and values into our namespace', () => {
+    expect(left(undefined, OUR_SPEC).verdict).toBe('delete');
+    expect(left({}, OUR_SPEC).verdict).toBe('delete');
+    // The same values written in another order or style are the same values.
+    expect(left(undefined, { ...OUR_SPEC, valuesContent: JSON.stringify(values) }).verdict).toBe('delete');
+    for (const change of [
+      { repo: 'https://charts.example.com/' }, { chart: 'nats-fork' }, { version: '2.14.1' },
+      { valuesContent: stringifyYaml({ ...values, natsBox: { enabled: true } }) }, { valuesContent: '' },
+    ]) {
+      expect([change, left(undefined, { ...OUR_SPEC, ...change }).verdict]).toEqual([change, 'conflict']);
+    }
+  });
+
+  test('a label of another tool makes it someone else\'s, even when it installs exactly our chart', () => {
+    expect(left({ 'app.kubernetes.io/instance': 'argocd-nats' }, OUR_SPEC).verdict).toBe('conflict');
+    // k3s's auto-deploy controller labels the objects it applies from /var/lib/rancher/k3s/server/manifests.
+    expect(left({ 'objectset.rio.cattle.io/hash': '0123abcd' }, OUR_SPEC).verdict).toBe('conflict');
   });
 
   test('another instance\'s, or another app\'s, installing into our namespace stops up; elsewhere it is left alone', () => {
-    const sibling = leftHelmChart(helmChart({ ...OURS, 'k3s-nats-tls/instance': 'staging' }, OUR_SPEC), nats, 'default');
-    expect(sibling).toEqual({
+    expect(left({ ...OURS, 'k3s-nats-tls/instance': 'staging' }, OUR_SPEC)).toEqual({
       verdict: 'conflict',
       problem: "the HelmChart kube-system/nats (chart nats into namespace nats) is not this instance's, and k3s would install release nats there " +
         'over the rendering',
       hint: 'if it is left over, delete it (`kubectl -n kube-system delete helmchart.helm.cattle.io/nats`); otherwise choose another nats.release',
     });
-    expect(leftHelmChart(helmChart({ team: 'x' }, { ...OUR_SPEC, targetNamespace: 'elsewhere' }), nats, 'default')).toEqual({ verdict: 'none' });
+    expect(left({ team: 'x' }, { ...OUR_SPEC, targetNamespace: 'elsewhere' })).toEqual({ verdict: 'none' });
   });
 });

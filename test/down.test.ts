@@ -132,31 +132,46 @@ describe('down: the k3d cluster', () => {
 });
 
 describe('down --context', () => {
+  const SELECTOR = 'app.kubernetes.io/part-of=k3s-nats-tls,k3s-nats-tls/instance=default';
+  const KINDS = 'configmap,secret,service,serviceaccount,deployment.v1.apps,statefulset.v1.apps,ingress.v1.networking.k8s.io,poddisruptionbudget.v1.policy';
+  const call = (context: string, command: string) => `kubectl --context ${context} --request-timeout=30s ${command}`;
+  /** By label in each namespace the configuration uses, never by name or by file; then the Namespaces this instance created. */
   const deletes = (context: string) => [
-    'dist/helm/nats.yaml', 'dist/0003-echo.k8s.yaml', 'dist/0002-nats-access.k8s.yaml',
-    'dist/0001-nats-tls.k8s.yaml', 'dist/0000-namespaces.k8s.yaml',
-  ].map((file) => `kubectl --context ${context} --request-timeout=30s delete --ignore-not-found -f ${file}`);
+    call(context, `-n nats delete ${KINDS} -l ${SELECTOR} --ignore-not-found`),
+    call(context, `-n default delete ${KINDS} -l ${SELECTOR} --ignore-not-found`),
+    call(context, 'get namespace nats default --ignore-not-found -o json'),
+    call(context, `delete namespace -l ${SELECTOR} --ignore-not-found`),
+  ];
 
-  test.concurrent('deletes the applied objects in reverse order, with kubectl only', async () => {
+  test.concurrent('deletes this instance\'s objects by label, then the namespaces it created, with kubectl only', async () => {
     // GIVEN a deployed project and a machine without docker and k3d
     const box = sandbox(['kubectl']);
     deployedProject(box);
     // WHEN down runs against the context
     const result = await box.down(['--context', 'staging']);
-    // THEN the chart goes first and the namespaces last; k3d is never asked; keys stay
+    // THEN only label-selected deletes run; k3d is never asked; keys stay
     expect(result.code).toBe(0);
     expect(box.calls()).toEqual(['kubectl version --client', GET_CONTEXTS, ...deletes('staging')]);
     expect(existsSync(join(box.root, 'keys', 'ca.crt'))).toBe(true);
     expect(result.stdout).toContain('npx zx scripts/up.mjs --context staging');
   });
 
-  test.concurrent('--dry-run lists the deletes and runs none', async () => {
+  test.concurrent('a namespace this instance did not create is kept, and down says so', async () => {
+    const box = sandbox(['kubectl']);
+    deployedProject(box);
+    const theirs = JSON.stringify({ kind: 'List', items: [{ kind: 'Namespace', metadata: { name: 'nats', labels: { team: 'x' } } }, { kind: 'Namespace', metadata: { name: 'default' } }] });
+    const result = await box.down(['--context', 'staging'], { FAKE_NAMESPACES_JSON: theirs });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('kept namespace(s) nats, which instance default did not create (only its objects were deleted)');
+  });
+
+  test.concurrent('--dry-run lists the deletes and runs only the look at the namespaces', async () => {
     const box = sandbox(['kubectl']);
     deployedProject(box);
     const result = await box.down(['--context', 'staging', '--dry-run']);
     expect(result.code).toBe(0);
-    expect(box.calls()).toEqual(['kubectl version --client', GET_CONTEXTS]);
-    for (const command of deletes('staging')) expect(result.stdout).toContain(`would run: ${command}`);
+    expect(box.calls()).toEqual(['kubectl version --client', GET_CONTEXTS, deletes('staging')[2]]);
+    for (const command of [0, 1, 3].map((at) => deletes('staging')[at])) expect(result.stdout).toContain(`would run: ${command}`);
   });
 
   test.concurrent('--purge also deletes the JetStream volumes of our release, and only with --context', async () => {
@@ -176,12 +191,11 @@ describe('down --context', () => {
     expect(result.stdout).toMatch(/Deploy again: npx zx scripts\/up\.mjs --context 'team a'\n$/);
   });
 
-  test.concurrent('without manifests there is nothing to delete', async () => {
+  test.concurrent('the cluster, not dist/, says what is ours: without manifests down still deletes by label', async () => {
     const box = sandbox(['kubectl']);
     const result = await box.down(['--context', 'staging']);
     expect(result.code).toBe(0);
-    expect(box.calls()).toEqual(['kubectl version --client', GET_CONTEXTS]);
-    expect(result.stdout).toContain('no manifests in dist/: nothing to delete');
+    expect(box.calls()).toEqual(['kubectl version --client', GET_CONTEXTS, ...deletes('staging')]);
   });
 });
 

@@ -123,8 +123,9 @@ describe('up: a failing step stops the run', () => {
       prepare: (root) => writeFileSync(join(root, 'dist'), 'a file where synth needs a folder\n'),
     },
     {
-      step: 'NATS chart', fail: 'helm template', keys: true, message: 'exited with code 1',
-      command: RENDER, output: SIMULATED('helm'), lastCall: RENDER,
+      step: 'NATS chart', fail: 'helm template', keys: true,
+      message: 'helm could not render chart nats 2.14.2 from https://nats-io.github.io/k8s/helm/charts/: exited with code 1',
+      command: RENDER, output: SIMULATED('helm'), hint: 'check nats.chart (repo, version) in the configuration', lastCall: RENDER,
     },
     {
       step: 'NATS chart', fail: 'helm prints only a StatefulSet', keys: true, env: { FAKE_HELM_PARTIAL: '1' },

@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify as stringifyYaml } from 'yaml';
+import { parseConfig } from '../lib/config/config';
+import { plannedStack } from '../lib/synth/stack';
 import type { ApiObject } from './support/fixtures';
 import type { ScriptResult } from './support/project-copy';
 import {
-  applies, completed, CREATE, GET_CONTEXTS, HELMCHART_ALLOWLIST, HELMCHARTS, kubectl, LIST, MANIFESTS, PROBES, pruning, removeSandboxes, render,
-  rollouts, sandbox, START, tree, UP_STEPS, VERIFY, withIssuedKeys,
+  applies, completed, CREATE, diffs, GET_CONTEXTS, HELMCHART_ALLOWLIST, HELMCHARTS, kubectl, LIST, MANIFESTS, PROBES, pruning, removeSandboxes,
+  render, NATS_NAMESPACE_JSON, rollouts, sandbox, START, tree, UP_STEPS, VERIFY, withIssuedKeys,
 } from './support/sandbox';
 
 // scripts/up.mjs runs as a user runs it (node, real zx, real PKI and synth) in a copy of the
@@ -71,7 +73,7 @@ describe('up: from nothing to a verified deployment, then again', () => {
     expect(result.code).toBe(0);
     expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, HELMCHARTS('k3d-dev')]);
     expect(tree(box.root)).toEqual(before);
-    for (const apply of applies('k3d-dev')) expect(result.stdout).toContain(`would run: ${apply}`);
+    for (const apply of applies('k3d-dev').slice(1)) expect(result.stdout).toContain(`would run: ${apply}`);
     expect(result.stdout).toContain('dist/helm/nats.yaml is current');
   });
 
@@ -91,10 +93,12 @@ describe('up: from nothing to a verified deployment, then again', () => {
   });
 
   test('a rendering cut short under a current header is rendered again, not applied as is', async () => {
-    // GIVEN dist/helm/nats.yaml keeps its header but lost everything after the StatefulSet
+    // GIVEN dist/helm/nats.yaml keeps its header but lost everything after the ConfigMap
     const file = join(box.root, 'dist/helm/nats.yaml');
     const rendered = readFileSync(file, 'utf8');
-    writeFileSync(file, rendered.slice(0, rendered.indexOf('\n---', rendered.indexOf('kind: StatefulSet')) + 1));
+    const cut = rendered.indexOf('\n---', rendered.indexOf('kind: ConfigMap')) + 1;
+    expect(cut).toBeGreaterThan(0);
+    writeFileSync(file, rendered.slice(0, cut));
     box.clearCalls();
     // WHEN up --dry-run runs THEN helm would render the chart again
     const result = await box.up(['--dry-run']);
@@ -389,7 +393,7 @@ const OUR_HELMCHART = JSON.stringify({
   spec: { chart: 'nats', repo: 'https://nats-io.github.io/k8s/helm/charts/', version: '2.14.2', targetNamespace: 'nats' },
 });
 /** What a helmchart deployment applies: the synthesized files, never a rendering of the chart. */
-const helmchartApplies = (context: string): string[] => [kubectl(context, pruning('apply', MANIFESTS.slice(0, -1), HELMCHART_ALLOWLIST))];
+const helmchartApplies = (context: string): string[] => applies(context, MANIFESTS.slice(0, -1), HELMCHART_ALLOWLIST);
 const helmJob = (context: string): string[] => [
   kubectl(context, '-n kube-system get job/helm-install-nats --ignore-not-found -o name'),
   kubectl(context, '-n kube-system wait --for=condition=complete job/helm-install-nats --timeout=300s'),
@@ -463,7 +467,9 @@ describe('up: nats.install helmchart', () => {
     expect(result.code).toBe(0);
     expect(box.calls()).toEqual([
       'docker info', 'k3d version', 'kubectl version --client', LIST, GET_CONTEXTS,
-      kubectl('k3d-dev', 'delete --ignore-not-found -f dist/helm/nats.yaml'),
+      // By label, never by the names in the file: our owner labels and the chart's release and managed-by labels.
+      kubectl('k3d-dev', '-n nats delete configmap,secret,service,serviceaccount,deployment.v1.apps,statefulset.v1.apps,ingress.v1.networking.k8s.io,' +
+        'poddisruptionbudget.v1.policy -l app.kubernetes.io/part-of=k3s-nats-tls,k3s-nats-tls/instance=default,app.kubernetes.io/instance=nats,app.kubernetes.io/managed-by=Helm --ignore-not-found'),
       ...helmchartApplies('k3d-dev'), ...helmJob('k3d-dev'), ...rollouts('k3d-dev'),
     ]);
     expect(existsSync(join(box.root, 'dist/helm/nats.yaml'))).toBe(false);
@@ -475,7 +481,6 @@ describe('up: nats.install helmchart', () => {
 });
 
 describe('up --diff', () => {
-  const diffs = (context: string, files = MANIFESTS, allowlist?: string[]): string[] => [kubectl(context, pruning('diff', files, allowlist))];
 
   test.concurrent('without a cluster it says so and creates nothing', async () => {
     const box = await withIssuedKeys(sandbox());
@@ -493,7 +498,7 @@ describe('up --diff', () => {
     const box = await withIssuedKeys(sandbox());
     box.fake.setClusters([{ name: 'dev', serversRunning: 1, nodes: [{ role: 'loadbalancer', State: RUNNING, portMappings: DEFAULT_MAPPINGS }] }]);
     // WHEN up --diff runs and kubectl diff finds (or does not find) differences
-    const result = await box.up(['--diff'], { FAKE_DIFF_CODE: diffCode });
+    const result = await box.up(['--diff'], { FAKE_DIFF_CODE: diffCode, FAKE_NAMESPACES_JSON: NATS_NAMESPACE_JSON });
     // THEN it synthesizes and renders, diffs each file and applies nothing
     expect(result.code).toBe(exitCode);
     expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, render(box.root), HELMCHARTS('k3d-dev'), ...diffs('k3d-dev')]);
@@ -510,7 +515,7 @@ describe('up --diff', () => {
     // GIVEN a running cluster where our HelmChart still installs NATS, and the configuration says template
     const box = await withIssuedKeys(sandbox(['kubectl', 'helm']));
     // WHEN up --diff runs and kubectl diff finds nothing else
-    const result = await box.up(['--diff', '--context', 'staging'], { FAKE_HELMCHART_JSON: OUR_HELMCHART });
+    const result = await box.up(['--diff', '--context', 'staging'], { FAKE_HELMCHART_JSON: OUR_HELMCHART, FAKE_NAMESPACES_JSON: NATS_NAMESPACE_JSON });
     // THEN it exits 1 naming the HelmChart, and only looked
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("up would first delete helmchart.helm.cattle.io/nats (k3s's helm controller would uninstall NATS)\n");
@@ -525,15 +530,15 @@ describe('up --diff', () => {
     const result = await box.up(['--diff', '--context', 'staging'], { FAKE_DIFF_CODE: '2' });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('✖ Diff failed: exited with code 2');
-    expect(result.stderr).toContain(`command: ${diffs('staging')[0]}`);
+    expect(result.stderr).toContain(`command: ${diffs('staging')[2]}`);
     expect(result.stderr).toContain('error: fake diff failed');
-    expect(box.calls().at(-1)).toBe(diffs('staging')[0]);
+    expect(box.calls().at(-1)).toBe(diffs('staging')[2]);
   });
 
   test.concurrent('with helmchart only the synthesized files are compared', async () => {
     const box = await withIssuedKeys(sandbox(['kubectl']));
     writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), HELMCHART_CONFIG);
-    const result = await box.up(['--diff', '--context', 'staging']);
+    const result = await box.up(['--diff', '--context', 'staging'], { FAKE_NAMESPACES_JSON: NATS_NAMESPACE_JSON });
     expect(result.code).toBe(0);
     expect(box.calls()).toEqual([
       'kubectl version --client', GET_CONTEXTS, HELMCHART_CRD('staging'), ...diffs('staging', MANIFESTS.slice(0, -1), HELMCHART_ALLOWLIST),
@@ -554,8 +559,8 @@ describe('up: pruning what left dist/', () => {
     const result = await box.up(['--no-verify'], { FAKE_PRUNED: '' });
     // THEN the manifests go to kubectl in one call, in apply order, with the label selector and the allowlist
     expect(result.code).toBe(0);
-    expect(box.calls().filter((call) => call.includes(' apply '))).toEqual(applies('k3d-dev'));
-    expect(result.stdout).toContain(`✔ Apply — ${MANIFESTS.length} file(s) applied to context k3d-dev; nothing to prune\n`);
+    expect(box.calls().filter((call) => call.includes(' apply '))).toEqual(applies('k3d-dev').slice(-1));
+    expect(result.stdout).toContain(`✔ Apply — created namespace(s) nats; ${MANIFESTS.length - 1} file(s) applied to context k3d-dev; nothing to prune\n`);
     // ... and -l skips nothing: each object of each file (the chart's rendering too) has the labels
     for (const file of MANIFESTS) {
       const objects = parseAllDocuments(readFileSync(join(box.root, file), 'utf8')).map((document) => document.toJS() as ApiObject);
@@ -571,7 +576,7 @@ describe('up: pruning what left dist/', () => {
     writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), 'instance: staging\n');
     const result = await box.up(['--context', 'staging', '--no-verify']);
     expect(result.code).toBe(0);
-    expect(box.calls().filter((call) => call.includes(' apply '))).toEqual([kubectl('staging', pruning('apply', MANIFESTS, undefined, 'staging'))]);
+    expect(box.calls().filter((call) => call.includes(' apply '))).toEqual([kubectl('staging', pruning('apply', MANIFESTS.slice(1), undefined, 'staging'))]);
     expect(readFileSync(join(box.root, 'dist/helm/nats.yaml'), 'utf8')).toContain('    k3s-nats-tls/instance: staging\n');
   });
 
@@ -605,14 +610,14 @@ describe('up: pruning what left dist/', () => {
     const result = await box.up(['--no-verify']);
     // THEN the Apply step names the file and the objects kubectl -l would skip, and applies nothing
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('✖ Apply failed: dist/helm/nats.yaml: StatefulSet nats, Service nats, Service nats-headless, ConfigMap nats-config ' +
+    expect(result.stderr).toContain('✖ Apply failed: dist/helm/nats.yaml: ConfigMap nats-config, Service nats-headless, Service nats, StatefulSet nats ' +
       'without the labels app.kubernetes.io/part-of=k3s-nats-tls,k3s-nats-tls/instance=default, which kubectl apply -l would skip\n');
     expect(result.stderr).toContain('npm run synth');
     expect(box.calls().filter((call) => call.includes(' apply '))).toEqual([]);
     // ... while a dry run, which synthesizes and renders nothing, only says what it would run
     const dry = await box.up(['--dry-run']);
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain(`would run: ${applies('k3d-dev')[0]}`);
+    expect(dry.stdout).toContain(`would run: ${applies('k3d-dev').at(-1)}`);
   });
 
   test.concurrent('from helmchart to template: our HelmChart goes after rendering, right before the apply, and kubectl waits for the uninstall', async () => {
@@ -631,14 +636,17 @@ describe('up: pruning what left dist/', () => {
     // THEN helm renders first; the HelmChart is deleted (waiting, bounded) just before kubectl applies
     expect(result.code).toBe(0);
     expect(box.calls()).toEqual([
-      ...PROBES, LIST, GET_CONTEXTS, render(box.root), HELMCHARTS('k3d-dev'), deleteHelmChart('k3d-dev'), ...applies('k3d-dev'), ...rollouts('k3d-dev'),
+      ...PROBES, LIST, GET_CONTEXTS, render(box.root), HELMCHARTS('k3d-dev'), applies('k3d-dev')[0], deleteHelmChart('k3d-dev'),
+      ...applies('k3d-dev').slice(1), ...rollouts('k3d-dev'),
     ]);
-    expect(result.stdout).toContain("✔ Apply — deleted helmchart.helm.cattle.io/nats (k3s's helm controller uninstalled NATS); 5 file(s) applied");
+    expect(result.stdout).toContain("✔ Apply — deleted helmchart.helm.cattle.io/nats (k3s's helm controller uninstalled NATS); created namespace(s) nats; 4 file(s) applied");
   });
 
   test.concurrent('a HelmChart from before objects were labelled is deleted when it installs exactly our chart into our namespace', async () => {
     const box = await withIssuedKeys(sandbox(['kubectl', 'helm']));
-    const unlabelled = JSON.stringify({ ...JSON.parse(OUR_HELMCHART), metadata: { name: 'nats' } });
+    const ours = JSON.parse(OUR_HELMCHART);
+    const valuesContent = stringifyYaml(plannedStack(parseConfig({})).nats.helmValues);
+    const unlabelled = JSON.stringify({ ...ours, metadata: { name: 'nats' }, spec: { ...ours.spec, valuesContent } });
     const result = await box.up(['--context', 'staging', '--no-verify'], { FAKE_HELMCHART_JSON: unlabelled });
     expect(result.code).toBe(0);
     expect(box.calls()).toContain(deleteHelmChart('staging'));

@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { UserError } from '../util/errors';
 import { K3D_WAIT_SECONDS } from './k3d';
 
@@ -102,12 +102,34 @@ function limitCap(env: NodeJS.ProcessEnv): number | undefined {
 }
 
 /**
+ * Where helm looks for its state, each a variable of its own that beats the three homes: a user's
+ * setting of any of them would bring their repositories or plugins back in.
+ */
+const HELM_STATE_OVERRIDES = ['HELM_REPOSITORY_CONFIG', 'HELM_REPOSITORY_CACHE', 'HELM_REGISTRY_CONFIG', 'HELM_PLUGINS'];
+
+/**
  * The environment a tool runs with. k3d logs to stdout when LOG_LEVEL asks for debug output, which
  * would break the JSON of `k3d cluster list -o json`: it runs without LOG_LEVEL.
+ *
+ * helm, given a `home` of its own, keeps its cache, configuration and data there instead of the
+ * user's ~/.cache/helm and ~/.config/helm: `helm template --repo` reads the user's repositories.yaml
+ * and fails outright when one repository listed there has no cached index ("no cached repo found",
+ * helm/helm#11961, open in 3.22), and it would leave the downloaded chart in the user's cache.
  */
-export function commandEnvironment(command: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  if (basename(command) !== 'k3d' || !('LOG_LEVEL' in env)) return env;
-  const without = { ...env };
-  delete without.LOG_LEVEL;
-  return without;
+export function commandEnvironment(command: string, env: NodeJS.ProcessEnv = process.env, home?: string): NodeJS.ProcessEnv {
+  const tool = basename(command);
+  if (tool === 'k3d' && 'LOG_LEVEL' in env) return without(env, ['LOG_LEVEL']);
+  if (tool === 'helm' && home !== undefined) {
+    return {
+      ...without(env, HELM_STATE_OVERRIDES),
+      HELM_CACHE_HOME: join(home, 'cache'), HELM_CONFIG_HOME: join(home, 'config'), HELM_DATA_HOME: join(home, 'data'),
+    };
+  }
+  return env;
+}
+
+function without(env: NodeJS.ProcessEnv, names: readonly string[]): NodeJS.ProcessEnv {
+  const rest = { ...env };
+  for (const name of names) delete rest[name];
+  return rest;
 }

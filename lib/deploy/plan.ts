@@ -1,9 +1,11 @@
+import { isDeepStrictEqual } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { echoUrl, k3dContext, natsUrl, type ClusterConfig, type Config, type NatsConfig } from '../config/config';
 import { NATS_RENDERED_FILE } from '../config/layout';
 import { K3S_HELMCHART_NAMESPACE, k3sHelmChartName, type NatsInstall } from '../constructs/nats-mutual-tls';
 import { pkiPaths } from '../pki/pki';
 import { MANIFEST_SUFFIX } from '../synth/dist';
-import { isOwnedBy, PART_OF } from '../synth/ownership';
+import { isOwnedBy } from '../synth/ownership';
 import type { Stack } from '../synth/stack';
 import { displayPath } from '../util/display-path';
 import { KUBECTL_REQUEST_TIMEOUT } from './command-limits';
@@ -104,6 +106,9 @@ export function applyOrder(distFiles: readonly string[], install: NatsInstall = 
   return install === 'template' ? [...synthesized, NATS_RENDERED_FILE] : synthesized;
 }
 
+/** The namespaces this configuration's objects live in (built-in ones included: echo may run in `default`). */
+export const stackNamespaces = (config: Config): string[] => [...new Set([config.nats.namespace, config.echo.namespace])];
+
 /** The CRD of k3s's helm controller: without it a HelmChart is rejected, and nothing would install NATS. */
 export const HELMCHART_CRD = 'crd/helmcharts.helm.cattle.io';
 
@@ -134,17 +139,32 @@ export type LeftHelmChart =
 
 interface HelmChartObject {
   readonly metadata?: { readonly name?: string; readonly labels?: Record<string, unknown> };
-  readonly spec?: { readonly chart?: string; readonly repo?: string; readonly targetNamespace?: string };
+  readonly spec?: {
+    readonly chart?: string; readonly repo?: string; readonly version?: string; readonly targetNamespace?: string; readonly valuesContent?: string;
+  };
+}
+
+/** Whether a HelmChart installs exactly this chart with exactly these values (what `helmchart` mode writes). */
+function installsExactly(spec: NonNullable<HelmChartObject['spec']>, nats: NatsConfig, values: object): boolean {
+  if (spec.chart !== nats.chart.name || spec.repo !== nats.chart.repo || spec.version !== nats.chart.version) return false;
+  if (spec.targetNamespace !== nats.namespace) return false;
+  try {
+    return isDeepStrictEqual(parseYaml(spec.valuesContent ?? ''), JSON.parse(JSON.stringify(values)));
+  } catch {
+    return false;
+  }
 }
 
 /**
  * What `template` does about the HelmChart named like its release (`getOutput`: helmChartLookupArgs'
- * output). Deleted when it is this instance's (wherever it installs: with `template` this instance
- * has none), or when it carries no owner label at all (written before objects were labelled) yet
- * installs exactly our chart into our namespace. Any other one installing into our namespace is
- * someone else's that would fight the rendering: up stops. One installing elsewhere is left alone.
+ * output; `values`: the chart values this configuration gives). Deleted when it is this instance's
+ * (wherever it installs: with `template` this instance has none), or when it carries no labels at
+ * all (written before objects were labelled) and installs exactly our chart, version and values into
+ * our namespace. A label of any other tool (Argo CD's, k3s's auto-deploy hash) makes it someone
+ * else's: if it installs into our namespace it would fight the rendering, and up stops. One
+ * installing elsewhere is left alone.
  */
-export function leftHelmChart(getOutput: string, nats: NatsConfig, instance: string): LeftHelmChart {
+export function leftHelmChart(getOutput: string, nats: NatsConfig, instance: string, values: object): LeftHelmChart {
   if (getOutput.trim() === '') return { verdict: 'none' };
   const helmChart = JSON.parse(getOutput) as HelmChartObject;
   const name = helmChart.metadata?.name ?? k3sHelmChartName(nats.release);
@@ -152,8 +172,8 @@ export function leftHelmChart(getOutput: string, nats: NatsConfig, instance: str
   const resource = `helmchart.helm.cattle.io/${name}`;
   if (isOwnedBy(helmChart.metadata?.labels, instance)) return { verdict: 'delete', resource };
   if (spec.targetNamespace !== nats.namespace) return { verdict: 'none' };
-  const unlabelled = helmChart.metadata?.labels?.[PART_OF.key] === undefined;
-  if (unlabelled && spec.chart === nats.chart.name && spec.repo === nats.chart.repo) return { verdict: 'delete', resource };
+  const unlabelled = Object.keys(helmChart.metadata?.labels ?? {}).length === 0;
+  if (unlabelled && installsExactly(spec, nats, values)) return { verdict: 'delete', resource };
   return {
     verdict: 'conflict',
     problem: `the HelmChart ${K3S_HELMCHART_NAMESPACE}/${name} (chart ${spec.chart ?? '?'} into namespace ${nats.namespace}) is not this ` +

@@ -15,6 +15,8 @@ require('./ts-hook.cjs');
  *   'config/config': typeof import('../../lib/config/config.ts'),
  *   'deploy/plan': typeof import('../../lib/deploy/plan.ts'),
  *   'deploy/prune': typeof import('../../lib/deploy/prune.ts'),
+ *   'deploy/namespaces': typeof import('../../lib/deploy/namespaces.ts'),
+ *   'deploy/foreign-objects': typeof import('../../lib/deploy/foreign-objects.ts'),
  *   'util/display-path': typeof import('../../lib/util/display-path.ts'),
  *   'synth/dist': typeof import('../../lib/synth/dist.ts'),
  *   'util/errors': typeof import('../../lib/util/errors.ts'),

@@ -1,7 +1,7 @@
 // Step-by-step execution for the deploy scripts: one progress line per step, every command shown
 // as the user could type it, and on failure the step, the command and the tool's own stderr —
 // then the script stops, so no later step runs on top of a broken one.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import process from 'node:process';
 import { chalk, path, spinner, which } from 'zx';
@@ -34,11 +34,15 @@ export class StepFailure extends Error {
 
 /**
  * Runs a command with no stdin, within its time limit (lib/deploy/command-limits.ts) and with the
- * environment that tool needs; resolves to lib/deploy/run-command.ts's result.
+ * environment that tool needs (with `home`, a folder for its own state); resolves to
+ * lib/deploy/run-command.ts's result.
+ * @param {string} command
+ * @param {readonly string[]} args
+ * @param {{ cwd: string, home?: string }} where
  */
-function bounded(command, args, { cwd }) {
+function bounded(command, args, { cwd, home }) {
   const { seconds } = commandLimit(command, args);
-  return runCommand(command, args, { cwd, env: commandEnvironment(command), timeoutMs: seconds * 1000 });
+  return runCommand(command, args, { cwd, env: commandEnvironment(command, process.env, home), timeoutMs: seconds * 1000 });
 }
 
 /** The output a failed command left, for the user: its stderr, else its stdout. */
@@ -47,9 +51,12 @@ const outputOf = (result) => result.error?.message ?? (result.stderr.trim() || r
 /**
  * Runs a command and returns its stdout; throws a StepFailure naming it when it fails or runs out
  * of time (then saying what to check).
+ * @param {string} command
+ * @param {readonly string[]} args
+ * @param {{ cwd: string, home?: string, display: string }} options
  */
-async function exec(command, args, { cwd, display }) {
-  const result = await bounded(command, args, { cwd });
+async function exec(command, args, { cwd, home, display }) {
+  const result = await bounded(command, args, { cwd, home });
   if (result.timedOut) {
     const { seconds, check } = commandLimit(command, args);
     throw new StepFailure(`did not finish within ${seconds} s and was stopped`, { command: display, output: outputOf(result), hint: check });
@@ -75,7 +82,8 @@ export function runbook({ dryRun, cwd }) {
     /**
      * Runs a command that changes something; in a dry run only prints it and returns undefined.
      * It runs at the project root, or with `inScratchDir` in a new empty folder removed afterwards
-     * (for a tool that would pick up files from its working directory).
+     * (for a tool that would pick up files from its working directory), with a home for its state
+     * beside that folder, removed with it.
      */
     async run(command, args, { display = shown(command, args), inScratchDir = false } = {}) {
       if (dryRun) {
@@ -85,7 +93,9 @@ export function runbook({ dryRun, cwd }) {
       if (!inScratchDir) return exec(command, args, { cwd, display });
       const scratch = await mkdtemp(path.join(tmpdir(), 'k3s-nats-tls-'));
       try {
-        return await exec(command, args, { cwd: scratch, display });
+        const work = path.join(scratch, 'work');
+        await mkdir(work);
+        return await exec(command, args, { cwd: work, home: path.join(scratch, 'home'), display });
       } finally {
         await rm(scratch, { recursive: true, force: true });
       }

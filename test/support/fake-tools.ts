@@ -21,9 +21,13 @@ import { delimiter, join } from 'node:path';
  *   kubectl apply prints FAKE_PRUNED (comma-separated) as the objects it pruned. kubectl get job/NAME
  *   prints it, except for the first FAKE_HELM_JOB_LATE looks (no output, as with --ignore-not-found); kubectl diff
  *   exits with FAKE_DIFF_CODE (0; 1 prints a difference; more is an error).
- * - helm template prints the chart's objects the deployment relies on, named after the release, or
- *   only the StatefulSet with FAKE_HELM_PARTIAL set. A folder named like the chart in helm's working
- *   directory shadows the chart from --repo, as with the real helm: it is "rendered" and fails.
+ * - kubectl get -o json -f (up's look for objects it would take over) prints FAKE_LIVE_JSON, get namespace
+ *   FAKE_NAMESPACES_JSON (both nothing by default); create -f of the Namespaces file says each one is created.
+ * - helm template prints the chart's objects the deployment relies on, named after the release, in
+ *   the real helm's order, or only the StatefulSet with FAKE_HELM_PARTIAL set. A path named like the
+ *   chart in helm's working directory is used instead of --repo, as the real helm 3.22 does, with a
+ *   warning on stderr: a folder holding a Chart.yaml "renders" (exit 0), a folder without one or a
+ *   file fails with the real helm's error.
  */
 
 export type FakeTool = 'docker' | 'k3d' | 'kubectl' | 'helm';
@@ -162,6 +166,17 @@ case "$tool $1 $2" in
         fi
         job=$(option get "$@")
         echo "job.batch/${'$'}{job#job/}" ;;
+      *" get --ignore-not-found -o json -f "*)
+        # The objects of the manifests that exist already: FAKE_LIVE_JSON (nothing, as when none does).
+        printf '%s' "${'$'}{FAKE_LIVE_JSON:-}" ;;
+      *" get namespace "*) printf '%s' "${'$'}{FAKE_NAMESPACES_JSON:-}" ;;
+      *" create -f "*)
+        # The Namespaces file: every "name:" line in it is a Namespace that is created.
+        while IFS= read -r line; do
+          case $line in *"name: "*) ;; *) continue ;; esac
+          case $line in *"/"*) continue ;; esac
+          echo "namespace/${'$'}{line##*name: } created"
+        done < "$files" ;;
       *" wait "*) echo "condition met" ;;
       *" diff "*)
         # kubectl diff: 0 when the same, 1 with the differences on stdout, more on an error.
@@ -180,22 +195,27 @@ case "$tool $1 $2" in
     esac ;;
   "helm version "*) echo "v3.16.0+fake" ;;
   "helm template "*)
-    [ -d "$3" ] && fail "Error: Chart.yaml file is missing (rendering the local folder ./$3 instead of the chart from --repo)"
+    chart=$3
+    if [ -e "$chart" ]; then
+      echo "install.go:759: WARN local chart found in current working directory. repository url ignored chart=$chart repository=$(option --repo "$@")" >&2
+      [ -d "$chart" ] || fail "Error: file '$PWD/$chart' does not appear to be a gzipped archive; got 'application/octet-stream'"
+      [ -e "$chart/Chart.yaml" ] || fail "Error: Chart.yaml file is missing"
+    fi
     values=$(option -f "$@")
     [ -e "$values" ] || fail "open $values: no such file or directory"
-    chart=$3
     case $2 in *"$chart"*) full=$2 ;; *) full=$2-$chart ;; esac
     namespace=$(option --namespace "$@")
     # object TEMPLATE API-VERSION KIND NAME
     object() {
       printf '%s\n' '---' "# Source: $chart/templates/$1.yaml" "apiVersion: $2" "kind: $3" 'metadata:' "  name: $4" "  namespace: $namespace"
     }
-    object stateful-set apps/v1 StatefulSet "$full"
+    # helm sorts by kind (ConfigMap, Service, StatefulSet), then by template file.
     if [ -z "${'$'}{FAKE_HELM_PARTIAL:-}" ]; then
-      object service v1 Service "$full"
-      object headless-service v1 Service "$full-headless"
       object config-map v1 ConfigMap "$full-config"
-    fi ;;
+      object headless-service v1 Service "$full-headless"
+      object service v1 Service "$full"
+    fi
+    object stateful-set apps/v1 StatefulSet "$full" ;;
   *) fail "unexpected call: $line" ;;
 esac
 `;

@@ -102,7 +102,29 @@ export const pruning = (verb: 'apply' | 'diff', files: readonly string[], allowl
 ].join(' ');
 /** The allowlist with nats.install helmchart, where up may also prune a HelmChart of ours. */
 export const HELMCHART_ALLOWLIST = [...PRUNE_ALLOWLIST, 'helm.cattle.io/v1/HelmChart'];
-export const applies = (context: string, files: readonly string[] = MANIFESTS): string[] => [kubectl(context, pruning('apply', files))];
+/**
+ * What up does in the Apply step: looks for objects of the manifests that exist and are not ours, creates the missing
+ * Namespaces (never applies them), then one kubectl apply of the rest.
+ */
+export const applies = (context: string, files: readonly string[] = MANIFESTS, allowlist = PRUNE_ALLOWLIST): string[] => {
+  const objects = files.filter((file) => !file.endsWith('0000-namespaces.k8s.yaml'));
+  return [
+    kubectl(context, `get --ignore-not-found -o json ${objects.map((file) => `-f ${file}`).join(' ')}`),
+    ...(files.length > objects.length ? [kubectl(context, 'create -f dist/0000-namespaces.k8s.yaml')] : []),
+    kubectl(context, pruning('apply', objects, allowlist)),
+  ];
+};
+/** The look for objects up would take over, then for the Namespaces it would create, then one kubectl diff, as up --diff runs them. */
+export const diffs = (context: string, files: readonly string[] = MANIFESTS, allowlist = PRUNE_ALLOWLIST): string[] => {
+  const objects = files.filter((file) => !file.endsWith('0000-namespaces.k8s.yaml'));
+  return [
+    kubectl(context, `get --ignore-not-found -o json ${objects.map((file) => `-f ${file}`).join(' ')}`),
+    kubectl(context, 'get namespace nats --ignore-not-found -o json'),
+    kubectl(context, pruning('diff', objects, allowlist)),
+  ];
+};
+/** `kubectl get namespace nats -o json` where it exists (up --diff then has no Namespace to create). */
+export const NATS_NAMESPACE_JSON = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'nats' } });
 /** The look for a HelmChart left by nats.install helmchart, which up makes before applying with template. */
 export const HELMCHARTS = (context: string): string =>
   kubectl(context, '-n kube-system get helmcharts.helm.cattle.io/nats --ignore-not-found -o json');
