@@ -114,6 +114,10 @@ export interface HelmChartSpec {
   readonly bootstrap?: boolean;
   /** Let helm adopt existing resources (helm --take-ownership). @schema HelmChartSpec#takeOwnership */
   readonly takeOwnership?: boolean;
+  /** Server-side apply (helm --server-side); by default on for an install, auto for an upgrade. @schema HelmChartSpec#serverSide */
+  readonly serverSide?: HelmChartSpecServerSide;
+  /** Take over fields other managers own when server-side apply conflicts (helm --force-conflicts). @schema HelmChartSpec#forceConflicts */
+  readonly forceConflicts?: boolean;
   /** A base64-encoded chart archive; overrides chart and version. @schema HelmChartSpec#chartContent */
   readonly chartContent?: string;
   /** Image of the Job that runs helm. @schema HelmChartSpec#jobImage */
@@ -122,7 +126,7 @@ export interface HelmChartSpec {
   readonly backOffLimit?: number;
   /** Time limit of helm operations, as a duration (helm --timeout). @schema HelmChartSpec#timeout */
   readonly timeout?: string;
-  /** On a failed install or upgrade, reinstall cleanly or abort. @schema HelmChartSpec#failurePolicy */
+  /** On a failed install or upgrade, reinstall cleanly, abort, or retry when the configuration changes. @schema HelmChartSpec#failurePolicy */
   readonly failurePolicy?: HelmChartSpecFailurePolicy;
   /** A kubernetes.io/basic-auth Secret with the repository's credentials. @schema HelmChartSpec#authSecret */
   readonly authSecret?: HelmChartSpecLocalObjectReference;
@@ -160,6 +164,8 @@ export function toJson_HelmChartSpec(obj: HelmChartSpec | undefined): Record<str
     'helmVersion': obj.helmVersion,
     'bootstrap': obj.bootstrap,
     'takeOwnership': obj.takeOwnership,
+    'serverSide': obj.serverSide,
+    'forceConflicts': obj.forceConflicts,
     'chartContent': obj.chartContent,
     'jobImage': obj.jobImage,
     'backOffLimit': obj.backOffLimit,
@@ -219,6 +225,14 @@ export function toJson_HelmChartSpecValuesSecrets(obj: HelmChartSpecValuesSecret
 export enum HelmChartSpecFailurePolicy {
   ABORT = 'abort',
   REINSTALL = 'reinstall',
+  RETRY = 'retry',
+}
+
+/** @schema HelmChartSpecServerSide */
+export enum HelmChartSpecServerSide {
+  TRUE = 'true',
+  FALSE = 'false',
+  AUTO = 'auto',
 }
 
 /** @schema HelmChartSpecDriver */

@@ -98,16 +98,17 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
       await run('k3d', k3d.k3dCreateArgs(config.cluster));
       clusterCreated = true;
       if (!dryRun) await contextWritten();
-      return `created k3d cluster ${name} (${config.cluster.image}, ${k3d.k3dPortMappings(config.cluster).join(' ')})`;
+      const agents = config.cluster.agents ? `, ${config.cluster.agents} agent(s)` : '';
+      return `created k3d cluster ${name} (${config.cluster.image}${agents}, ${k3d.k3dPortMappings(config.cluster).join(' ')})`;
     }
-    const drift = k3d.portMappingDrift(config.cluster, existing);
+    const drift = [...k3d.portMappingDrift(config.cluster, existing), ...k3d.agentDrift(config.cluster, existing)];
     for (const line of drift) log(chalk.yellow(`  ⚠ ${line}`));
     const stopped = k3d.stoppedNodes(existing);
     if (stopped.length) await run('k3d', k3d.k3dStartArgs(name));
     await contextWritten();
     const started = stopped.length && !dryRun ? ` (started ${stopped.join(', ')})` : '';
     return drift.length
-      ? `reusing k3d cluster ${name}${started}, but its port mappings differ from the configuration and k3d cannot change them: ` +
+      ? `reusing k3d cluster ${name}${started}, but its port mappings or agents differ from the configuration and up does not change them: ` +
         'run `npx zx scripts/down.mjs` and up again to re-create it'
       : `reusing k3d cluster ${name}${started}`;
   });

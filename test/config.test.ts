@@ -20,7 +20,8 @@ describe('configuration defaults', () => {
     const config = parseConfig({});
     expect(config.cluster).toEqual({
       name: 'dev',
-      image: 'rancher/k3s:v1.31.5-k3s1',
+      image: 'rancher/k3s:v1.36.3-k3s1',
+      agents: 0,
       ports: { http: { host: 8080, container: 80 }, https: { host: 8443, container: 443 }, nats: { host: 4222, nodePort: 31400 } },
     });
     expect(config.echo.text).toBe('Hello from echo');
@@ -74,6 +75,9 @@ describe('configuration validation names the field and the allowed values', () =
     ['an empty echo text', { echo: { text: '   ' } }, /^echo\.text: must not be empty/],
     ['a privileged echo port', { echo: { containerPort: 80 } }, /^echo\.containerPort: must be ≥ 1024/],
     ['an invalid cluster name', { cluster: { name: 'Dev_1' } }, /^cluster\.name: must be a k3d cluster name: lower-case letters/],
+    ['a negative number of agents', { cluster: { agents: -1 } }, /^cluster\.agents: must be 0 or more agent nodes \(got -1\)$/],
+    ['a fraction of an agent', { cluster: { agents: 1.5 } }, /^cluster\.agents: must be a whole number \(got 1\.5\)$/],
+    ['more agents than a laptop runs', { cluster: { agents: 10 } }, /^cluster\.agents: must be at most 9: every agent is a k3s container on this machine \(got 10\)$/],
     ['an instance name that cannot be a label value', { instance: 'Team A' }, /^instance: must be a name for this deployment: lower-case letters/],
     ['an unpinned image', { echo: { image: 'hashicorp/http-echo:latest' } }, /^echo\.image: must pin a version tag/],
     ['an invalid DNS name', { pki: { server: { extraDnsNames: ['nats..local'] } } }, /^pki\.server\.extraDnsNames\[0\]: must be a DNS name/],

@@ -3,7 +3,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import { parseConfig } from '../lib/config/config';
 import { distDir } from '../lib/config/layout';
 import {
-  findK3dCluster, k3dCreateArgs, k3dKubeconfigHint, k3dPortMappings, k3dStartArgs, k3dVersionProblem, portMappingDrift, stoppedNodes,
+  agentDrift, findK3dCluster, k3dCreateArgs, k3dKubeconfigHint, k3dPortMappings, k3dStartArgs, k3dVersionProblem, portMappingDrift, stoppedNodes,
 } from '../lib/deploy/k3d';
 import {
   applyOrder, downTools, echoHttpsCommand, helmChartLookupArgs, kubectlArgs, kubectlVersionProblem, leftHelmChart, natsClientCommands, rolloutTargets,
@@ -15,11 +15,11 @@ import { defaults } from './support/fixtures';
 /** `k3d cluster list -o json` of a default cluster, as k3d v5 prints it (every -p on the load balancer). */
 const K3D_LIST = JSON.stringify([
   {
-    name: 'other', serversCount: 1, serversRunning: 1,
+    name: 'other', serversCount: 1, serversRunning: 1, agentsCount: 0, agentsRunning: 0,
     nodes: [{ name: 'k3d-other-serverlb', role: 'loadbalancer', portMappings: { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '9080' }] } }],
   },
   {
-    name: 'dev', serversCount: 1, serversRunning: 1,
+    name: 'dev', serversCount: 1, serversRunning: 1, agentsCount: 0, agentsRunning: 0,
     nodes: [
       { name: 'k3d-dev-server-0', role: 'server', State: { Running: true, Status: 'running' }, portMappings: {} },
       {
@@ -40,10 +40,17 @@ describe('k3d cluster', () => {
     // GIVEN the defaults WHEN the create command is built THEN it maps 8080, 8443 and 4222 → NodePort 31400
     // ... and bounds k3d's wait, which has no limit of its own
     expect(k3dCreateArgs(defaults().cluster)).toEqual([
-      'cluster', 'create', 'dev', '--image', 'rancher/k3s:v1.31.5-k3s1',
+      'cluster', 'create', 'dev', '--image', 'rancher/k3s:v1.36.3-k3s1',
       '-p', '8080:80@loadbalancer', '-p', '8443:443@loadbalancer', '-p', '4222:31400@server:0', '--wait', '--timeout', '300s',
     ]);
     expect(k3dStartArgs('dev')).toEqual(['cluster', 'start', 'dev', '--wait', '--timeout', '300s']);
+  });
+
+  test('agents are created with --agents; the port mappings stay those of a one-node cluster', () => {
+    // GIVEN two agents WHEN the create command is built THEN k3d makes them, and the mappings are unchanged
+    const cluster = parseConfig({ cluster: { agents: 2 } }).cluster;
+    expect(k3dCreateArgs(cluster).slice(0, 7)).toEqual(['cluster', 'create', 'dev', '--image', 'rancher/k3s:v1.36.3-k3s1', '--agents', '2']);
+    expect(k3dPortMappings(cluster)).toEqual(k3dPortMappings(defaults().cluster));
   });
 
   test('a running cluster has no stopped nodes', () => {
@@ -110,6 +117,17 @@ describe('k3d cluster', () => {
   test('an existing cluster with the configured mappings has no drift; extra mappings are ignored', () => {
     // GIVEN the default cluster as k3d lists it (with the API port too) THEN nothing differs
     expect(portMappingDrift(defaults().cluster, findK3dCluster(K3D_LIST, 'dev')!)).toEqual([]);
+  });
+
+  test('an existing cluster with another number of agents than configured is reported', () => {
+    // GIVEN the default cluster (no agents) and a configuration with two
+    const entry = findK3dCluster(K3D_LIST, 'dev')!;
+    const twoAgents = parseConfig({ cluster: { agents: 2 } }).cluster;
+    // THEN only a difference is named, with what the cluster has
+    expect(agentDrift(defaults().cluster, entry)).toEqual([]);
+    expect(agentDrift(twoAgents, entry)).toEqual(['cluster.agents: want 2 agent(s), cluster has 0']);
+    expect(agentDrift(twoAgents, { ...entry, agentsCount: 2 })).toEqual([]);
+    expect(agentDrift(defaults().cluster, { ...entry, agentsCount: 2 })).toEqual(['cluster.agents: want 0 agent(s), cluster has 2']);
   });
 
   test('a changed host port or NodePort is reported field by field', () => {

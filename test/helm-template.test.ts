@@ -5,6 +5,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_FILE, parseConfig, type Config } from '../lib/config/config';
 import { commandEnvironment } from '../lib/deploy/command-limits';
 import { helmTemplateArgs, missingChartObjects, renderProvenance } from '../lib/deploy/helm-render';
+import { natsNodeSpread, natsServerSettings } from '../lib/nats/values';
 import { plannedStack } from '../lib/synth/stack';
 import { closedPortUrl, HELM, runHelm, serveChartRepo, writeChart, type ChartRepo } from './support/chart-repo';
 import { defaults } from './support/fixtures';
@@ -88,6 +89,19 @@ describe('helm template with the arguments up builds, run by the real helm', () 
     // ... and up finds every object it relies on
     const provenance = renderProvenance(config.nats, config.instance, valuesPath, plannedStack(config).nats.valuesDocument);
     expect(missingChartObjects(result.stdout, provenance)).toEqual([]);
+  });
+
+  test('a three-server cluster: the StatefulSet\'s pods carry the node spread test/node-spread.test.ts schedules', async () => {
+    // GIVEN the values synth writes for nats.replicas 3
+    const cluster = parseConfig({ nats: { chart: { repo: repo.url }, replicas: 3 } });
+    const clusterValues = join(tempDir('values'), 'nats-values.yaml');
+    writeFileSync(clusterValues, plannedStack(cluster).nats.valuesDocument);
+    // WHEN helm renders them THEN the pod template holds exactly natsNodeSpread of the chart's server-pod labels
+    const result = await template(helmTemplateArgs(cluster.nats, clusterValues));
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    const statefulSet = objectsOf(result.stdout).find((object) => object.kind === 'StatefulSet') as ApiObject & { spec: any };
+    expect(statefulSet.spec.template.spec.topologySpreadConstraints).toEqual([natsNodeSpread(natsServerSettings(cluster).podSelector)]);
+    expect(statefulSet.spec.template.metadata.labels).toEqual(natsServerSettings(cluster).podSelector);
   });
 
   test('without --skip-tests the chart\'s test hook is printed as a plain Pod: the flag is what keeps it out', async () => {

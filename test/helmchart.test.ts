@@ -4,7 +4,7 @@ import { Testing } from 'cdk8s';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
 import { parse } from 'yaml';
 import {
-  HelmChart, HelmChartSpecDriver, HelmChartSpecFailurePolicy, HelmChartSpecSet, type HelmChartSpec,
+  HelmChart, HelmChartSpecDriver, HelmChartSpecFailurePolicy, HelmChartSpecServerSide, HelmChartSpecSet, type HelmChartSpec,
 } from '../imports/helm.cattle.io';
 import { HELMCHART_CRD } from './support/crd-schema';
 
@@ -15,7 +15,7 @@ const EVERY_FIELD: Required<HelmChartSpec> = {
   targetNamespace: 'nats', createNamespace: false, chart: 'nats', version: '2.14.2', repo: 'https://charts.example.test/',
   repoCa: 'PEM', repoCaConfigMap: { name: 'ca' }, set: { replicas: HelmChartSpecSet.fromNumber(3), 'image.tag': HelmChartSpecSet.fromString('v1') },
   values: { a: { b: 1 } }, valuesContent: 'a: 1\n', valuesSecrets: [{ name: 'values', keys: ['values.yaml'], ignoreUpdates: true }],
-  helmVersion: 'v3', bootstrap: false, takeOwnership: false, chartContent: 'dGd6', jobImage: 'rancher/klipper-helm:v0.9.4', backOffLimit: 3,
+  helmVersion: 'v3', bootstrap: false, takeOwnership: false, serverSide: HelmChartSpecServerSide.AUTO, forceConflicts: false, chartContent: 'dGd6', jobImage: 'rancher/klipper-helm:v0.9.4', backOffLimit: 3,
   timeout: '5m0s', failurePolicy: HelmChartSpecFailurePolicy.ABORT, authSecret: { name: 'auth' }, authPassCredentials: false,
   insecureSkipTlsVerify: false, plainHttp: false, dockerRegistrySecret: { name: 'registry' }, podSecurityContext: { runAsNonRoot: true },
   securityContext: { readOnlyRootFilesystem: true }, driver: HelmChartSpecDriver.SECRET,
@@ -37,7 +37,8 @@ describe('imports/helmchart-crd.yaml', () => {
       expect([field, spec[field].type]).toEqual([field, 'string']);
     }
     expect(spec.createNamespace.type).toBe('boolean');
-    expect(spec.failurePolicy.enum).toEqual(['abort', 'reinstall']);
+    expect(spec.failurePolicy.enum).toEqual(['abort', 'reinstall', 'retry']);
+    expect(spec.serverSide.enum).toEqual(['true', 'false', 'auto']);
   });
 });
 
@@ -69,7 +70,8 @@ describe('the CRD schema check', () => {
     ['a misspelt field (the API server would drop it silently)', { targetNamespce: 'nats' },
       /\/spec must NOT have additional properties 'targetNamespce'/],
     ['a wrong type', { createNamespace: 'yes' }, /\/spec\/createNamespace must be boolean/],
-    ['a value outside the enum', { failurePolicy: 'retry' }, /\/spec\/failurePolicy must be equal to one of the allowed values/],
+    ['a value outside the enum', { failurePolicy: 'rollback' }, /\/spec\/failurePolicy must be equal to one of the allowed values/],
+    ['server-side apply as a boolean, not the string the enum holds', { serverSide: true }, /\/spec\/serverSide must be string/],
     ['a set value that is neither number nor string', { set: { replicas: true } }, /\/spec\/set\/replicas must be integer/],
   ])('refuses %s', (_what, spec, message) => {
     expect(() => HELMCHART_CRD.validate(valid)).not.toThrow();

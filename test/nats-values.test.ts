@@ -1,7 +1,7 @@
 import { Testing } from 'cdk8s';
 import { natsFullname, natsServiceHostnames, parseConfig, type Config } from '../lib/config/config';
 import { natsPodSelector } from '../lib/nats/chart';
-import { natsAuthorization, natsHelmValues as valuesOf, natsServerSettings } from '../lib/nats/values';
+import { natsAuthorization, natsHelmValues as valuesOf, natsNodeSpread, natsServerSettings } from '../lib/nats/values';
 import { defineStack } from '../lib/synth/stack';
 import { appObjects, defaults, FAKE_TLS, objectOf } from './support/fixtures';
 
@@ -40,6 +40,32 @@ describe('natsHelmValues', () => {
     });
     // THEN only alice and carol become users
     expect(natsAuthorization(config.pki.identities)).toEqual({ users: [{ user: 'alice@example.com' }, { user: 'carol@example.com' }] });
+  });
+});
+
+describe('spreading the servers over the nodes', () => {
+  test('one server: no spread, the recipe\'s values unchanged', () => {
+    expect(natsHelmValues(defaults())).not.toHaveProperty('podTemplate');
+  });
+
+  test('a cluster: one server per node by hostname, scheduled anyway when there are fewer nodes', () => {
+    // GIVEN three servers WHEN values are built THEN the chart's podTemplate map holds the spread by hostname
+    const values = natsHelmValues(parseConfig({ nats: { replicas: 3 } }));
+    expect(values.podTemplate).toEqual({
+      topologySpreadConstraints: { 'kubernetes.io/hostname': { maxSkew: 1, whenUnsatisfiable: 'ScheduleAnyway' } },
+    });
+  });
+
+  test('the constraint the chart renders counts exactly this release\'s server pods, not nats-box', () => {
+    // GIVEN release bus (so the default release cannot pass by coincidence)
+    const config = parseConfig({ nats: { release: 'bus', replicas: 5 } });
+    const constraint = natsNodeSpread(natsServerSettings(config).podSelector);
+    // THEN the selector is the chart's server-pod labels, and the values are the rest of the constraint, keyed by topologyKey
+    expect(constraint.labelSelector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': 'bus', 'app.kubernetes.io/component': 'nats',
+    });
+    const { topologyKey, labelSelector: _chartAddsIt, ...rest } = constraint;
+    expect(natsHelmValues(config).podTemplate?.topologySpreadConstraints).toEqual({ [topologyKey]: rest });
   });
 });
 

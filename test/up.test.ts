@@ -140,6 +140,37 @@ describe('up: from nothing to a verified deployment, then again', () => {
 });
 
 describe('up: other starting points', () => {
+  test.concurrent('agents are created once, and the cluster they belong to is then reused without a warning', async () => {
+    // GIVEN a configuration with two agents and no cluster yet
+    const box = await withIssuedKeys(sandbox());
+    writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), 'cluster:\n  agents: 2\n');
+    // WHEN up runs twice
+    const first = await box.up(['--no-verify']);
+    const second = await box.up(['--no-verify']);
+    // THEN the first creates the cluster with the agents, the second reuses it as it is
+    expect(first.code).toBe(0);
+    expect(box.calls()).toContain(CREATE.replace('--image rancher/k3s:v1.36.3-k3s1 ', '--image rancher/k3s:v1.36.3-k3s1 --agents 2 '));
+    expect(first.stdout).toContain('created k3d cluster dev (rancher/k3s:v1.36.3-k3s1, 2 agent(s), ');
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('✔ Cluster — reusing k3d cluster dev\n');
+    expect(second.stdout).not.toContain('⚠');
+  });
+
+  test.concurrent('an existing cluster with fewer agents than configured is reused with a warning', async () => {
+    // GIVEN k3d's cluster "dev" was created without agents, and the configuration now asks for two
+    const box = await withIssuedKeys(sandbox());
+    box.fake.setClusters([{ name: 'dev', serversRunning: 1, agentsCount: 0, nodes: [
+      { name: 'k3d-dev-serverlb', role: 'loadbalancer', State: RUNNING, portMappings: DEFAULT_MAPPINGS },
+    ] }]);
+    writeFileSync(join(box.root, 'k3s-nats-tls.yaml'), 'cluster:\n  agents: 2\n');
+    // WHEN up runs THEN it names the difference and how to get the agents, and deploys
+    const result = await box.up(['--no-verify']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('⚠ cluster.agents: want 2 agent(s), cluster has 0');
+    expect(result.stdout).toContain('run `npx zx scripts/down.mjs` and up again to re-create it');
+    expect(box.calls()).not.toContain(CREATE);
+  });
+
   test.concurrent('an existing cluster with other port mappings is reused with a warning, not re-created', async () => {
     // GIVEN k3d already has a running cluster "dev" publishing 9080 instead of 8080
     const box = await withIssuedKeys(sandbox());

@@ -19,6 +19,7 @@ export const CONFIG_ENV = 'K3S_NATS_TLS_CONFIG';
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 const NODE_PORT_MIN = 30000;
+const MAX_AGENTS = 9;
 const NODE_PORT_MAX = 32767;
 
 const dnsLabel = (what: string) => z.string().regex(DNS_LABEL,
@@ -35,7 +36,7 @@ const nodePort = wholeNumber()
   .max(NODE_PORT_MAX, `must be a NodePort within ${NODE_PORT_MIN}–${NODE_PORT_MAX}`);
 
 const image = z.string().regex(/^[a-z0-9][a-z0-9._\-/:]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[a-f0-9]{64})$/,
-  "must be an image reference pinned by tag or digest, e.g. 'rancher/k3s:v1.31.5-k3s1' (no ':latest' drift)")
+  "must be an image reference pinned by tag or digest, e.g. 'rancher/k3s:v1.36.3-k3s1' (no ':latest' drift)")
   .refine((ref) => !ref.endsWith(':latest'), "must pin a version tag, not ':latest'");
 
 const PortMapping = z.strictObject({
@@ -47,7 +48,13 @@ const ClusterConfig = z.strictObject({
   /** k3d cluster name; k3d names the kubectl context `k3d-<name>`. */
   name: dnsLabel('k3d cluster name').default('dev'),
   /** Pinned k3s image, so every machine runs the same Kubernetes. */
-  image: image.default('rancher/k3s:v1.31.5-k3s1'),
+  image: image.default('rancher/k3s:v1.36.3-k3s1'),
+  /**
+   * k3s agent nodes beside the one server (k3d `--agents`): with nats.replicas > 1 the NATS servers
+   * spread over the nodes, so one node's container going down takes one NATS server, not all.
+   */
+  agents: wholeNumber().min(0, 'must be 0 or more agent nodes').max(MAX_AGENTS,
+    `must be at most ${MAX_AGENTS}: every agent is a k3s container on this machine`).default(0),
   ports: z.strictObject({
     /** Host port → Traefik's web entrypoint on the k3d load balancer. */
     http: PortMapping.default({ host: 8080, container: 80 }),

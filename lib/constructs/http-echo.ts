@@ -13,8 +13,9 @@ export interface HttpEchoTlsProps {
 }
 
 /**
- * Traefik's Kubernetes Ingress provider (traefik/traefik pkg/provider/kubernetes/ingress:
- * kubernetes.go, annotations.go; and pkg/server/aggregator.go) reads an Ingress like this:
+ * Traefik's Kubernetes Ingress provider (traefik/traefik v3.7, which k3s 1.36 ships;
+ * pkg/provider/kubernetes/ingress: kubernetes.go, annotations.go; and pkg/server/aggregator.go)
+ * reads an Ingress like this, as v2 did:
  * - `spec.tls` only loads the Secret's certificate into Traefik's certificate store
  *   (getCertificates); it does not make any router a TLS router.
  * - A router's entry points and TLS come only from the annotations
@@ -22,7 +23,8 @@ export interface HttpEchoTlsProps {
  *   loadRouter), and they apply to every router of that Ingress.
  * - A router without entry points is put on all default entry points (mergeConfiguration); it
  *   becomes TLS there only if the entry point itself says so (applyModel), which is a setting of
- *   the Traefik installation (k3s's chart sets it for websecure), not of our manifests.
+ *   the Traefik installation (the chart's `ports.websecure.http.tls.enabled`, true by default and
+ *   left so by k3s), not of our manifests.
  * So one Ingress cannot say "plain on web, TLS on websecure": `router.tls: "true"` would make
  * the :8080 routes TLS-only, and leaving it out makes HTTPS depend on how Traefik was installed.
  * Hence two Ingresses: the plain one exactly as before (HTTP on :8080 unchanged), and one pinned

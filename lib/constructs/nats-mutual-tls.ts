@@ -189,6 +189,7 @@ export class NatsMutualTls extends Construct {
     if (props.nodePort) this.nodePortService = this.addNodePort(props.nodePort);
     this.helmValues = natsHelmValues({
       namespace: this.namespace, secretName, clientPort: this.clientPort, users: props.users,
+      podSelector: natsPodSelector(this.release, this.chart.name),
       replicas: this.replicas, routeSecretName, jetstreamStorage: props.jetstream?.storage,
     });
     if (this.install === 'helmchart') this.helmChart = this.addHelmChart();

@@ -6,7 +6,13 @@ import type { ClusterConfig } from '../config/config';
  * cannot change them after creation, so a drift means "delete and re-create").
  */
 
-/** `-p` values: Traefik's entrypoints through the load balancer, NATS's NodePort on the first server. */
+/**
+ * `-p` values: Traefik's entrypoints through the load balancer, NATS's NodePort on the first server.
+ * Agents change neither (k3d v5 pkg/client/ports.go TransformPorts): k3d rewrites `@loadbalancer`
+ * to `servers:*:proxy` and `agents:*:proxy`, so the load balancer forwards 80 and 443 to every node,
+ * where k3s's servicelb answers for Traefik; `@server:0` stays one upstream of the load balancer, and
+ * the NodePort Service (externalTrafficPolicy Cluster) forwards from there to a NATS pod on any node.
+ */
 export function k3dPortMappings(cluster: ClusterConfig): string[] {
   const { http, https, nats } = cluster.ports;
   return [
@@ -24,11 +30,12 @@ export function k3dPortMappings(cluster: ClusterConfig): string[] {
 export const K3D_WAIT_SECONDS = 300;
 const waitArgs = (): string[] => ['--wait', '--timeout', `${K3D_WAIT_SECONDS}s`];
 
-/** Arguments of `k3d cluster create`; `--wait` returns once the k3s server is up. */
+/** Arguments of `k3d cluster create`; `--wait` returns once the k3s server (and each agent) is up. */
 export function k3dCreateArgs(cluster: ClusterConfig): string[] {
   return [
     'cluster', 'create', cluster.name,
     '--image', cluster.image,
+    ...(cluster.agents > 0 ? ['--agents', String(cluster.agents)] : []),
     ...k3dPortMappings(cluster).flatMap((mapping) => ['-p', mapping]),
     ...waitArgs(),
   ];
@@ -59,6 +66,8 @@ export function k3dVersionProblem(versionOutput: string): string | undefined {
 /** The parts of one entry of `k3d cluster list -o json` we read (k3d's types.Cluster / types.Node). */
 export interface K3dClusterEntry {
   readonly name: string;
+  /** Agent nodes, running or not (k3d prints it for every cluster). */
+  readonly agentsCount?: number;
   readonly nodes?: ReadonlyArray<{
     readonly name?: string;
     readonly role?: string;
@@ -120,4 +129,13 @@ export function portMappingDrift(cluster: ClusterConfig, entry: K3dClusterEntry)
       const actual = [...(published.get(host) ?? [])];
       return `${field}: want host ${host} → ${container}, cluster has ${actual.length ? `host ${host} → ${actual.join(', ')}` : `nothing on host ${host}`}`;
     });
+}
+
+/**
+ * The configured number of agents, when the existing cluster has another: up does not add or remove
+ * nodes of a cluster it reuses, and with fewer nodes than NATS servers some servers share a node.
+ */
+export function agentDrift(cluster: ClusterConfig, entry: K3dClusterEntry): string[] {
+  const actual = entry.agentsCount ?? 0;
+  return actual === cluster.agents ? [] : [`cluster.agents: want ${cluster.agents} agent(s), cluster has ${actual}`];
 }

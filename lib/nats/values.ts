@@ -1,6 +1,6 @@
 import { Yaml } from 'cdk8s';
 import type { Config, Identity } from '../config/config';
-import { TLS_SECRET_KEYS, type NatsChartRef } from './chart';
+import { natsPodSelector, TLS_SECRET_KEYS, type NatsChartRef } from './chart';
 
 /**
  * Typed values for the official NATS Helm chart (nats-io/k8s, chart 2.x). The chart ships no
@@ -64,6 +64,11 @@ export interface NatsChartValues {
     };
   };
   readonly tlsCA: { readonly enabled: true; readonly secretName: string; readonly key: string };
+  /** Present when replicas > 1: the servers spread over the nodes. */
+  readonly podTemplate?: {
+    /** The chart's map of topologyKey → constraint; the chart adds topologyKey and the labelSelector. */
+    readonly topologySpreadConstraints: Readonly<Record<string, NatsSpreadSettings>>;
+  };
   /**
    * nats-box would connect to nats://<release> without a client certificate and be refused under
    * verify_and_map; giving it one means a client private key inside the cluster. The proof runs
@@ -82,12 +87,50 @@ export interface NatsRouteTlsSettings {
 
 export const NATS_ROUTE_TLS_SETTINGS: NatsRouteTlsSettings = { verify: true };
 
+/** How unevenly the servers may spread over the nodes, and what happens when they cannot spread. */
+export interface NatsSpreadSettings {
+  readonly maxSkew: number;
+  readonly whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway';
+}
+
+/** A pod's topology spread constraint, as the pod spec writes it. */
+export interface TopologySpreadConstraint extends NatsSpreadSettings {
+  readonly topologyKey: string;
+  readonly labelSelector: { readonly matchLabels: Readonly<Record<string, string>> };
+}
+
+/** The label the kubelet gives each node with its name: spreading by it means one server per node. */
+const NODE_TOPOLOGY_KEY = 'kubernetes.io/hostname';
+
+/**
+ * At most one server more on one node than on another, as a preference. Not DoNotSchedule: a node
+ * that exists but takes no pods (cordoned, or NotReady once its k3d container stopped) still counts
+ * as a node without a server, so the last server would stay Pending (test/node-spread.test.ts shows
+ * it with the real scheduler); with ScheduleAnyway every server runs, two sharing a node if need be.
+ * A one-node cluster is one topology domain, where either would place every server.
+ */
+const NATS_NODE_SPREAD: NatsSpreadSettings = { maxSkew: 1, whenUnsatisfiable: 'ScheduleAnyway' };
+
+/**
+ * The constraint the chart writes into the StatefulSet's pod template from the values: the chart's
+ * pod-template.yaml adds `topologyKey` (the map key) and a labelSelector of its server pods' labels
+ * (nats.selectorLabels: name, instance, component nats, so nats-box pods do not count); the values
+ * give the rest (helm template of chart 2.14.2 renders exactly this). JetStream volumes follow:
+ * k3s's local-path StorageClass binds WaitForFirstConsumer, so each is made on the node the
+ * scheduler chose.
+ */
+export function natsNodeSpread(podSelector: Readonly<Record<string, string>>): TopologySpreadConstraint {
+  return { topologyKey: NODE_TOPOLOGY_KEY, labelSelector: { matchLabels: { ...podSelector } }, ...NATS_NODE_SPREAD };
+}
+
 /** What the values are made of: everything about the server but its key material. */
 export interface NatsServerSettings {
   readonly namespace: string;
   readonly secretName: string;
   readonly clientPort: number;
   readonly users: readonly NatsUser[];
+  /** Labels of the chart's server pods (natsPodSelector), which the spread over the nodes counts. */
+  readonly podSelector: Readonly<Record<string, string>>;
   /** Servers in the StatefulSet; more than 1 makes a cluster. @default 1 */
   readonly replicas?: number;
   /** The Secret with the route certificate; needed when replicas > 1. */
@@ -118,6 +161,7 @@ export function natsHelmValues(settings: NatsServerSettings): NatsChartValues {
       ...(settings.jetstreamStorage ? { jetstream: { enabled: true, fileStore: { pvc: { size: settings.jetstreamStorage } } } } : {}),
     },
     tlsCA: { enabled: true, secretName: settings.secretName, key: TLS_SECRET_KEYS.ca },
+    ...spreadValues(settings),
     natsBox: { enabled: false },
   };
 }
@@ -127,6 +171,13 @@ function clusterValues(settings: NatsServerSettings): Pick<NatsChartValues['conf
   if (replicas === 1) return {};
   if (!settings.routeSecretName) throw new Error('natsHelmValues: a cluster needs routeSecretName');
   return { cluster: { enabled: true, replicas, tls: { enabled: true, secretName: settings.routeSecretName, merge: NATS_ROUTE_TLS_SETTINGS } } };
+}
+
+/** The chart's form of natsNodeSpread: keyed by topologyKey, without what the chart adds itself. */
+function spreadValues(settings: NatsServerSettings): Pick<NatsChartValues, 'podTemplate'> {
+  if ((settings.replicas ?? 1) === 1) return {};
+  const { topologyKey, maxSkew, whenUnsatisfiable } = natsNodeSpread(settings.podSelector);
+  return { podTemplate: { topologySpreadConstraints: { [topologyKey]: { maxSkew, whenUnsatisfiable } } } };
 }
 
 /**
@@ -146,6 +197,7 @@ export function natsServerSettings(config: Config): NatsServerSettings {
     secretName: nats.tlsSecretName,
     clientPort: nats.clientPort,
     users: natsUsers(config.pki.identities),
+    podSelector: natsPodSelector(nats.release, nats.chart.name),
     replicas: nats.replicas,
     routeSecretName: nats.routeTlsSecretName,
     ...(nats.jetstream.enabled ? { jetstreamStorage: nats.jetstream.storage } : {}),

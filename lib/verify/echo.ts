@@ -123,7 +123,10 @@ function httpsGet(url: string, ca: string, ms: number): Promise<HttpsAnswer> {
   });
 }
 
-/** The subject Traefik gives the self-signed certificate it serves while no Secret matches the host. */
+/**
+ * The subject Traefik gives the self-signed certificate it serves while no Secret matches the host
+ * (its CN is `generate.DefaultDomain` in pkg/tls/generate, the same in Traefik v2 and v3.7).
+ */
 const TRAEFIK_DEFAULT_SUBJECT = /CN=TRAEFIK DEFAULT CERT/i;
 
 const commonName = (certificate: X509Certificate | undefined): string =>

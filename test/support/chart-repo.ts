@@ -60,6 +60,8 @@ data:
 `,
   // The NATS chart's selector labels, ports and pod template merge: what the NodePort selects, the
   // rollout waits for, and the node spread places (KWOK runs the pods on the test control plane).
+  // podTemplate.topologySpreadConstraints is the chart's map of topologyKey → constraint, to which
+  // it adds that key and a labelSelector of its server-pod labels (its pod-template.yaml).
   'service.yaml': `apiVersion: v1
 kind: Service
 metadata:
@@ -110,6 +112,12 @@ spec:
       labels:
         {{- include "stand.selector" . | nindent 8 }}
     spec:
+      {{- with ((.Values.podTemplate).topologySpreadConstraints) }}
+      topologySpreadConstraints:
+        {{- range $topologyKey, $constraint := . }}
+        - {{ merge (dict "topologyKey" $topologyKey "labelSelector" (dict "matchLabels" (include "stand.selector" $ | fromYaml))) $constraint | toYaml | nindent 10 }}
+        {{- end }}
+      {{- end }}
       {{- with (((.Values.podTemplate).merge).spec) }}
       {{- toYaml . | nindent 6 }}
       {{- end }}

@@ -82,7 +82,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     const path = url.pathname;
-    if (path === '/version') return send(res, 200, { major: '1', minor: '31', gitVersion: 'v1.31.5+k3s1' });
+    if (path === '/version') return send(res, 200, { major: '1', minor: '36', gitVersion: 'v1.36.3+k3s1' });
     if (path === '/api') return send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] });
     if (path === '/apis') {
       const groups = Object.keys(RESOURCES).filter((gv) => gv.includes('/')).map((groupVersion) => {

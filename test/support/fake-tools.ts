@@ -10,8 +10,8 @@ import { delimiter, join } from 'node:path';
  * - FAKE_HANG (same form) makes those calls wait on a `sleep` they start in the background, as a
  *   tool waiting on a server that never answers; the sleep's pid is appended to FAKE_HANG_PIDS.
  * - k3d keeps its clusters in FAKE_K3D_STATE, one JSON object per line (k3d's `cluster list -o json`
- *   entries, every `-p` published on the load balancer as k3d v5 does); `cluster list -o json`
- *   prints them as a JSON array. `k3d version` says FAKE_K3D_VERSION (v5.8.3). With LOG_LEVEL set
+ *   entries, every `-p` published on the load balancer as k3d v5 does, `--agents N` as N agent
+ *   nodes); `cluster list -o json` prints them as a JSON array. `k3d version` says FAKE_K3D_VERSION (v5.8.3). With LOG_LEVEL set
  *   in its environment k3d writes debug lines to stdout, as the real one does.
  * - kubectl version says FAKE_KUBECTL_VERSION (v1.31.0); kubectl config get-contexts lists FAKE_KUBE_CONTEXTS (comma-separated; k3d-dev and staging).
  *   With FAKE_KUBE_PROMPT set, kubectl calls that reach the cluster ask for a username on stdin, as
@@ -101,18 +101,24 @@ case "$tool $1 $2" in
         case $cluster in *"\"name\":\"$name\""*) fail "cluster $name already exists" ;; esac
       done < "$FAKE_K3D_STATE"
     fi
-    ports=""; previous=""
+    ports=""; previous=""; agents=0
     for arg in "$@"; do
       if [ "$previous" = "-p" ]; then
         mapping=${'$'}{arg%%@*}
         ports="$ports${'$'}{ports:+,}\"${'$'}{mapping#*:}/tcp\":[{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"${'$'}{mapping%%:*}\"}]"
       fi
+      [ "$previous" = "--agents" ] && agents=$arg
       previous=$arg
     done
     running='"State":{"Running":true,"Status":"running"}'
-    server="{\"name\":\"k3d-$name-server-0\",\"role\":\"server\",$running,\"portMappings\":{}}"
-    balancer="{\"name\":\"k3d-$name-serverlb\",\"role\":\"loadbalancer\",$running,\"portMappings\":{$ports}}"
-    echo "{\"name\":\"$name\",\"serversCount\":1,\"serversRunning\":1,\"nodes\":[$server,$balancer]}" >> "$FAKE_K3D_STATE"
+    nodes="{\"name\":\"k3d-$name-server-0\",\"role\":\"server\",$running,\"portMappings\":{}}"
+    i=0
+    while [ "$i" -lt "$agents" ]; do
+      nodes="$nodes,{\"name\":\"k3d-$name-agent-$i\",\"role\":\"agent\",$running,\"portMappings\":{}}"
+      i=$((i + 1))
+    done
+    nodes="$nodes,{\"name\":\"k3d-$name-serverlb\",\"role\":\"loadbalancer\",$running,\"portMappings\":{$ports}}"
+    echo "{\"name\":\"$name\",\"serversCount\":1,\"serversRunning\":1,\"agentsCount\":$agents,\"agentsRunning\":$agents,\"nodes\":[$nodes]}" >> "$FAKE_K3D_STATE"
     echo "INFO Cluster $name created successfully!" ;;
   "k3d cluster delete")
     [ -e "$FAKE_K3D_STATE" ] || fail "cluster $3 not found"

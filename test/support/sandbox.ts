@@ -80,7 +80,7 @@ export function tree(root: string): Record<string, string> {
 export const PROBES = ['docker info', 'k3d version', 'kubectl version --client', 'helm version --short'];
 export const LIST = 'k3d cluster list -o json';
 export const GET_CONTEXTS = 'kubectl config get-contexts -o name';
-export const CREATE = 'k3d cluster create dev --image rancher/k3s:v1.31.5-k3s1 ' +
+export const CREATE = 'k3d cluster create dev --image rancher/k3s:v1.36.3-k3s1 ' +
   '-p 8080:80@loadbalancer -p 8443:443@loadbalancer -p 4222:31400@server:0 --wait --timeout 300s';
 export const START = 'k3d cluster start dev --wait --timeout 300s';
 /** helm runs in a scratch folder, so the values file is passed by absolute path. */
