@@ -1,7 +1,7 @@
-import { parseConfig } from '../lib/config/config';
-import { natsChartObjects } from '../lib/nats/chart';
-import { natsNodeSpread, natsServerSettings, type TopologySpreadConstraint } from '../lib/nats/values';
-import { startControlPlane, type ControlPlane } from './support/control-plane';
+import { parseConfig } from '../../lib/config/config';
+import { natsChartObjects } from '../../lib/nats/chart';
+import { natsNodeSpread, natsServerSettings, type TopologySpreadConstraint } from '../../lib/nats/values';
+import { startControlPlane, type ControlPlane } from '../support/control-plane';
 
 /**
  * The spread the Helm values give a NATS cluster (nats.replicas: 3), under the real kube-scheduler
