@@ -5,7 +5,7 @@ import { parseConfig, type Config } from '../lib/config/config';
 import { natsClientCommands } from '../lib/deploy/plan';
 import { runCommand } from '../lib/deploy/run-command';
 import { ensurePki } from '../lib/pki/pki';
-import { runCli, startCli, stopAll, type CliOptions } from './support/nats-cli';
+import { runCli, startCli, type CliOptions } from './support/nats-cli';
 import { startNatsServer, type RunningNatsServer } from './support/nats-server';
 import { copyProject } from './support/project-copy';
 
@@ -42,7 +42,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await stopAll();
   await server?.stop();
   rmSync(work, { recursive: true, force: true });
 });

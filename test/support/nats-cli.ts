@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
+import { signal, track } from './child-processes';
 import { natsCliBin } from './tools';
 
 /**
@@ -8,7 +9,7 @@ import { natsCliBin } from './tools';
  * environment holds PATH, HOME and XDG_CONFIG_HOME alone, both homes the test's own folder, so the CLI
  * reads none of the user's contexts (not even their selected one, which it would apply to a
  * command without --context) and no NATS_* variable. No stdin; each line runs in a process group
- * of its own, stopped when its time is up or by stopAll(), which the test calls in afterAll.
+ * of its own, stopped when its time is up, by stop(), or when the test file ends (child-processes.ts).
  */
 
 export interface CliResult {
@@ -37,21 +38,10 @@ export interface CliOptions {
   readonly timeoutMs: number;
 }
 
-const running = new Set<ChildProcess>();
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-child.pid!, signal);
-  } catch {
-    // The group has ended.
-  }
-}
-
 /** Starts `line` under /bin/sh; it is stopped (SIGTERM, then SIGKILL) once `timeoutMs` has passed. */
 export function startCli(line: string, options: CliOptions): RunningCli {
   const env = { PATH: dirname(natsCliBin()), HOME: options.home, XDG_CONFIG_HOME: options.home };
-  const child = spawn('/bin/sh', ['-c', line], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  running.add(child);
+  const child = track(spawn('/bin/sh', ['-c', line], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true }), { group: true });
   let output = '';
   let timedOut = false;
   const onData = (chunk: Buffer) => { output += chunk.toString('utf8'); };
@@ -59,23 +49,20 @@ export function startCli(line: string, options: CliOptions): RunningCli {
   child.stderr.on('data', onData);
 
   const timers: NodeJS.Timeout[] = [];
-  // Once the line has ended its group id may be reused: never signal it then.
   let ended = false;
   const terminate = () => {
-    if (ended) return;
-    signalGroup(child, 'SIGTERM');
-    timers.push(setTimeout(() => { if (!ended) signalGroup(child, 'SIGKILL'); }, 2000));
+    signal(child, 'SIGTERM');
+    timers.push(setTimeout(() => signal(child, 'SIGKILL'), 2000));
   };
   timers.push(setTimeout(() => {
     timedOut = true;
     terminate();
   }, options.timeoutMs));
   const result = new Promise<CliResult>((resolve) => {
-    const done = (code: number | null, signal: NodeJS.Signals | null) => {
+    const done = (code: number | null, by: NodeJS.Signals | null) => {
       ended = true;
       timers.forEach(clearTimeout);
-      running.delete(child);
-      resolve({ code, signal, output, timedOut });
+      resolve({ code, signal: by, output, timedOut });
     };
     child.once('error', (error) => {
       output += `${error.message}\n`;
@@ -107,13 +94,3 @@ export function startCli(line: string, options: CliOptions): RunningCli {
 
 /** Runs `line` to its end (see startCli). */
 export const runCli = (line: string, options: CliOptions): Promise<CliResult> => startCli(line, options).result;
-
-/** Stops every line still running, as a failed test leaves them; resolves once they have ended. */
-export async function stopAll(): Promise<void> {
-  const children = [...running];
-  for (const child of children) signalGroup(child, 'SIGKILL');
-  await Promise.all(children.map((child) => new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve(undefined);
-    else child.once('close', resolve);
-  })));
-}

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Config } from '../../lib/config/config';
 import { natsServerConfig, type NatsServerConfig } from '../../lib/nats/values';
 import type { PkiPaths } from '../../lib/pki/pki';
+import { track } from './child-processes';
 import { whenReady } from './nats-server';
 import { natsServerBin } from './tools';
 
@@ -178,7 +179,7 @@ export async function startMember(options: MemberOptions): Promise<ClusterMember
   const run = async (): Promise<void> => {
     if (child && !ended(child)) throw new Error(`${options.serverName} is already running`);
     const started = output.length;
-    const current = spawn(natsServerBin(), ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const current = track(spawn(natsServerBin(), ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
     child = current;
     try {
       await whenReady(current, options.serverName, readyTimeoutMs, (chunk) => {

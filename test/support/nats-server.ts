@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../lib/config/config';
 import { natsServerConfig, type NatsServerConfig } from '../../lib/nats/values';
+import { track } from './child-processes';
 import { natsServerBin } from './tools';
 
 /**
@@ -101,7 +102,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Runni
   };
   writeConfig(options.config);
 
-  const child = spawn(bin, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(bin, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   const cleanUp = async () => {
     await stopProcess(child);
