@@ -439,9 +439,7 @@ ${chalk.bold('Deployed')} to kubectl context ${context}.
   http-echo:  curl ${echoUrl(config.cluster)}    # answers "${config.echo.text}"
               ${plan.echoHttpsCommand(config, ROOT)}    # the same over HTTPS, certificate from our CA
   NATS (with the nats CLI${process.cwd() === ROOT ? '' : `, from ${ROOT}`}):`);
-  for (const { identity, authorized, command } of plan.natsClientCommands(config, ROOT)) {
-    log(`    ${command}    # ${identity}: ${authorized ? 'works' : 'refused (Authorization Violation)'}`);
-  }
+  for (const { command, note } of plan.natsClientCommands(config, ROOT)) log(`    ${command}    # ${note}`);
   log(`    npm run contexts    # one nats CLI context per authorized identity: nats --context ${config.cluster.name}-<identity> pub say hi`);
   log(`  Tear down:  ${shown('npx', ['zx', 'scripts/down.mjs', ...(useK3d ? [] : ['--context', context])])}`);
 });

@@ -202,18 +202,31 @@ describe('deploy plan', () => {
     ]);
   });
 
-  test('the nats CLI commands use our file names: client1 works, client2 is refused', () => {
+  test('the nats CLI commands use our file names: client1 works, client1 without --tlsca and client2 are refused', () => {
     // GIVEN the default identities WHEN the summary commands are built THEN they are the recipe's proof
+    // (test/nats-cli.test.ts runs them with the real nats CLI against the real server)
     expect(natsClientCommands(defaults(), '/project')).toEqual([
       {
-        identity: 'client1', authorized: true,
+        identity: 'client1', outcome: 'admitted', note: 'client1: works',
         command: 'nats -s tls://localhost:4222 --tlscert keys/client1.crt --tlskey keys/client1.key --tlsca keys/ca.crt pub say hi',
       },
       {
-        identity: 'client2', authorized: false,
+        identity: 'client1', outcome: 'server-untrusted', note: 'client1 without --tlsca: refused (x509: certificate signed by unknown authority)',
+        command: 'nats -s tls://localhost:4222 --tlscert keys/client1.crt --tlskey keys/client1.key pub say hi',
+      },
+      {
+        identity: 'client2', outcome: 'not-authorized', note: 'client2: refused (Authorization Violation)',
         command: 'nats -s tls://localhost:4222 --tlscert keys/client2.crt --tlskey keys/client2.key --tlsca keys/ca.crt pub say hi',
       },
     ]);
+  });
+
+  test('one command without --tlsca, for the first authorized identity', () => {
+    const config = parseConfig({
+      pki: { identities: [{ name: 'guest' }, { name: 'a', email: 'a@example.com', authorized: true }, { name: 'b', email: 'b@example.com', authorized: true }] },
+    });
+    expect(natsClientCommands(config, '/project').map(({ identity, outcome }) => `${identity} ${outcome}`))
+      .toEqual(['guest not-authorized', 'a admitted', 'a server-untrusted', 'b admitted']);
   });
 
   test('commands follow the configuration: NATS host port and the PKI folder', () => {

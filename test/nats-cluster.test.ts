@@ -66,15 +66,24 @@ describe('nats.replicas: 3 — three servers route to each other over mutual TLS
     expect(settings.jetstream).toBeUndefined();
   });
 
-  test('every server\'s /routez lists exactly the other two', async () => {
+  test('every server\'s /routez lists exactly the other two, each over the default route pool and a system account route', async () => {
     // GIVEN three servers, each dialing the other two's route ports over TLS
     const members = cluster!.members;
     expect(members).toHaveLength(3);
     // WHEN they have had time to connect THEN each one's /routez names the other two by server ID
     await cluster!.waitForMesh(45_000);
     for (const member of members) {
-      const remote = (await member.routes()).map((route) => route.remote_id).sort();
-      expect([member.serverName, remote]).toEqual([member.serverName, members.filter((m) => m !== member).map((m) => m.serverId()).sort()]);
+      const routes = await member.routes();
+      const others = members.filter((m) => m !== member);
+      expect([member.serverName, [...new Set(routes.map((route) => route.remote_id))].sort()])
+        .toEqual([member.serverName, others.map((m) => m.serverId()).sort()]);
+      // AND to each, as nats-server 2.10+ does unless told otherwise (the chart does not): 3 pooled
+      // connections and one pinned to $SYS — 4 connections per peer, not 1 as in 2.9
+      expect(member.poolSize()).toBe(3);
+      for (const other of others) {
+        const toOther = routes.filter((route) => route.remote_id === other.serverId());
+        expect([other.serverName, toOther.map((route) => route.account ?? 'pooled').sort()]).toEqual([other.serverName, ['$SYS', 'pooled', 'pooled', 'pooled']]);
+      }
     }
   }, 60_000);
 

@@ -19,11 +19,13 @@ const mode = (path: string) => statSync(path).mode & 0o777;
 const json = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
 
 /**
- * Every field natscli's context file knows (jsm.go natscontext `settings` JSON tags): a name outside
- * this list would be silently ignored by `nats`, so a typo here would cost the user their TLS setup.
+ * Every field natscli v0.5.0's context file knows (jsm.go v0.5.0 natscontext/context.go, the
+ * `settings` JSON tags): a name outside this list would be silently ignored by `nats`, so a typo
+ * here would cost the user their TLS setup. test/nats-cli.test.ts runs the CLI on the files.
  */
-const NATSCLI_FIELDS = ['description', 'url', 'socks_proxy', 'token', 'user', 'password', 'creds', 'nkey', 'cert', 'key', 'ca', 'nsc',
-  'jetstream_domain', 'jetstream_api_prefix', 'jetstream_event_prefix', 'inbox_prefix', 'user_jwt', 'color_scheme', 'tls_first'];
+const NATSCLI_FIELDS = ['name', 'description', 'url', 'socks_proxy', 'token', 'user', 'password', 'creds', 'nkey', 'cert', 'key', 'ca', 'nsc',
+  'jetstream_domain', 'jetstream_api_prefix', 'jetstream_event_prefix', 'inbox_prefix', 'user_jwt', 'user_seed', 'color_scheme', 'tls_first',
+  'windows_cert_store', 'windows_cert_match_by', 'windows_cert_match', 'windows_ca_certs_match'];
 
 /** The recipe's identities plus an authorized one with publish rules, on a cluster not named `dev`. */
 const config = parseConfig({

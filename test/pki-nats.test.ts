@@ -142,7 +142,7 @@ describe('dev PKI against nats-server', () => {
     // WHEN it is presented THEN the server rejects the chain
     const mark = server.logs().length;
     await expect(attempt(tls('foreign', 'client1'))).rejects.toThrow();
-    await server.waitForLog(/failed to verify client certificate: x509: certificate signed by unknown authority/, mark);
+    await server.waitForLog(/TLS handshake error: tls: failed to verify certificate: x509: certificate signed by unknown authority/, mark);
   });
 
   test('an expired client1 certificate from our CA is refused', async () => {
@@ -152,7 +152,7 @@ describe('dev PKI against nats-server', () => {
     // WHEN it is presented THEN the server rejects it as expired
     const mark = server.logs().length;
     await expect(attempt(tls('expired-ours', 'client1'))).rejects.toThrow();
-    await server.waitForLog(/failed to verify client certificate: x509: certificate has expired/, mark);
+    await server.waitForLog(/TLS handshake error: tls: failed to verify certificate: x509: certificate has expired/, mark);
   });
 
   test('the server certificate is valid for localhost, 127.0.0.1 and every in-cluster name', () => {

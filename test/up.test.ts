@@ -61,6 +61,7 @@ describe('up: from nothing to a verified deployment, then again', () => {
     // ... and the summary tells where echo answers and how to prove the NATS mapping
     expect(first.stdout).toContain('curl http://localhost:8080');
     expect(first.stdout).toContain('nats -s tls://localhost:4222 --tlscert keys/client1.crt --tlskey keys/client1.key --tlsca keys/ca.crt pub say hi    # client1: works');
+    expect(first.stdout).toContain('nats -s tls://localhost:4222 --tlscert keys/client1.crt --tlskey keys/client1.key pub say hi    # client1 without --tlsca: refused');
     expect(first.stdout).toContain('nats -s tls://localhost:4222 --tlscert keys/client2.crt --tlskey keys/client2.key --tlsca keys/ca.crt pub say hi    # client2: refused');
   });
 

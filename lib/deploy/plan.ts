@@ -226,30 +226,44 @@ export function rolloutTargets(stack: Stack): RolloutTarget[] {
   ];
 }
 
+/** What the server (or the CLI itself) does with a client command: the seed recipe's three outcomes. */
+export type ClientOutcome = 'admitted' | 'not-authorized' | 'server-untrusted';
+
 export interface ClientCommand {
   readonly identity: string;
-  readonly authorized: boolean;
+  readonly outcome: ClientOutcome;
+  /** The command line, as the summary and the README print it. */
   readonly command: string;
+  /** What happens, for the summary's comment: `client1: works`, `client2: refused (Authorization Violation)`. */
+  readonly note: string;
 }
 
 /**
- * `nats` CLI commands proving the mapping: authorized identities publish, the others are refused.
- * Paths are relative to `root`, the folder the user runs them from.
+ * `nats` CLI commands proving the mapping, in the seed recipe's order: each identity publishes with
+ * its own certificate and our CA, the authorized ones get in and the others are refused; and the
+ * first authorized identity once more without `--tlsca`, where the CLI checks the server against the
+ * system CAs and refuses it. Paths are relative to `root`, the folder the user runs them from.
  */
 export function natsClientCommands(config: Config, root: string): ClientCommand[] {
   const paths = pkiPaths(config, root);
   const file = (path: string) => displayPath(path, root);
-  return config.pki.identities.map((identity) => ({
-    identity: identity.name,
-    authorized: identity.authorized,
-    command: [
-      'nats', '-s', natsUrl(config.cluster),
-      '--tlscert', file(paths.identityCert(identity.name)),
-      '--tlskey', file(paths.identityKey(identity.name)),
-      '--tlsca', file(paths.caCert),
-      'pub', 'say', 'hi',
-    ].join(' '),
-  }));
+  const line = (name: string, withCa: boolean) => [
+    'nats', '-s', natsUrl(config.cluster),
+    '--tlscert', file(paths.identityCert(name)),
+    '--tlskey', file(paths.identityKey(name)),
+    ...(withCa ? ['--tlsca', file(paths.caCert)] : []),
+    'pub', 'say', 'hi',
+  ].join(' ');
+  const firstAuthorized = config.pki.identities.find((identity) => identity.authorized);
+  return config.pki.identities.flatMap(({ name, authorized }): ClientCommand[] => [
+    authorized
+      ? { identity: name, outcome: 'admitted', command: line(name, true), note: `${name}: works` }
+      : { identity: name, outcome: 'not-authorized', command: line(name, true), note: `${name}: refused (Authorization Violation)` },
+    ...(name === firstAuthorized?.name ? [{
+      identity: name, outcome: 'server-untrusted' as const, command: line(name, false),
+      note: `${name} without --tlsca: refused (x509: certificate signed by unknown authority)`,
+    }] : []),
+  ]);
 }
 
 /**

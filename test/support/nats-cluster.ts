@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import type { Config } from '../../lib/config/config';
 import { natsServerConfig, type NatsServerConfig } from '../../lib/nats/values';
 import type { PkiPaths } from '../../lib/pki/pki';
-import { NATS_SERVER_BIN, whenReady } from './nats-server';
+import { track } from './child-processes';
+import { whenReady } from './nats-server';
+import { natsServerBin } from './tools';
 
 /**
  * A NATS cluster of real nats-server processes on loopback, each configured by `natsServerConfig`
@@ -33,11 +35,20 @@ export const memberFiles = (paths: PkiPaths): MemberFiles => ({
   caFile: paths.caCert, certFile: paths.serverCert, keyFile: paths.serverKey, routeCertFile: paths.routeCert, routeKeyFile: paths.routeKey,
 });
 
-/** One route as `/routez` reports it. */
+/** One route connection as `/routez` reports it. */
 export interface RouteInfo {
   readonly remote_id: string;
   readonly did_solicit: boolean;
+  /** The account a pinned-account route carries alone; absent on the pooled routes, which carry every other account. */
+  readonly account?: string;
 }
+
+/**
+ * The accounts nats-server gives a route of their own to each peer: with route pooling on (the
+ * default since 2.10) it pins the system account, `$SYS`, unless the configuration says otherwise
+ * (opts.go, setBaselineOptions); the chart's values pin none.
+ */
+export const PINNED_ACCOUNTS: readonly string[] = ['$SYS'];
 
 export interface ClusterMember {
   readonly serverName: string;
@@ -48,6 +59,8 @@ export interface ClusterMember {
   readonly routePort: number;
   /** The server ID of the current run (a restarted server gets a new one); `/routez` names peers by it. */
   serverId(): string;
+  /** How many pooled route connections it keeps to each peer (`/varz` cluster.pool_size; nats-server's default is 3). */
+  poolSize(): number;
   isRunning(): boolean;
   /** Everything every run of this member logged, in order. */
   logs(): string;
@@ -55,7 +68,7 @@ export interface ClusterMember {
   waitForLog(pattern: RegExp, since: number, timeoutMs?: number): Promise<string>;
   /** GETs a monitoring endpoint (`/routez`, `/jsz?...`) and parses its JSON. */
   monitor<T>(path: string): Promise<T>;
-  /** The remote server IDs of the routes `/routez` lists. */
+  /** Every route connection `/routez` lists: to each peer, `poolSize()` pooled ones and one per pinned account. */
   routes(): Promise<RouteInfo[]>;
   /** SIGKILL, as a crashed or evicted pod: no shutdown, no goodbye to the peers. */
   kill(): Promise<void>;
@@ -161,18 +174,21 @@ export async function startMember(options: MemberOptions): Promise<ClusterMember
   let child: ChildProcess | undefined;
   let output = '';
   let serverId = '';
+  let poolSize = 0;
 
   const run = async (): Promise<void> => {
     if (child && !ended(child)) throw new Error(`${options.serverName} is already running`);
     const started = output.length;
-    const current = spawn(NATS_SERVER_BIN, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const current = track(spawn(natsServerBin(), ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
     child = current;
     try {
       await whenReady(current, options.serverName, readyTimeoutMs, (chunk) => {
         output += chunk;
         return READY.every((pattern) => pattern.test(output.slice(started))) ? true : undefined;
       }, () => output.slice(started));
-      serverId = (await getJson<{ server_id: string }>(`${monitorUrl}/varz`)).server_id;
+      const varz = await getJson<{ server_id: string; cluster: { pool_size: number } }>(`${monitorUrl}/varz`);
+      serverId = varz.server_id;
+      poolSize = varz.cluster.pool_size;
     } catch (error) {
       await killed(current, 'SIGKILL');
       throw error;
@@ -186,6 +202,7 @@ export async function startMember(options: MemberOptions): Promise<ClusterMember
     routeUrl: `tls://${HOST}:${options.ports.route}`,
     routePort: options.ports.route,
     serverId: () => serverId,
+    poolSize: () => poolSize,
     isRunning: () => child !== undefined && !ended(child),
     logs: () => output,
     waitForLog: async (pattern, since, timeoutMs = 10_000) => {
@@ -213,8 +230,8 @@ export interface NatsCluster {
   /** Every member's route URL: what a server joining this cluster dials. */
   readonly routeUrls: readonly string[];
   /**
-   * Polls `/routez` until every running member has exactly one route to each other running member
-   * (duplicate routes, which two servers dialing each other create for a moment, are closed by then).
+   * Polls `/routez` until every running member has the full set of route connections to each other
+   * running member, and no more (see meshProblems).
    */
   waitForMesh(timeoutMs?: number): Promise<void>;
   /** Stops every member and deletes every file of the cluster. */
@@ -231,16 +248,36 @@ export interface NatsClusterOptions {
   readonly readyTimeoutMs?: number;
 }
 
-/** What `/routez` shows that differs from a full mesh; empty when it is one. */
+/** A member's route connections per peer, e.g. `nats-1 (3 pooled, $SYS)`, in the order of the peers' names. */
+function routeSummary(routes: readonly Pick<RouteInfo, 'remote_id' | 'account'>[], name: (id: string) => string): string[] {
+  const byPeer = new Map<string, { pooled: number; pinned: string[] }>();
+  for (const route of routes) {
+    const peer = byPeer.get(route.remote_id) ?? { pooled: 0, pinned: [] };
+    if (route.account) peer.pinned.push(route.account);
+    else peer.pooled += 1;
+    byPeer.set(route.remote_id, peer);
+  }
+  return [...byPeer].map(([id, { pooled, pinned }]) => `${name(id)} (${[`${pooled} pooled`, ...pinned.sort()].join(', ')})`).sort();
+}
+
+/**
+ * What `/routez` shows that differs from a full mesh; empty when it is one. In a full mesh each
+ * running member holds, to every other running member, its pool of route connections plus one per
+ * pinned account, and nothing to anyone else. Two servers dialing each other create duplicates for
+ * a moment; the mesh is complete once those are closed.
+ */
 export async function meshProblems(members: readonly ClusterMember[]): Promise<string[]> {
   const running = members.filter((member) => member.isRunning());
+  const name = (id: string) => members.find((other) => other.serverId() === id)?.serverName ?? id;
   const problems: string[] = [];
   for (const member of running) {
-    const seen = (await member.routes()).map((route) => route.remote_id).sort();
-    const expected = running.filter((other) => other !== member).map((other) => other.serverId()).sort();
+    const seen = routeSummary(await member.routes(), name);
+    const expected = routeSummary(running.filter((other) => other !== member).flatMap((other) => [
+      ...Array.from({ length: member.poolSize() }, () => ({ remote_id: other.serverId() })),
+      ...PINNED_ACCOUNTS.map((account) => ({ remote_id: other.serverId(), account })),
+    ]), name);
     if (seen.join() !== expected.join()) {
-      const name = (id: string) => members.find((other) => other.serverId() === id)?.serverName ?? id;
-      problems.push(`${member.serverName} routes to [${seen.map(name).join(', ')}], expected [${expected.map(name).join(', ')}]`);
+      problems.push(`${member.serverName} routes to [${seen.join('; ')}], expected [${expected.join('; ')}]`);
     }
   }
   return problems;

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../lib/config/config';
 import { natsServerConfig, type NatsServerConfig } from '../../lib/nats/values';
+import { track } from './child-processes';
+import { natsServerBin } from './tools';
 
 /**
- * A real nats-server on a free loopback port, configured by `natsServerConfig` — the same TLS
- * mapping and users the Helm values give the deployed server. Stop it in afterAll.
+ * A real nats-server on a free loopback port — the chart's version, built by `npm run tools` —
+ * configured by `natsServerConfig`: the same TLS mapping and users the Helm values give the
+ * deployed server. Stop it in afterAll.
  */
-
-/** Debian's nats-server; NATS_SERVER_BIN overrides it. */
-export const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
 
 export interface NatsServerOptions {
   readonly config: Config;
@@ -80,7 +80,7 @@ export function whenReady<T>(
     child.stderr!.on('data', onData);
     child.once('error', (error) => {
       clearTimeout(timer);
-      reject(new Error(`cannot start ${NATS_SERVER_BIN}: ${error.message} (install Debian's nats-server or set NATS_SERVER_BIN)`));
+      reject(new Error(`cannot start ${child.spawnfile}: ${error.message}`));
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
@@ -91,6 +91,7 @@ export function whenReady<T>(
 
 /** Starts nats-server with port -1 (it picks a free port) and resolves once it accepts clients. */
 export async function startNatsServer(options: NatsServerOptions): Promise<RunningNatsServer> {
+  const bin = natsServerBin();
   const dir = mkdtempSync(join(tmpdir(), 'nats-server-'));
   const configFile = join(dir, 'nats-server.json');
   const writeConfig = (config: Config) => {
@@ -101,7 +102,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Runni
   };
   writeConfig(options.config);
 
-  const child = spawn(NATS_SERVER_BIN, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(bin, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   const cleanUp = async () => {
     await stopProcess(child);
