@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { runCommand, type RunResult } from '../../lib/deploy/run-command';
-import { BIN_DIR, toolPath } from '../tools/build';
+import { BIN_DIR } from '../tools/build';
+import { testTool } from './tools';
 
 /**
  * A real Kubernetes control plane for one test file, built from test/tools/kubernetes, etcd and kwok:
@@ -70,11 +71,6 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-export function requireTool(binary: string): string {
-  const path = toolPath(binary);
-  if (!existsSync(path)) throw new Error(`${binary} is not built: run \`npm run tools\` (it builds the test programs from test/tools/*/go.mod)`);
-  return path;
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -142,8 +138,8 @@ const httpOk = async (url: string): Promise<boolean> => (await fetch(url, { sign
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const { nodes = 1, volumes } = options;
-  const binaries = Object.fromEntries((['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'kubectl'] as const)
-    .map((name) => [name, requireTool(name)])) as Record<Component | 'kubectl', string>;
+  const modules = { etcd: 'etcd', 'kube-apiserver': 'kubernetes', 'kube-controller-manager': 'kubernetes', 'kube-scheduler': 'kubernetes', kwok: 'kwok', kubectl: 'kubernetes' };
+  const binaries = Object.fromEntries(Object.entries(modules).map(([name, module]) => [name, testTool(name, module)])) as Record<Component | 'kubectl', string>;
   const dir = mkdtempSync(join(tmpdir(), 'k3s-nats-tls-control-plane-'));
   const children: ChildProcess[] = [];
   const logFiles = new Map<Component, string>();
