@@ -226,6 +226,10 @@ describe('a HelmChart left behind when nats.install is template', () => {
   test('one without labels goes only when it installs exactly our chart into our namespace', () => {
     expect(leftHelmChart(helmChart(undefined, OUR_SPEC), nats, 'default').verdict).toBe('delete');
     expect(leftHelmChart(helmChart(undefined, { ...OUR_SPEC, repo: 'https://charts.example.com/' }), nats, 'default').verdict).toBe('conflict');
+    // Our repository serves other charts too: one of them installing into our namespace is not ours
+    expect(leftHelmChart(helmChart(undefined, { ...OUR_SPEC, chart: 'nack' }), nats, 'default')).toMatchObject({
+      verdict: 'conflict', problem: expect.stringContaining('(chart nack into namespace nats)'),
+    });
   });
 
   test('another instance\'s, or another app\'s, installing into our namespace stops up; elsewhere it is left alone', () => {
