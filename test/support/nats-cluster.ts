@@ -236,7 +236,8 @@ export async function meshProblems(members: readonly ClusterMember[]): Promise<s
   const running = members.filter((member) => member.isRunning());
   const problems: string[] = [];
   for (const member of running) {
-    const seen = (await member.routes()).map((route) => route.remote_id).sort();
+    // nats-server 2.10 and later keep a pool of routes to each peer (pool_size, default 3, plus one for the system account)
+    const seen = [...new Set((await member.routes()).map((route) => route.remote_id))].sort();
     const expected = running.filter((other) => other !== member).map((other) => other.serverId()).sort();
     if (seen.join() !== expected.join()) {
       const name = (id: string) => members.find((other) => other.serverId() === id)?.serverName ?? id;
