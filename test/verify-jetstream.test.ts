@@ -92,7 +92,7 @@ describe('nats.replicas: 3 with JetStream — a real three-server cluster', () =
     // THEN the stream row passes as client1, naming the leader and both other servers
     const row = rowStartingWith(results, 'nats jetstream stream');
     expect(row).toMatchObject({ check: 'nats jetstream stream (as client1)', expected: 'a stream on 3 peers: stored, read back, deleted', ok: true });
-    expect(row.got).toMatch(/^stored, read back and deleted on 3 peer\(s\): nats-\d \(leader\), nats-\d, nats-\d$/);
+    expect(row.got).toMatch(/^stored, read back and deleted on 3 peers: nats-\d \(leader\), nats-\d, nats-\d$/);
     expect(new Set(row.got.match(/nats-\d/g))).toEqual(new Set(['nats-0', 'nats-1', 'nats-2']));
     // AND every other check passed too
     expect(results.filter((result) => !result.ok)).toEqual([]);
@@ -111,6 +111,51 @@ describe('nats.replicas: 3 with JetStream — a real three-server cluster', () =
       await nc.close();
     }
   }, 120_000);
+});
+
+describe('a single server with JetStream, as the chart runs nats.replicas: 1', () => {
+  let server: RunningNatsServer | undefined;
+  const storeDir = join(work, 'single-jetstream-store');
+
+  beforeAll(async () => {
+    // natsServerConfig turns JetStream on for cluster members only; the chart names its one server nats-0
+    server = await startNatsServer({
+      config: SINGLE_CONFIG, caFile: singlePki.paths.caCert, certFile: singlePki.paths.serverCert, keyFile: singlePki.paths.serverKey,
+      adjust: (settings) => ({ ...settings, server_name: 'nats-0', jetstream: { store_dir: storeDir } }),
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test('proves the stream beside a user stream that owns verify.>, and names the one server plainly', async () => {
+    // GIVEN a stream of the user's own that covers every verify.> subject
+    const tls = {
+      ca: readFileSync(singlePki.paths.caCert, 'utf8'),
+      cert: readFileSync(singlePki.paths.identityCert('client1'), 'utf8'), key: readFileSync(singlePki.paths.identityKey('client1'), 'utf8'),
+    };
+    const nc = await connect({ servers: server!.url, tls, timeout: 10_000 });
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+      await jsm.streams.add({ name: 'AUDIT', subjects: ['verify.>'] });
+
+      // WHEN verify runs
+      const results = await runVerify(await optionsFor(SINGLE_CONFIG, singlePki, server!.url, 20));
+
+      // THEN the stream row passes (its subject is one no user stream owns), naming the server once, without a leader to point at
+      expect(rowStartingWith(results, 'nats jetstream stream')).toMatchObject({
+        check: 'nats jetstream stream (as client1)', got: 'stored, read back and deleted on 1 peer: nats-0', ok: true,
+      });
+      expect(results.filter((result) => !result.ok)).toEqual([]);
+      // AND the user's stream is untouched, and nothing else is left
+      const names: string[] = [];
+      for await (const name of jsm.streams.names()) names.push(name);
+      expect(names).toEqual(['AUDIT']);
+    } finally {
+      await nc.close();
+    }
+  }, 60_000);
 });
 
 describe('a single server', () => {
@@ -178,7 +223,7 @@ describe('a single server', () => {
       // THEN the row says why nothing was tried, and does not fail the run
       expect(rowStartingWith(results, 'nats jetstream stream')).toMatchObject({
         check: 'nats jetstream stream',
-        got: 'not applicable: no authorized identity may use the JetStream API ($JS.API.>) and its replies (_INBOX.>)', ok: true,
+        got: 'not applicable: no authorized identity may use the JetStream API ($JS.API.>) and _INBOX.> for its replies and stream', ok: true,
       });
     } finally {
       await restricted.stop();

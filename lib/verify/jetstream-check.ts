@@ -5,13 +5,11 @@ import { causeOf, classifyConnectError, describeOutcome, type NatsOutcome } from
 import { NATS_TIMEOUT_GRACE_MS, retryNats, type NatsSession, type ReloadPending } from './nats-session';
 import type { VerifyOptions } from './options';
 import type { ProgressBoard } from './progress';
-import type { CheckResult, Row } from './report';
+import { plural, type CheckResult, type Row } from './report';
 
 /** The row for the JetStream proof (lib/verify/jetstream.ts): when it applies, as whom, and what its outcome means. */
 
 export const JETSTREAM_CHECK = 'nats jetstream stream';
-
-const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
 /** A stream still on its way: JetStream may be off until the servers restart with it, or still electing a leader. */
 const jetstreamPending: ReloadPending = (outcome) => {
@@ -53,7 +51,7 @@ export async function checkJetStream(options: VerifyOptions, keys: KeyMaterial, 
   const skipped = (why: string): CheckResult[] =>
     [{ check: JETSTREAM_CHECK, endpoint: options.natsUrl, expected, got: `not applicable: ${why}`, ok: true, unreachable: false, ms: 0 }];
   if (!options.jetstream) return skipped('nats.jetstream.enabled is false, so there is no stream to replicate');
-  if (!identity) return skipped('no authorized identity may use the JetStream API ($JS.API.>) and its replies (_INBOX.>)');
+  if (!identity) return skipped('no authorized identity may use the JetStream API ($JS.API.>) and _INBOX.> for its replies and stream');
   const tls = { ...keys.identities.get(identity.name), ca: keys.ca };
   const session: NatsSession = async (ms, step) => {
     let nc: NatsConnection;

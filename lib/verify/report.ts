@@ -21,6 +21,8 @@ export interface CheckResult {
 /** A table row before its endpoint, reachability and time are known. */
 export type Row = Pick<CheckResult, 'check' | 'expected' | 'got' | 'ok' | 'cause' | 'detail'>;
 
+export const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 export const quoted = (text: string): string => JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
