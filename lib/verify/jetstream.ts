@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Identity } from '../config/config';
-import { expectedAccess } from '../nats/subjects';
+import { allowedIdentity } from './allowed-identity';
 import { plural } from './report';
 
 /**
@@ -24,16 +24,8 @@ const PUBLISHES = ['$JS.API.INFO', '$JS.API.STREAM.CREATE.verify', '$JS.API.STRE
 /** Where nats.js receives the API's replies. */
 const SUBSCRIBES = ['_INBOX.verify'];
 
-/**
- * The first authorized identity whose permissions (if any) allow every subject the proof uses;
- * undefined when none does — the check is then not applicable rather than failed: an identity
- * kept away from `$JS.API.>` is the configuration's choice, not a broken cluster.
- */
-export function jetstreamIdentity(identities: readonly Identity[]): Identity | undefined {
-  return identities.find(({ authorized, permissions }) => authorized && (!permissions || (
-    PUBLISHES.every((subject) => expectedAccess(permissions.publish, subject) === 'allowed')
-    && SUBSCRIBES.every((subject) => expectedAccess(permissions.subscribe, subject) === 'allowed'))));
-}
+/** The first authorized identity that may run the proof (lib/verify/allowed-identity.ts). */
+export const jetstreamIdentity = (identities: readonly Identity[]): Identity | undefined => allowedIdentity(identities, PUBLISHES, SUBSCRIBES);
 
 export type JetStreamProof =
   /** Stored, read back and deleted; the peers the stream info named, leader first. */

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { echoUrl, loadConfig, natsUrl, type Config, type Identity } from '../config/config';
+import { echoUrl, loadConfig, natsFullname, natsUrl, type Config, type Identity } from '../config/config';
 import { pkiFilesIn, type PkiPaths } from '../pki/pki';
 import { type CommandSpec, UsageError } from '../util/cli';
 
@@ -18,6 +18,10 @@ export interface VerifyOptions {
   readonly identities: readonly Identity[];
   /** nats.replicas and nats.jetstream.enabled: with either, a throwaway stream proves the cluster from the client side. */
   readonly replicas: number;
+  /** The servers' names, as the chart names them after the StatefulSet's pods (<fullname>-<i>): who must answer in a cluster. */
+  readonly natsServers: readonly string[];
+  /** nats.namespace, for the commands that look at a missing server. */
+  readonly natsNamespace: string;
   readonly jetstream: boolean;
   /** A certificate in the keys folder this close to expiry gets a warning (pki.renewWithinDays). */
   readonly renewWithinDays: number;
@@ -84,6 +88,8 @@ export function verifyOptions(args: Readonly<Record<string, unknown>>, config: C
     keys: pkiFilesIn(resolve(cwd, stringFlag(args, 'keys') ?? config.pki.dir)),
     identities: config.pki.identities,
     replicas: config.nats.replicas,
+    natsServers: Array.from({ length: config.nats.replicas }, (_, i) => `${natsFullname(config.nats)}-${i}`),
+    natsNamespace: config.nats.namespace,
     jetstream: config.nats.jetstream.enabled,
     renewWithinDays: config.pki.renewWithinDays,
     timeoutMs: Math.round(timeoutSeconds * 1000),
