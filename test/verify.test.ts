@@ -593,6 +593,24 @@ describe('npm run verify', () => {
       }
     }, 30_000);
 
+    it('reads only the start of an endless HTTPS body and reports the mismatch at once', async () => {
+      // GIVEN an HTTPS echo presenting keys/echo.crt that answers 200 with a body that never ends
+      const endless = await startHttpsEcho({
+        cert: readFileSync(pki.paths.echoCert, 'utf8'), key: readFileSync(pki.paths.echoKey, 'utf8'), text: ECHO_TEXT, endless: true,
+      });
+      try {
+        // WHEN the checks run with a 5 s bound
+        const row = httpsRow(await runVerify({ ...optionsFor(healthy.url, 5), httpsUrl: endless.url }), endless.url);
+
+        // THEN the HTTPS row failed on the body's first 4 KiB, long before the bound, and says the body was longer
+        expect(row).toMatchObject({ ok: false, unreachable: false });
+        expect(row.got).toMatch(/^200 "x{57}\.\.\." \(more than 4 KiB\) over TLS from our CA$/);
+        expect(row.ms).toBeLessThan(4000);
+      } finally {
+        await endless.close();
+      }
+    }, 30_000);
+
     it('fails naming another CA when the served certificate is not from keys/ca.crt', async () => {
       // GIVEN an HTTPS server presenting an echo certificate of another PKI (same names, its own CA)
       const foreignEcho = await startHttpsEcho({
