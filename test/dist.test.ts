@@ -372,10 +372,14 @@ describe('settings that would write outside the project or through a link are re
     },
   );
 
-  test('pki.dir and CDK8S_OUTDIR may not overlap', () => {
+  test('pki.dir and CDK8S_OUTDIR may not overlap, either inside the other', () => {
     const root = project();
     writeFileSync(join(root, CONFIG_FILE), 'pki:\n  dir: out/keys\n');
     refused(root, synth(root, { CDK8S_OUTDIR: 'out' }), /pki\.dir 'out\/keys' and CDK8S_OUTDIR 'out' overlap/);
+    // The manifests inside the keys folder: its .gitignore of * would hide them from git, and the keys would sit beside them
+    writeFileSync(join(root, CONFIG_FILE), 'pki:\n  dir: secure\n');
+    refused(root, synth(root, { CDK8S_OUTDIR: 'secure/manifests' }), /pki\.dir 'secure' and CDK8S_OUTDIR 'secure\/manifests' overlap/);
+    expect(existsSync(join(root, 'secure'))).toBe(false);
   });
 
   test('bad configuration: names the field, exits 1 without a stack trace, writes nothing', () => {
