@@ -564,6 +564,41 @@ describe('npm run certs (scripts/certs.mjs)', () => {
 });
 
 describe('the route certificate of a cluster', () => {
+  test('one with the right names and key but only serverAuth, as an old one had, is re-issued for both ends of a route', async () => {
+    // GIVEN a cluster's PKI whose route certificate is replaced by one from the same CA, key and names, but serverAuth alone
+    const dir = copyOfFresh();
+    const three = parseConfig({ nats: { replicas: 3 } });
+    const { paths } = await ensurePki(three, { baseDir: dir });
+    const names = sansOf(paths.routeCert);
+    const privateKey = createPrivateKey(readFileSync(paths.routeKey));
+    const [serverAuthOnly] = issueCertificates({
+      ca: { cert: readFileSync(paths.caCert, 'utf8'), key: createPrivateKey(readFileSync(paths.caKey)) },
+      keys: [{ privateKey, publicKey: createPublicKey(privateKey) }],
+      caCommonName: 'unused: the CA exists',
+      leaves: [{
+        commonName: cert(paths.routeCert).subject.replace(/^CN=/, ''),
+        dnsNames: names.filter((name) => name.startsWith('DNS:')).map((name) => name.slice('DNS:'.length)),
+        ips: names.filter((name) => name.startsWith('IP Address:')).map((name) => name.slice('IP Address:'.length)),
+        emails: [],
+        usages: ['serverAuth'],
+      }],
+      validityDays: 100,
+      now: new Date(),
+    }).leaves;
+    writeFileSync(paths.routeCert, serverAuthOnly.cert);
+    expect(cert(paths.routeCert).keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']);
+    expect(sansOf(paths.routeCert)).toEqual(names);
+
+    // WHEN the PKI is ensured again
+    const lines: string[] = [];
+    const again = await ensurePki(three, { baseDir: dir, log: (line) => lines.push(line) });
+
+    // THEN the route pair alone is re-issued, saying why, and now serves both ends of a route
+    expect(again.issued.map((file) => file.split('/').pop()).sort()).toEqual(['route.crt', 'route.key']);
+    expect(lines.join('\n')).toMatch(/re-issuing .*route\.crt: it is not a serverAuth \+ clientAuth certificate/);
+    expect(cert(paths.routeCert).keyUsage?.sort()).toEqual(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
+  });
+
   test('replicas 1 → 3 issues a route certificate for every name the routes dial; → 5 re-issues it; the rest stays', async () => {
     // GIVEN a single-server PKI
     const dir = copyOfFresh();
