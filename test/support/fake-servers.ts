@@ -135,7 +135,7 @@ export const startForwarder = (target: () => number): Promise<FakeServer> =>
   });
 
 /** 200, then `chunk` a millisecond for as long as the client reads. */
-function streamEndlessly(response: ServerResponse, chunk: string): void {
+function streamEndlessly(response: ServerResponse, chunk: Buffer | string): void {
   response.writeHead(200, { 'content-type': 'text/plain' });
   const pump = (): void => {
     if (response.destroyed) return;
