@@ -41,13 +41,15 @@ describe('subjects', () => {
   test('a bad subject in the configuration names the identity and the subject', () => {
     const bad = { ...SENSOR, permissions: { publish: { allow: ['sensors.> x'] } } };
     expect(() => parseConfig({ pki: { identities: [bad] } })).toThrow(
-      'pki.identities[0].permissions.publish.allow[0] (identity \'sensor\'): subject "sensors.> x" contains white space',
+      'pki.identities[\'sensor\'].permissions.publish.allow[0]: subject "sensors.> x" contains white space',
     );
   });
 
-  test('permissions on an identity that is no NATS user are refused', () => {
-    expect(() => parseConfig({ pki: { identities: [SENSOR, { ...SENSOR, name: 'x', email: 'x@example.com', authorized: false }] } }))
-      .toThrow('pki.identities[1].permissions: permissions apply to a NATS user');
+  test('an identity that is not authorized keeps its permissions in the configuration, and they reach no NATS user', () => {
+    const config = parseConfig({ pki: { identities: [SENSOR, { ...SENSOR, name: 'x', email: 'x@example.com', authorized: false }] } });
+    expect(config.pki.identities[1].permissions).toEqual(SENSOR.permissions);
+    expect(natsServerConfig(config, { host: 'h', port: -1, caFile: 'a', certFile: 'b', keyFile: 'c' }).authorization.users)
+      .toEqual([{ user: 'sensor@example.com', permissions: SENSOR.permissions }]);
   });
 });
 
