@@ -494,6 +494,7 @@ describe('npm run certs (scripts/certs.mjs)', () => {
     const result = run(dir);
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/0 certificate\(s\) issued, 5 still valid/);
+    expect(result.stdout).toMatch(/Nothing to do\.\n$/);
     expect(snapshot(join(dir, 'keys'))).toEqual(before);
   });
 
@@ -533,7 +534,25 @@ describe('npm run certs (scripts/certs.mjs)', () => {
     expect(changed).toEqual(['client1.crt', 'client1.key', 'server.crt', 'server.key']);
     // AND the renewed certificate comes from the same CA
     expect(cert(join(dir, 'keys', 'client1.crt')).verify(cert(join(dir, 'keys', 'ca.crt')).publicKey)).toBe(true);
-    expect(result.stdout).toContain('Next: npm run synth');
+    expect(result.stdout).toContain("Next: npm run synth to put keys/server.crt into the cluster's Secrets");
+  });
+
+  test('--renew of a client alone says to hand it to the client, not to synthesize', () => {
+    const dir = copyOfFresh();
+    const result = run(dir, '--renew', 'client1');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('Next: hand keys/client1.crt and its .key to the client; nothing in the cluster changes.');
+    expect(result.stdout).not.toContain('npm run synth');
+  });
+
+  test('--renew ca is refused, pointing at --force', () => {
+    const dir = copyOfFresh();
+    const before = snapshot(join(dir, 'keys'));
+    const result = run(dir, '--renew', 'ca');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe("✖ cannot renew 'ca' alone: a new CA means new certificates for everyone — `npm run certs -- --force` replaces them all " +
+      '(every client then needs its new files)\n');
+    expect(snapshot(join(dir, 'keys'))).toEqual(before);
   });
 
   test('--renew of a name the configuration does not have is refused, listing the names it knows', () => {
@@ -558,6 +577,9 @@ describe('npm run certs (scripts/certs.mjs)', () => {
     // WHEN certs --prune runs THEN exactly those are gone
     const prune = run(dir, '--prune');
     expect(prune.stdout).toContain('✔ pruned keys/old-laptop.crt, keys/old-laptop.key');
+    // (neither run, having something to report, goes on to say there was nothing to do)
+    expect(prune.stdout).not.toContain('Nothing to do');
+    expect(report.stdout).not.toContain('Nothing to do');
     const { ['old-laptop.crt']: _crt, ['old-laptop.key']: _key, ...rest } = before;
     expect(snapshot(join(dir, 'keys'))).toEqual(rest);
   });
