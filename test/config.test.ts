@@ -144,11 +144,31 @@ describe('loadConfig', () => {
   test(`reads the file ${CONFIG_ENV} names, and names the file in errors`, () => {
     const file = join(dir, 'custom.yaml');
     writeFileSync(file, 'cluster:\n  ports:\n    nats:\n      nodePort: 99\n');
-    expect(() => loadConfig(dir, { [CONFIG_ENV]: file })).toThrow(`Invalid configuration in ${file}:\n  - cluster.ports.nats.nodePort`);
+    expect(() => loadConfig(dir, { [CONFIG_ENV]: file })).toThrow(`Invalid configuration in ${file}: cluster.ports.nats.nodePort`);
   });
 
   test(`fails when ${CONFIG_ENV} names a missing file`, () => {
     expect(() => loadConfig(dir, { [CONFIG_ENV]: 'nope.yaml' })).toThrow(/names a file that does not exist/);
+  });
+
+  test.each([
+    ['an unknown tag', 'echo:\n  text: !shout hello\n', 'line 2, column 9: unknown YAML tag !shout: remove it, the configuration takes plain YAML values'],
+    ['two documents', 'echo:\n  text: a\n---\necho:\n  text: b\n',
+      "holds more than one YAML document (the second starts at line 3): keep one, with no '---' line between settings"],
+    ['a key twice', 'echo:\n  text: a\n  text: b\n', 'not valid YAML at line 3, column 3: Map keys must be unique'],
+  ])('reports %s as one line naming the file, and prints nothing itself', (_what, yaml, problem) => {
+    const file = join(dir, 'odd.yaml');
+    writeFileSync(file, yaml);
+    const warnings: unknown[] = [];
+    const onWarning = (warning: unknown) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      expect(() => loadConfig(dir, { [CONFIG_ENV]: file })).toThrow(new ConfigError(file, [problem]));
+      expect(new ConfigError(file, [problem]).message).toBe(`Invalid configuration in ${file}: ${problem}`);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
   });
 
   test('reports invalid YAML as a configuration error', () => {

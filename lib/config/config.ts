@@ -6,6 +6,7 @@ import { DEFAULT_NATS_CHART, natsFullname as chartFullname, natsRouteHostnames, 
 import { subjectProblem } from '../nats/subjects';
 import { UserError } from '../util/errors';
 import { folderValueProblem } from '../util/project-folder';
+import { yamlSettings } from './yaml-settings';
 
 /**
  * The single source of truth for the whole stack. Defaults reproduce the recipe; a user overrides
@@ -270,7 +271,10 @@ export type Permissions = NonNullable<Identity['permissions']>;
 
 export class ConfigError extends UserError {
   constructor(readonly source: string, readonly problems: string[]) {
-    super(`Invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One problem is one line, as every error of the tool; several are listed under the source.
+    super(problems.length === 1
+      ? `Invalid configuration in ${source}: ${problems[0]}`
+      : `Invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 }
 
@@ -324,15 +328,9 @@ export function loadConfig(dir = process.cwd(), env: NodeJS.ProcessEnv = process
     if (named) throw new ConfigError(file, [`${CONFIG_ENV} names a file that does not exist: fix the path or unset it`]);
     return parseConfig({}, 'the defaults in lib/config/config.ts');
   }
-  // Loaded only when there is a file to read: most runs use the defaults, and synth time matters.
-  const { parse: parseYaml } = require('yaml') as typeof import('yaml');
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new ConfigError(file, [`not valid YAML: ${(error as Error).message.split('\n')[0]}`]);
-  }
-  return parseConfig(raw, file);
+  const yaml = yamlSettings(readFileSync(file, 'utf8'));
+  if ('problems' in yaml) throw new ConfigError(file, yaml.problems);
+  return parseConfig(yaml.settings, file);
 }
 
 /** The chart's fullname for the configured release: it names the client Service and the StatefulSet. */
