@@ -36,9 +36,10 @@ export const DEFAULT_TIMEOUT_SECONDS = 60;
 export const VERIFY_COMMAND: CommandSpec = {
   usage: 'npm run verify --',
   description: 'Proves the running deployment: http-echo through Traefik (HTTP, and HTTPS from our CA), and NATS over mutual\n' +
-    'TLS admitting exactly the authorized identities with their permissions and presenting keys/server.crt; with JetStream,\n' +
-    'a throwaway stream on nats.replicas servers. Exit 0: every check matched; 1: a\n' +
-    'check failed (or the configuration or keys are unusable); 2: wrong flags.',
+    'TLS admitting exactly the authorized identities with their permissions and presenting keys/server.crt; with\n' +
+    'nats.replicas > 1, every server answering by name; with JetStream, a throwaway stream on nats.replicas servers.\n' +
+    'Exit 0: every check matched; 1: a check failed (a degraded cluster too, or the configuration or keys are\n' +
+    'unusable); 2: wrong flags.',
   flags: {
     'echo-url': { type: 'string', value: 'URL', help: 'http-echo through Traefik (default from cluster.ports.http.host)' },
     'https-url': { type: 'string', value: 'URL', help: 'http-echo over HTTPS, trusted only via ca.crt (default from cluster.ports.https.host)' },
