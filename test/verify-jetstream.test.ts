@@ -7,9 +7,12 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { parseConfig, type Config } from '../lib/config/config';
 import { ensurePki, type PkiResult } from '../lib/pki/pki';
+import { checkClusterServers } from '../lib/verify/cluster-servers';
 import { proveJetStream } from '../lib/verify/jetstream';
 import { jetstreamVerdict } from '../lib/verify/jetstream-check';
+import { loadKeyMaterial } from '../lib/verify/keys';
 import { verifyOptions } from '../lib/verify/options';
+import { ProgressBoard } from '../lib/verify/progress';
 import { summarize, type CheckResult } from '../lib/verify/report';
 import { runVerify } from '../lib/verify/verify';
 import { startHttpsEcho, type HttpsEcho } from './support/fake-servers';
@@ -79,6 +82,21 @@ describe('the stream row\'s verdict', () => {
       cause: 'the stream has 2 peers, not nats.replicas (3): are all servers up?',
     });
     expect(jetstreamVerdict(proved(['nats-0', 'nats-1', 'nats-2', 'nats-3']), options, 3)).toMatchObject({ ok: false });
+  });
+});
+
+describe('the cluster servers row', () => {
+  test('passes as not applicable, trying nothing, when no authorized identity may ask the servers', async () => {
+    // GIVEN three servers configured, and the only authorized identity kept to publishing on app.>
+    const config = parseConfig({ ...RESTRICTED_CONFIG, nats: { replicas: 3 } });
+    const options = { ...verifyOptions({ _: [], 'nats-url': 'tls://127.0.0.1:1' }, config), keys: restrictedPki.paths };
+    const board = new ProgressBoard(Date.now(), {});
+    // WHEN the row is checked THEN it says why nothing was asked, and passes
+    expect(await checkClusterServers(options, loadKeyMaterial(options), Date.now() + 5000, board)).toEqual([expect.objectContaining({
+      check: 'nats cluster servers', expected: '3 servers answer: nats-0, nats-1, nats-2', ok: true, ms: 0,
+      got: 'not applicable: no authorized identity may ask the servers ($SYS.REQ.ACCOUNT.PING.STATZ) and receive their replies (_INBOX.>)',
+    })]);
+    board.stop();
   });
 });
 

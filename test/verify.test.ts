@@ -898,8 +898,11 @@ describe('npm run verify', () => {
       // THEN they point where the k3d port mappings and pki.dir say
       expect(options).toMatchObject({
         echoUrl: 'http://localhost:8080', natsUrl: 'tls://localhost:4222', echoText: 'Hello from echo', timeoutMs: 60000, renewWithinDays: 30,
-        httpsUrl: 'https://localhost:8443', echoTlsSecret: 'echo-tls', replicas: 1, jetstream: false,
+        httpsUrl: 'https://localhost:8443', echoTlsSecret: 'echo-tls', replicas: 1, jetstream: false, natsServers: ['nats-0'], natsNamespace: 'nats',
       });
+      // AND a cluster's servers are named as the chart names its pods: after the StatefulSet, <fullname>-<i>
+      expect(verifyOptions({ _: [] }, parseConfig({ nats: { release: 'bus', namespace: 'msg', replicas: 3 } })))
+        .toMatchObject({ natsServers: ['bus-nats-0', 'bus-nats-1', 'bus-nats-2'], natsNamespace: 'msg' });
       expect(options.keys.caCert).toBe('/project/keys/ca.crt');
       expect(options.keys.identityKey('client2')).toBe('/project/keys/client2.key');
       expect(options.identities.map((identity) => identity.name)).toEqual(['client1', 'client2']);
