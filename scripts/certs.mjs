@@ -39,17 +39,26 @@ await runCli(COMMAND, (flags) => withProjectLock(root, async () => {
   console.log(`  CA: ${displayPath(result.paths.caCert)}   server: ${displayPath(result.paths.serverCert)}   clients: ${config.pki.identities.map((identity) => `${identity.name}.crt`).join(', ')}`);
   console.log(chalk.dim('  Private keys (*.key) stay on this machine: the folder is git-ignored and readable by you only.'));
 
-  if (flags.prune) {
-    const pruned = pruneStrayPkiFiles(config, root);
-    console.log(pruned.length ? `✔ pruned ${pruned.map((file) => displayPath(file)).join(', ')}` : '✔ nothing to prune');
-  } else {
-    const stray = strayPkiFiles(config, root);
-    if (stray.length) console.log(chalk.yellow(`! ${stray.map((file) => displayPath(file)).join(', ')}: no such identity in the configuration any more — \`npm run certs -- --prune\` deletes them`));
-  }
+  const pruned = flags.prune ? pruneStrayPkiFiles(config, root) : [];
+  const stray = flags.prune ? [] : strayPkiFiles(config, root);
+  if (flags.prune) console.log(pruned.length ? `✔ pruned ${pruned.map((file) => displayPath(file)).join(', ')}` : '✔ nothing to prune');
+  if (stray.length) console.log(chalk.yellow(`! ${stray.map((file) => displayPath(file)).join(', ')}: no such identity in the configuration any more — \`npm run certs -- --prune\` deletes them`));
 
-  // The Secret in dist/ may come from an earlier generation even when keys/ needed nothing now.
+  // What the cluster's Secrets carry (the CA, the server's, echo's and the routes' pairs) needs synth;
+  // a client's new pair goes to the client only. The Secret in dist/ may also be older than keys/.
+  const { caCert, serverCert, echoCert, routeCert } = result.paths;
+  const inCluster = result.issued.filter((file) => [caCert, serverCert, echoCert, routeCert].includes(file));
+  const forClients = result.issued.filter((file) => file.endsWith('.crt') && !inCluster.includes(file));
   const inSecret = synthesizedServerCertificate(projectFolders(root, config).dist, TLS_SECRET_KEYS.cert);
-  console.log(result.issued.length > 0 || (inSecret !== undefined && inSecret !== result.serverCert)
-    ? `Next: ${chalk.cyan('npm run synth')} to put the server certificate into the NATS Secret (and redeploy if the cluster runs).`
-    : 'Nothing to do.');
+  const staleSecret = inSecret !== undefined && inSecret !== result.serverCert;
+  if (inCluster.length > 0 || staleSecret) {
+    const what = inCluster.length > 0
+      ? inCluster.filter((file) => file.endsWith('.crt')).map((file) => displayPath(file)).join(', ')
+      : `${displayPath(serverCert)} (dist/ holds an older one)`;
+    console.log(`Next: ${chalk.cyan('npm run synth')} to put ${what} into the cluster's Secrets (and redeploy if the cluster runs).`);
+  } else if (forClients.length > 0) {
+    console.log(`Next: hand ${forClients.map((file) => `${displayPath(file)} and its .key`).join(', ')} to the client; nothing in the cluster changes.`);
+  } else if (pruned.length === 0 && stray.length === 0) {
+    console.log('Nothing to do.');
+  }
 }), scriptArgs(import.meta.filename));

@@ -2,9 +2,9 @@
 // npm run verify: proves the running deployment answers as configured — http-echo through Traefik
 // (over HTTP, and over HTTPS with a certificate from our CA),
 // NATS over mutual TLS admitting only the authorized identities, each with the permissions it is
-// configured with, and presenting keys/server.crt. Certificates close to expiry are warned about.
-// Exit 0: every check matched (warnings or not); 1: a check failed (or the configuration/keys are
-// unusable); 2: wrong flags.
+// configured with, and presenting keys/server.crt; in a cluster every server answers by name.
+// Certificates close to expiry are warned about. Exit 0: every check matched (warnings or not); 1: a
+// check failed, a degraded cluster too (or the configuration/keys are unusable); 2: wrong flags.
 import { chalk } from 'zx';
 import { requireLib } from './lib/project.mjs';
 

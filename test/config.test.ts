@@ -83,16 +83,18 @@ describe('configuration validation names the field and the allowed values', () =
     ['an invalid DNS name', { pki: { server: { extraDnsNames: ['nats..local'] } } }, /^pki\.server\.extraDnsNames\[0\]: must be a DNS name/],
     ['an invalid IP', { pki: { server: { extraIps: ['300.1.1.1'] } } }, /^pki\.server\.extraIps\[0\]: must be an IPv4 or IPv6 address/],
     ['an invalid email', { pki: { identities: [{ name: 'c1', email: 'c1-at-example.com', authorized: true }] } },
-      /^pki\.identities\[0\]\.email: must be an email address/],
+      /^pki\.identities\['c1'\]\.email: must be an email address/],
     ['a duplicate identity', { pki: { identities: [{ name: 'c1', email: 'a@example.com', authorized: true }, { name: 'c1' }] } },
-      /^pki\.identities\[1\]\.name: duplicate identity 'c1'/],
+      /^pki\.identities\['c1'\]\.name: duplicate identity 'c1'/],
     ['a duplicate email', { pki: { identities: [{ name: 'a', email: 'x@example.com', authorized: true }, { name: 'b', email: 'x@example.com' }] } },
-      /^pki\.identities\[1\]\.email: duplicate email 'x@example.com'/],
+      /^pki\.identities\['b'\]\.email: duplicate email 'x@example.com'/],
     ['an identity named like the CA file', { pki: { identities: [{ name: 'ca', email: 'ca@example.com', authorized: true }] } },
-      /^pki\.identities\[0\]\.name: 'ca' is reserved/],
+      /^pki\.identities\['ca'\]\.name: 'ca' is reserved/],
     ['an authorized identity without email', { pki: { identities: [{ name: 'c1', authorized: true }] } },
-      /^pki\.identities\[0\]\.authorized: an authorized identity needs an email/],
+      /^pki\.identities\['c1'\]\.authorized: an authorized identity needs an email/],
     ['no authorized identity', { pki: { identities: [{ name: 'c2' }] } }, /^pki\.identities: no identity is authorized/],
+    ['an identity without a name, named by its place', { pki: { identities: [{ name: 'c1', email: 'a@example.com', authorized: true }, { email: 'b@example.com' }] } },
+      /^pki\.identities\[1\]\.name: is required$/],
     ['a renewal window as long as the validity', { pki: { validityDays: 30, renewWithinDays: 30 } },
       /^pki\.renewWithinDays: must be less than pki\.validityDays \(30\)/],
     ['an unsupported key size', { pki: { keyBits: 1024 } }, /^pki\.keyBits: must be 2048, 3072 or 4096/],
@@ -122,7 +124,7 @@ describe('configuration validation names the field and the allowed values', () =
     ['a JetStream size Kubernetes cannot read', { nats: { jetstream: { storage: '1GB' } } }, /^nats\.jetstream\.storage: must be a size such as 512Mi, 1Gi or 10Gi/],
     ['one Secret for clients and routes', { nats: { routeTlsSecretName: 'nats-server-tls' } }, /^nats\.routeTlsSecretName: must differ from nats\.tlsSecretName/],
     ['an identity named like the route certificate', { pki: { identities: [{ name: 'route', email: 'r@example.com', authorized: true }] } },
-      /^pki\.identities\[0\]\.name: 'route' is reserved/],
+      /^pki\.identities\['route'\]\.name: 'route' is reserved/],
     ['NATS in kube-system', { nats: { namespace: 'kube-system' } }, /^nats\.namespace: must not be a namespace of Kubernetes itself \(kube-system, kube-public, kube-node-lease\)/],
     ['echo in kube-public', { echo: { namespace: 'kube-public' } }, /^echo\.namespace: must not be a namespace of Kubernetes itself/],
     ['echo in kube-node-lease', { echo: { namespace: 'kube-node-lease' } }, /^echo\.namespace: must not be a namespace of Kubernetes itself/],
@@ -164,11 +166,31 @@ describe('loadConfig', () => {
   test(`reads the file ${CONFIG_ENV} names, and names the file in errors`, () => {
     const file = join(dir, 'custom.yaml');
     writeFileSync(file, 'cluster:\n  ports:\n    nats:\n      nodePort: 99\n');
-    expect(() => loadConfig(dir, { [CONFIG_ENV]: file })).toThrow(`Invalid configuration in ${file}:\n  - cluster.ports.nats.nodePort`);
+    expect(() => loadConfig(dir, { [CONFIG_ENV]: file })).toThrow(`Invalid configuration in ${file}: cluster.ports.nats.nodePort`);
   });
 
   test(`fails when ${CONFIG_ENV} names a missing file`, () => {
     expect(() => loadConfig(dir, { [CONFIG_ENV]: 'nope.yaml' })).toThrow(/names a file that does not exist/);
+  });
+
+  test.each([
+    ['an unknown tag', 'echo:\n  text: !shout hello\n', 'line 2, column 9: unknown YAML tag !shout: remove it, the configuration takes plain YAML values'],
+    ['two documents', 'echo:\n  text: a\n---\necho:\n  text: b\n',
+      "holds more than one YAML document (the second starts at line 3): keep one, with no '---' line between settings"],
+    ['a key twice', 'echo:\n  text: a\n  text: b\n', 'not valid YAML at line 3, column 3: Map keys must be unique'],
+  ])('reports %s as one line naming the file, and prints nothing itself', (_what, yaml, problem) => {
+    const file = join(dir, 'odd.yaml');
+    writeFileSync(file, yaml);
+    const warnings: unknown[] = [];
+    const onWarning = (warning: unknown) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      expect(() => loadConfig(dir, { [CONFIG_ENV]: file })).toThrow(new ConfigError(file, [problem]));
+      expect(new ConfigError(file, [problem]).message).toBe(`Invalid configuration in ${file}: ${problem}`);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
   });
 
   test('reports invalid YAML as a configuration error', () => {

@@ -272,6 +272,8 @@ describe('a HelmChart left behind when nats.install is template', () => {
     ]) {
       expect([change, left(undefined, { ...OUR_SPEC, ...change }).verdict]).toEqual([change, 'conflict']);
     }
+    // Our repository serves other charts too: one of them installing into our namespace is not ours
+    expect(left(undefined, { ...OUR_SPEC, chart: 'nack' })).toMatchObject({ verdict: 'conflict', problem: expect.stringContaining('(chart nack into namespace nats)') });
   });
 
   test('a label of another tool makes it someone else\'s, even when it installs exactly our chart', () => {

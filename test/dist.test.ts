@@ -372,10 +372,27 @@ describe('settings that would write outside the project or through a link are re
     },
   );
 
-  test('pki.dir and CDK8S_OUTDIR may not overlap', () => {
+  test('pki.dir and CDK8S_OUTDIR may not overlap, either inside the other', () => {
     const root = project();
     writeFileSync(join(root, CONFIG_FILE), 'pki:\n  dir: out/keys\n');
     refused(root, synth(root, { CDK8S_OUTDIR: 'out' }), /pki\.dir 'out\/keys' and CDK8S_OUTDIR 'out' overlap/);
+    // The manifests inside the keys folder: its .gitignore of * would hide them from git, and the keys would sit beside them
+    writeFileSync(join(root, CONFIG_FILE), 'pki:\n  dir: secure\n');
+    refused(root, synth(root, { CDK8S_OUTDIR: 'secure/manifests' }), /pki\.dir 'secure' and CDK8S_OUTDIR 'secure\/manifests' overlap/);
+    expect(existsSync(join(root, 'secure'))).toBe(false);
+  });
+
+  test('a YAML tag it does not know, or a second document, is one ✖ line naming the file, and nothing else is printed', () => {
+    const root = project();
+    for (const [yaml, problem] of [
+      ['echo:\n  text: !shout hello\n', 'line 2, column 9: unknown YAML tag !shout: remove it, the configuration takes plain YAML values'],
+      ['echo:\n  text: a\n---\necho:\n  text: b\n', "holds more than one YAML document (the second starts at line 3): keep one, with no '---' line between settings"],
+    ]) {
+      writeFileSync(join(root, CONFIG_FILE), yaml);
+      const run = synth(root);
+      refused(root, run, /./);
+      expect(run.stderr).toBe(`✖ Invalid configuration in ${join(root, CONFIG_FILE)}: ${problem}\n`);
+    }
   });
 
   test('bad configuration: names the field, exits 1 without a stack trace, writes nothing', () => {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../lib/config/config';
 import {
@@ -9,6 +9,7 @@ import {
 import { ensurePki, pkiFilesIn, pkiPaths } from '../lib/pki/pki';
 import { UserError } from '../lib/util/errors';
 import { copyProject } from './support/project-copy';
+import { natsCliBin } from './support/tools';
 
 const work = mkdtempSync(join(tmpdir(), 'nats-contexts-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -49,6 +50,28 @@ describe('where natscli keeps contexts', () => {
   test('$XDG_CONFIG_HOME/nats/context when set, else <home>/.config/nats/context', () => {
     expect(natsContextDir({ XDG_CONFIG_HOME: '/x/cfg', HOME: '/home/u' }, '/home/u')).toBe('/x/cfg/nats/context');
     expect(natsContextDir({ XDG_CONFIG_HOME: '', HOME: '/home/u' }, '/home/u')).toBe('/home/u/.config/nats/context');
+  });
+
+  test('without XDG_CONFIG_HOME, the account\'s home from the user database, not $HOME — as the real nats CLI does', () => {
+    // GIVEN a $HOME that is not the account's home, holding a context where $HOME would put it
+    const fakeHome = freshDir('fake-home');
+    const account = userInfo().homedir;
+    expect(account).not.toBe(fakeHome);
+    mkdirSync(join(fakeHome, '.config', 'nats', 'context'), { recursive: true });
+    writeFileSync(join(fakeHome, '.config', 'nats', 'context', 'only-under-home.json'), '{"url":"nats://127.0.0.1:4222"}');
+
+    // WHEN the folder is worked out with nothing but the environment
+    // THEN it is under the account's home
+    expect(natsContextDir({ HOME: fakeHome })).toBe(join(account, '.config', 'nats', 'context'));
+    // AND the real nats CLI, given the same environment, does not see the context under $HOME either
+    const listContexts = (env: NodeJS.ProcessEnv): string => {
+      const listed = spawnSync(natsCliBin(), ['context', 'ls'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'], env });
+      expect([listed.error?.message ?? '', listed.status]).toEqual(['', 0]);
+      return listed.stdout + listed.stderr;
+    };
+    expect(listContexts({ PATH: process.env.PATH, HOME: fakeHome })).not.toContain('only-under-home');
+    // (while pointed at that folder through XDG_CONFIG_HOME it does list it)
+    expect(listContexts({ PATH: process.env.PATH, HOME: fakeHome, XDG_CONFIG_HOME: join(fakeHome, '.config') })).toContain('only-under-home');
   });
 
   test('without XDG_CONFIG_HOME and a home directory it asks for one', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, NatsConnection } from '@nats-io/transport-node';
-import { parseConfig } from '../lib/config/config';
+import { parseConfig, type Identity } from '../lib/config/config';
 import { probePublish, probeSubscribe } from '../lib/nats/permissions';
 import { concreteSubject, expectedAccess, permissionCases, subjectMatches, subjectProblem } from '../lib/nats/subjects';
 import { natsServerConfig } from '../lib/nats/values';
@@ -13,6 +13,9 @@ const SENSOR = {
   name: 'sensor', email: 'sensor@example.com', authorized: true,
   permissions: { publish: { allow: ['sensors.>'], deny: ['sensors.admin.>'] }, subscribe: { allow: ['_INBOX.>'] } },
 };
+
+/** Rules for subscribing alone: in NATS's terms its publishing is then unrestricted (an absent `publish` allows everything). */
+const READER: Identity = { name: 'reader', email: 'reader@example.com', authorized: true, permissions: { subscribe: { allow: ['telemetry.>'] } } };
 
 describe('subjects', () => {
   test.each([
@@ -38,13 +41,15 @@ describe('subjects', () => {
   test('a bad subject in the configuration names the identity and the subject', () => {
     const bad = { ...SENSOR, permissions: { publish: { allow: ['sensors.> x'] } } };
     expect(() => parseConfig({ pki: { identities: [bad] } })).toThrow(
-      'pki.identities[0].permissions.publish.allow[0] (identity \'sensor\'): subject "sensors.> x" contains white space',
+      'pki.identities[\'sensor\'].permissions.publish.allow[0]: subject "sensors.> x" contains white space',
     );
   });
 
-  test('permissions on an identity that is no NATS user are refused', () => {
-    expect(() => parseConfig({ pki: { identities: [SENSOR, { ...SENSOR, name: 'x', email: 'x@example.com', authorized: false }] } }))
-      .toThrow('pki.identities[1].permissions: permissions apply to a NATS user');
+  test('an identity that is not authorized keeps its permissions in the configuration, and they reach no NATS user', () => {
+    const config = parseConfig({ pki: { identities: [SENSOR, { ...SENSOR, name: 'x', email: 'x@example.com', authorized: false }] } });
+    expect(config.pki.identities[1].permissions).toEqual(SENSOR.permissions);
+    expect(natsServerConfig(config, { host: 'h', port: -1, caFile: 'a', certFile: 'b', keyFile: 'c' }).authorization.users)
+      .toEqual([{ user: 'sensor@example.com', permissions: SENSOR.permissions }]);
   });
 });
 
@@ -64,12 +69,13 @@ describe('permission cases: one per rule, the expectation weighing every rule', 
 
 /** The Helm values' users and permissions on a real nats-server: what the server does, not what we think. */
 describe('permissions on a real nats-server', () => {
-  const config = parseConfig({ pki: { identities: [SENSOR, { name: 'client1', email: 'client1@example.com', authorized: true }] } });
+  const config = parseConfig({ pki: { identities: [SENSOR, { name: 'client1', email: 'client1@example.com', authorized: true }, READER] } });
   const work = mkdtempSync(join(tmpdir(), 'nats-permissions-'));
   let pki: PkiResult;
   let server: RunningNatsServer;
   let sensor: NatsConnection;
   let client1: NatsConnection;
+  let reader: NatsConnection;
 
   const as = (name: string) => connect({
     servers: server.url, reconnect: false, timeout: 10_000,
@@ -79,18 +85,33 @@ describe('permissions on a real nats-server', () => {
   beforeAll(async () => {
     pki = await ensurePki(config, { baseDir: work });
     server = await startNatsServer({ config, caFile: pki.paths.caCert, certFile: pki.paths.serverCert, keyFile: pki.paths.serverKey });
-    [sensor, client1] = await Promise.all([as('sensor'), as('client1')]);
+    [sensor, client1, reader] = await Promise.all([as('sensor'), as('client1'), as('reader')]);
   });
 
   afterAll(async () => {
-    await Promise.all([sensor?.close(), client1?.close()]);
+    await Promise.all([sensor?.close(), client1?.close(), reader?.close()]);
     await server?.stop();
     rmSync(work, { recursive: true, force: true });
   });
 
   test('the server runs the values\' permissions for the sensor user', () => {
     const users = natsServerConfig(config, { host: 'h', port: -1, caFile: 'a', certFile: 'b', keyFile: 'c' }).authorization.users;
-    expect(users).toEqual([{ user: 'sensor@example.com', permissions: SENSOR.permissions }, { user: 'client1@example.com' }]);
+    expect(users).toEqual([
+      { user: 'sensor@example.com', permissions: SENSOR.permissions }, { user: 'client1@example.com' },
+      { user: 'reader@example.com', permissions: READER.permissions! },
+    ]);
+  });
+
+  test('rules for subscribing alone reach the server: the reader subscribes only to telemetry.>, and publishes as NATS allows', async () => {
+    // GIVEN the reader, whose permissions name subscribe rules and no publish rules
+    // THEN the server keeps its subscriptions to what the rules allow, and refuses the rest with Permissions Violation
+    expect(await probeSubscribe(reader, 'telemetry.kitchen')).toBe('allowed');
+    expect(await probeSubscribe(reader, 'orders.new')).toBe('denied');
+    expect(await probeSubscribe(reader, '>')).toBe('denied');
+    // AND publishing, which the rules leave out, is unrestricted as nats-server reads an absent publish block (what expectedAccess says too)
+    expect(await probePublish(reader, 'orders.new')).toBe('allowed');
+    expect(expectedAccess(READER.permissions?.publish, 'orders.new')).toBe('allowed');
+    expect(reader.isClosed()).toBe(false);
   });
 
   test('an allowed publish is delivered', async () => {

@@ -7,6 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { connect, errors, type ConnectionOptions, type NatsConnection, type Status } from '@nats-io/transport-node';
 import { Config, parseConfig } from '../lib/config/config';
 import { probePublish } from '../lib/nats/permissions';
+import { natsUsers } from '../lib/nats/values';
 import { ensurePki, PkiResult } from '../lib/pki/pki';
 import { RunningNatsServer, startNatsServer } from './support/nats-server';
 
@@ -258,6 +259,40 @@ describe('changing a user\'s permissions and reloading', () => {
     const fresh = await s.as('sensor');
     expect(await probePublish(fresh, 'metrics.cpu')).toBe('allowed');
     expect(await probePublish(fresh, 'sensors.temp')).toBe('denied');
+  });
+});
+
+describe('the README\'s Day 2 table, done in order', () => {
+  const LAPTOP = { name: 'laptop', email: 'laptop@example.com', authorized: true };
+  const PERMISSIONS = { publish: { allow: ['sensors.>'] }, subscribe: { allow: ['_INBOX.>'] } };
+  let s: Awaited<ReturnType<typeof scene>>;
+  beforeAll(async () => { s = await scene([CLIENT1, LAPTOP]); });
+  afterAll(async () => s?.tearDown());
+
+  test('add, give permissions, revoke (keeping them), authorize again: each step one edit, loaded and reloaded', async () => {
+    // GIVEN the laptop added, then given permissions
+    await s.server.reload(withIdentities([CLIENT1, { ...LAPTOP, permissions: PERMISSIONS }]));
+    const laptop = await s.as('laptop');
+    expect(await probePublish(laptop, 'sensors.temp')).toBe('allowed');
+    expect(await probePublish(laptop, 'orders.new')).toBe('denied');
+
+    // WHEN it is revoked by setting authorized: false alone, its permissions left in place
+    const revoked = withIdentities([CLIENT1, { ...LAPTOP, authorized: false, permissions: PERMISSIONS }]);
+    // THEN the configuration keeps them, and no NATS user carries them
+    expect(revoked.pki.identities[1]).toMatchObject({ authorized: false, permissions: PERMISSIONS });
+    expect(natsUsers(revoked.pki.identities)).toEqual([{ user: 'client1@example.com' }]);
+    // AND the server, reloading it, closes the laptop's connection and refuses its next one
+    await s.server.reload(revoked);
+    expect(await closedWithin(laptop)).toBeUndefined();
+    const next = await refusal(s.as('laptop'));
+    expect(next).toBeInstanceOf(errors.AuthorizationError);
+    expect((next as Error).message).toBe('Authorization Violation');
+
+    // WHEN authorized again THEN it connects with the permissions it kept
+    await s.server.reload(withIdentities([CLIENT1, { ...LAPTOP, permissions: PERMISSIONS }]));
+    const again = await s.as('laptop');
+    expect(await probePublish(again, 'sensors.temp')).toBe('allowed');
+    expect(await probePublish(again, 'orders.new')).toBe('denied');
   });
 });
 

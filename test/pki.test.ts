@@ -494,6 +494,7 @@ describe('npm run certs (scripts/certs.mjs)', () => {
     const result = run(dir);
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/0 certificate\(s\) issued, 5 still valid/);
+    expect(result.stdout).toMatch(/Nothing to do\.\n$/);
     expect(snapshot(join(dir, 'keys'))).toEqual(before);
   });
 
@@ -533,7 +534,25 @@ describe('npm run certs (scripts/certs.mjs)', () => {
     expect(changed).toEqual(['client1.crt', 'client1.key', 'server.crt', 'server.key']);
     // AND the renewed certificate comes from the same CA
     expect(cert(join(dir, 'keys', 'client1.crt')).verify(cert(join(dir, 'keys', 'ca.crt')).publicKey)).toBe(true);
-    expect(result.stdout).toContain('Next: npm run synth');
+    expect(result.stdout).toContain("Next: npm run synth to put keys/server.crt into the cluster's Secrets");
+  });
+
+  test('--renew of a client alone says to hand it to the client, not to synthesize', () => {
+    const dir = copyOfFresh();
+    const result = run(dir, '--renew', 'client1');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('Next: hand keys/client1.crt and its .key to the client; nothing in the cluster changes.');
+    expect(result.stdout).not.toContain('npm run synth');
+  });
+
+  test('--renew ca is refused, pointing at --force', () => {
+    const dir = copyOfFresh();
+    const before = snapshot(join(dir, 'keys'));
+    const result = run(dir, '--renew', 'ca');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe("✖ cannot renew 'ca' alone: a new CA means new certificates for everyone — `npm run certs -- --force` replaces them all " +
+      '(every client then needs its new files)\n');
+    expect(snapshot(join(dir, 'keys'))).toEqual(before);
   });
 
   test('--renew of a name the configuration does not have is refused, listing the names it knows', () => {
@@ -558,12 +577,50 @@ describe('npm run certs (scripts/certs.mjs)', () => {
     // WHEN certs --prune runs THEN exactly those are gone
     const prune = run(dir, '--prune');
     expect(prune.stdout).toContain('✔ pruned keys/old-laptop.crt, keys/old-laptop.key');
+    // (neither run, having something to report, goes on to say there was nothing to do)
+    expect(prune.stdout).not.toContain('Nothing to do');
+    expect(report.stdout).not.toContain('Nothing to do');
     const { ['old-laptop.crt']: _crt, ['old-laptop.key']: _key, ...rest } = before;
     expect(snapshot(join(dir, 'keys'))).toEqual(rest);
   });
 });
 
 describe('the route certificate of a cluster', () => {
+  test('one with the right names and key but only serverAuth, as an old one had, is re-issued for both ends of a route', async () => {
+    // GIVEN a cluster's PKI whose route certificate is replaced by one from the same CA, key and names, but serverAuth alone
+    const dir = copyOfFresh();
+    const three = parseConfig({ nats: { replicas: 3 } });
+    const { paths } = await ensurePki(three, { baseDir: dir });
+    const names = sansOf(paths.routeCert);
+    const privateKey = createPrivateKey(readFileSync(paths.routeKey));
+    const [serverAuthOnly] = issueCertificates({
+      ca: { cert: readFileSync(paths.caCert, 'utf8'), key: createPrivateKey(readFileSync(paths.caKey)) },
+      keys: [{ privateKey, publicKey: createPublicKey(privateKey) }],
+      caCommonName: 'unused: the CA exists',
+      leaves: [{
+        commonName: cert(paths.routeCert).subject.replace(/^CN=/, ''),
+        dnsNames: names.filter((name) => name.startsWith('DNS:')).map((name) => name.slice('DNS:'.length)),
+        ips: names.filter((name) => name.startsWith('IP Address:')).map((name) => name.slice('IP Address:'.length)),
+        emails: [],
+        usages: ['serverAuth'],
+      }],
+      validityDays: 100,
+      now: new Date(),
+    }).leaves;
+    writeFileSync(paths.routeCert, serverAuthOnly.cert);
+    expect(cert(paths.routeCert).keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']);
+    expect(sansOf(paths.routeCert)).toEqual(names);
+
+    // WHEN the PKI is ensured again
+    const lines: string[] = [];
+    const again = await ensurePki(three, { baseDir: dir, log: (line) => lines.push(line) });
+
+    // THEN the route pair alone is re-issued, saying why, and now serves both ends of a route
+    expect(again.issued.map((file) => file.split('/').pop()).sort()).toEqual(['route.crt', 'route.key']);
+    expect(lines.join('\n')).toMatch(/re-issuing .*route\.crt: it is not a serverAuth \+ clientAuth certificate/);
+    expect(cert(paths.routeCert).keyUsage?.sort()).toEqual(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
+  });
+
   test('replicas 1 → 3 issues a route certificate for every name the routes dial; → 5 re-issues it; the rest stays', async () => {
     // GIVEN a single-server PKI
     const dir = copyOfFresh();

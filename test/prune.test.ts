@@ -206,8 +206,10 @@ describe('the real kubectl pruning with up\'s arguments, against an API server',
       'apps/v1 Deployment default/echo', 'networking.k8s.io/v1 Ingress default/echo-ingress-tls', 'policy/v1 PodDisruptionBudget nats/nats',
     ]));
     const before = server.objects();
-    // WHEN http-echo is renamed and the chart no longer renders its PodDisruptionBudget
-    const second = manifests('second', { echo: { name: 'hello' } }, CHART.slice(0, -1));
+    // WHEN http-echo is renamed, and a new chart version no longer renders its PodDisruptionBudget and names its ConfigMap anew
+    const newChart = CHART.filter(([, kind]) => kind !== 'PodDisruptionBudget')
+      .map(([apiVersion, kind, name]) => [apiVersion, kind, kind === 'ConfigMap' ? 'nats-server-config' : name] as const);
+    const second = manifests('second', { echo: { name: 'hello' } }, newChart);
     // THEN kubectl diff shows the new objects and the ones that would be pruned, and changes nothing
     const diff = await kubectl('diff', second);
     expect(diff.code).toBe(1);
@@ -215,20 +217,21 @@ describe('the real kubectl pruning with up\'s arguments, against an API server',
       'apps.v1.Deployment.default.echo', 'apps.v1.Deployment.default.hello',
       'networking.k8s.io.v1.Ingress.default.echo-ingress', 'networking.k8s.io.v1.Ingress.default.echo-ingress-tls',
       'networking.k8s.io.v1.Ingress.default.hello-ingress', 'networking.k8s.io.v1.Ingress.default.hello-ingress-tls',
-      'policy.v1.PodDisruptionBudget.nats.nats', 'v1.Service.default.echo', 'v1.Service.default.hello',
-    ]);
+      'policy.v1.PodDisruptionBudget.nats.nats', 'v1.ConfigMap.nats.nats-config', 'v1.ConfigMap.nats.nats-server-config',
+      'v1.Service.default.echo', 'v1.Service.default.hello',
+    ].sort());
     expect(server.objects()).toEqual(before);
     // WHEN up applies
     const applied2 = await kubectl('apply', second);
-    // THEN kubectl pruned exactly the old echo objects and the PodDisruptionBudget
+    // THEN kubectl pruned exactly the old echo objects, the PodDisruptionBudget and the old ConfigMap
     expect(prunedObjects(applied2.stdout).sort()).toEqual([
-      'deployment.apps/echo', 'ingress.networking.k8s.io/echo-ingress', 'ingress.networking.k8s.io/echo-ingress-tls', 'poddisruptionbudget.policy/nats',
-      'service/echo',
+      'configmap/nats-config', 'deployment.apps/echo', 'ingress.networking.k8s.io/echo-ingress', 'ingress.networking.k8s.io/echo-ingress-tls',
+      'poddisruptionbudget.policy/nats', 'service/echo',
     ]);
     const gone = ['apps/v1 Deployment default/echo', 'networking.k8s.io/v1 Ingress default/echo-ingress', 'networking.k8s.io/v1 Ingress default/echo-ingress-tls',
-      'policy/v1 PodDisruptionBudget nats/nats', 'v1 Service default/echo'];
+      'policy/v1 PodDisruptionBudget nats/nats', 'v1 ConfigMap nats/nats-config', 'v1 Service default/echo'];
     const added = ['apps/v1 Deployment default/hello', 'networking.k8s.io/v1 Ingress default/hello-ingress',
-      'networking.k8s.io/v1 Ingress default/hello-ingress-tls', 'v1 Service default/hello'];
+      'networking.k8s.io/v1 Ingress default/hello-ingress-tls', 'v1 ConfigMap nats/nats-server-config', 'v1 Service default/hello'];
     expect(server.objects()).toEqual([...before.filter((object) => !gone.includes(object)), ...added].sort());
     // ... and every object that is another's, not applied by kubectl, or in a namespace up no longer deploys to is still there
     expect(server.objects()).toEqual(expect.arrayContaining(others));

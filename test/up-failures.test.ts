@@ -136,7 +136,7 @@ describe('up: a failing step stops the run', () => {
     {
       // The apply's own line holds a comma (the label selector), which FAKE_FAIL splits on: fail it by its start.
       step: 'Apply', fail: kubectl('k3d-dev', 'apply'), keys: true, message: 'exited with code 1',
-      command: applies('k3d-dev').at(-1), output: SIMULATED('kubectl'), lastCall: applies('k3d-dev').at(-1),
+      command: applies('k3d-dev').at(-1)!, output: SIMULATED('kubectl'), lastCall: applies('k3d-dev').at(-1)!,
     },
     {
       step: 'Apply', fail: 'kubectl asks for a username (no stdin: it fails at once)', keys: true, env: { FAKE_KUBE_PROMPT: '1' },

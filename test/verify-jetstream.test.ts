@@ -7,9 +7,13 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { parseConfig, type Config } from '../lib/config/config';
 import { ensurePki, type PkiResult } from '../lib/pki/pki';
+import { checkClusterServers } from '../lib/verify/cluster-servers';
 import { proveJetStream } from '../lib/verify/jetstream';
+import { jetstreamVerdict } from '../lib/verify/jetstream-check';
+import { loadKeyMaterial } from '../lib/verify/keys';
 import { verifyOptions } from '../lib/verify/options';
-import type { CheckResult } from '../lib/verify/report';
+import { ProgressBoard } from '../lib/verify/progress';
+import { summarize, type CheckResult } from '../lib/verify/report';
 import { runVerify } from '../lib/verify/verify';
 import { startHttpsEcho, type HttpsEcho } from './support/fake-servers';
 import { memberFiles, startNatsCluster, type NatsCluster } from './support/nats-cluster';
@@ -67,6 +71,35 @@ const rowStartingWith = (results: readonly CheckResult[], check: string): CheckR
   results.find((result) => result.check.startsWith(check))
   ?? ({ check: `(no row starting ${check} in ${results.map((r) => r.check).join(', ')})` } as CheckResult);
 
+describe('the stream row\'s verdict', () => {
+  const options = verifyOptions({ _: [] }, CLUSTER_CONFIG);
+  const proved = (peers: string[]) => ({ kind: 'jetstream', proof: { kind: 'proved', leader: peers[0], peers } }) as const;
+
+  test('passes with exactly nats.replicas peers, and fails with fewer or more, saying how many', () => {
+    expect(jetstreamVerdict(proved(['nats-1', 'nats-0', 'nats-2']), options, 3)).toMatchObject({ ok: true, cause: undefined });
+    expect(jetstreamVerdict(proved(['nats-1', 'nats-0']), options, 3)).toEqual({
+      got: 'stored, read back and deleted on 2 peers: nats-1 (leader), nats-0', ok: false,
+      cause: 'the stream has 2 peers, not nats.replicas (3): are all servers up?',
+    });
+    expect(jetstreamVerdict(proved(['nats-0', 'nats-1', 'nats-2', 'nats-3']), options, 3)).toMatchObject({ ok: false });
+  });
+});
+
+describe('the cluster servers row', () => {
+  test('passes as not applicable, trying nothing, when no authorized identity may ask the servers', async () => {
+    // GIVEN three servers configured, and the only authorized identity kept to publishing on app.>
+    const config = parseConfig({ ...RESTRICTED_CONFIG, nats: { replicas: 3 } });
+    const options = { ...verifyOptions({ _: [], 'nats-url': 'tls://127.0.0.1:1' }, config), keys: restrictedPki.paths };
+    const board = new ProgressBoard(Date.now(), {});
+    // WHEN the row is checked THEN it says why nothing was asked, and passes
+    expect(await checkClusterServers(options, loadKeyMaterial(options), Date.now() + 5000, board)).toEqual([expect.objectContaining({
+      check: 'nats cluster servers', expected: '3 servers answer: nats-0, nats-1, nats-2', ok: true, ms: 0,
+      got: 'not applicable: no authorized identity may ask the servers ($SYS.REQ.ACCOUNT.PING.STATZ) and receive their replies (_INBOX.>)',
+    })]);
+    board.stop();
+  });
+});
+
 describe('nats.replicas: 3 with JetStream — a real three-server cluster', () => {
   let cluster: NatsCluster | undefined;
 
@@ -92,8 +125,10 @@ describe('nats.replicas: 3 with JetStream — a real three-server cluster', () =
     // THEN the stream row passes as client1, naming the leader and both other servers
     const row = rowStartingWith(results, 'nats jetstream stream');
     expect(row).toMatchObject({ check: 'nats jetstream stream (as client1)', expected: 'a stream on 3 peers: stored, read back, deleted', ok: true });
-    expect(row.got).toMatch(/^stored, read back and deleted on 3 peer\(s\): nats-\d \(leader\), nats-\d, nats-\d$/);
+    expect(row.got).toMatch(/^stored, read back and deleted on 3 peers: nats-\d \(leader\), nats-\d, nats-\d$/);
     expect(new Set(row.got.match(/nats-\d/g))).toEqual(new Set(['nats-0', 'nats-1', 'nats-2']));
+    // AND every server answered by name
+    expect(rowStartingWith(results, 'nats cluster servers')).toMatchObject({ got: 'all 3 answer: nats-0, nats-1, nats-2', ok: true });
     // AND every other check passed too
     expect(results.filter((result) => !result.ok)).toEqual([]);
 
@@ -111,6 +146,81 @@ describe('nats.replicas: 3 with JetStream — a real three-server cluster', () =
       await nc.close();
     }
   }, 120_000);
+
+  test('one server down: says within seconds that the cluster is degraded, which server is missing, and that the rest is healthy', async () => {
+    // GIVEN nats-2 is killed, and the other two have dropped their routes to it
+    await cluster!.members[2].kill();
+    await cluster!.waitForMesh(30_000);
+
+    // WHEN verify runs with its default minute
+    const options = await optionsFor(CLUSTER_CONFIG, clusterPki, cluster!.members[0].url, 60);
+    const started = Date.now();
+    const results = await runVerify(options);
+    const elapsed = Date.now() - started;
+
+    // THEN it is over in seconds, not at the deadline
+    expect(elapsed).toBeLessThan(15_000);
+    // AND the cluster row names the two servers that answer and the one that does not
+    const degraded = 'the NATS cluster is degraded: nats-2 does not answer (2 of 3 servers do) — look at it with `kubectl -n nats get pods` ' +
+      'and `kubectl -n nats describe pod nats-2`';
+    expect(rowStartingWith(results, 'nats cluster servers')).toMatchObject({
+      check: 'nats cluster servers (as client1)', expected: '3 servers answer: nats-0, nats-1, nats-2',
+      got: '2 of 3 answer: nats-0, nats-1; missing: nats-2', ok: false, degraded: true, cause: degraded,
+    });
+    // AND the stream is not tried (placing it would depend on whether JetStream has noticed yet), for that reason
+    expect(rowStartingWith(results, 'nats jetstream stream')).toMatchObject({
+      check: 'nats jetstream stream (as client1)', got: 'not tried: the cluster is degraded (nats cluster servers)', ok: false, degraded: true, cause: degraded,
+    });
+    // AND every other check passed, which the summary says after the degradation
+    expect(results.filter((result) => !result.ok).map((result) => result.check)).toEqual(['nats cluster servers (as client1)', 'nats jetstream stream (as client1)']);
+    expect(summarize(results, options)).toBe(`${degraded} (nats cluster servers (as client1), nats jetstream stream (as client1)); ` +
+      `every other check passed (${results.length - 2} of ${results.length}): the rest of the deployment is healthy`);
+  }, 120_000);
+});
+
+describe('a single server with JetStream, as the chart runs nats.replicas: 1', () => {
+  let server: RunningNatsServer | undefined;
+  const storeDir = join(work, 'single-jetstream-store');
+
+  beforeAll(async () => {
+    // natsServerConfig turns JetStream on for cluster members only; the chart names its one server nats-0
+    server = await startNatsServer({
+      config: SINGLE_CONFIG, caFile: singlePki.paths.caCert, certFile: singlePki.paths.serverCert, keyFile: singlePki.paths.serverKey,
+      adjust: (settings) => ({ ...settings, server_name: 'nats-0', jetstream: { store_dir: storeDir } }),
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test('proves the stream beside a user stream that owns verify.>, and names the one server plainly', async () => {
+    // GIVEN a stream of the user's own that covers every verify.> subject
+    const tls = {
+      ca: readFileSync(singlePki.paths.caCert, 'utf8'),
+      cert: readFileSync(singlePki.paths.identityCert('client1'), 'utf8'), key: readFileSync(singlePki.paths.identityKey('client1'), 'utf8'),
+    };
+    const nc = await connect({ servers: server!.url, tls, timeout: 10_000 });
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+      await jsm.streams.add({ name: 'AUDIT', subjects: ['verify.>'] });
+
+      // WHEN verify runs
+      const results = await runVerify(await optionsFor(SINGLE_CONFIG, singlePki, server!.url, 20));
+
+      // THEN the stream row passes (its subject is one no user stream owns), naming the server once, without a leader to point at
+      expect(rowStartingWith(results, 'nats jetstream stream')).toMatchObject({
+        check: 'nats jetstream stream (as client1)', got: 'stored, read back and deleted on 1 peer: nats-0', ok: true,
+      });
+      expect(results.filter((result) => !result.ok)).toEqual([]);
+      // AND the user's stream is untouched, and nothing else is left
+      const names: string[] = [];
+      for await (const name of jsm.streams.names()) names.push(name);
+      expect(names).toEqual(['AUDIT']);
+    } finally {
+      await nc.close();
+    }
+  }, 60_000);
 });
 
 describe('a single server', () => {
@@ -178,7 +288,7 @@ describe('a single server', () => {
       // THEN the row says why nothing was tried, and does not fail the run
       expect(rowStartingWith(results, 'nats jetstream stream')).toMatchObject({
         check: 'nats jetstream stream',
-        got: 'not applicable: no authorized identity may use the JetStream API ($JS.API.>) and its replies (_INBOX.>)', ok: true,
+        got: 'not applicable: no authorized identity may use the JetStream API ($JS.API.>) and _INBOX.> for its replies and stream', ok: true,
       });
     } finally {
       await restricted.stop();

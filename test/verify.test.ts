@@ -594,6 +594,24 @@ describe('npm run verify', () => {
       }
     }, 30_000);
 
+    it('reads only the start of an endless HTTPS body and reports the mismatch at once', async () => {
+      // GIVEN an HTTPS echo presenting keys/echo.crt that answers 200 with a body that never ends
+      const endless = await startHttpsEcho({
+        cert: readFileSync(pki.paths.echoCert, 'utf8'), key: readFileSync(pki.paths.echoKey, 'utf8'), text: ECHO_TEXT, endless: true,
+      });
+      try {
+        // WHEN the checks run with a 5 s bound
+        const row = httpsRow(await runVerify({ ...optionsFor(healthy.url, 5), httpsUrl: endless.url }), endless.url);
+
+        // THEN the HTTPS row failed on the body's first 4 KiB, long before the bound, and says the body was longer
+        expect(row).toMatchObject({ ok: false, unreachable: false });
+        expect(row.got).toMatch(/^200 "x{57}\.\.\." \(more than 4 KiB\) over TLS from our CA$/);
+        expect(row.ms).toBeLessThan(4000);
+      } finally {
+        await endless.close();
+      }
+    }, 30_000);
+
     it('fails naming another CA when the served certificate is not from keys/ca.crt', async () => {
       // GIVEN an HTTPS server presenting an echo certificate of another PKI (same names, its own CA)
       const foreignEcho = await startHttpsEcho({
@@ -881,8 +899,11 @@ describe('npm run verify', () => {
       // THEN they point where the k3d port mappings and pki.dir say
       expect(options).toMatchObject({
         echoUrl: 'http://localhost:8080', natsUrl: 'tls://localhost:4222', echoText: 'Hello from echo', timeoutMs: 60000, renewWithinDays: 30,
-        httpsUrl: 'https://localhost:8443', echoTlsSecret: 'echo-tls', replicas: 1, jetstream: false,
+        httpsUrl: 'https://localhost:8443', echoTlsSecret: 'echo-tls', replicas: 1, jetstream: false, natsServers: ['nats-0'], natsNamespace: 'nats',
       });
+      // AND a cluster's servers are named as the chart names its pods: after the StatefulSet, <fullname>-<i>
+      expect(verifyOptions({ _: [] }, parseConfig({ nats: { release: 'bus', namespace: 'msg', replicas: 3 } })))
+        .toMatchObject({ natsServers: ['bus-nats-0', 'bus-nats-1', 'bus-nats-2'], natsNamespace: 'msg' });
       expect(options.keys.caCert).toBe('/project/keys/ca.crt');
       expect(options.keys.identityKey('client2')).toBe('/project/keys/client2.key');
       expect(options.identities.map((identity) => identity.name)).toEqual(['client1', 'client2']);

@@ -6,6 +6,7 @@ import { subjectProblem } from '../nats/subjects';
 import { UserError } from '../util/errors';
 import { readRegularFile } from '../util/plain-paths';
 import { folderValueProblem } from '../util/project-folder';
+import { yamlSettings } from './yaml-settings';
 
 /**
  * The single source of truth for the whole stack. Defaults reproduce the recipe; a user overrides
@@ -196,7 +197,10 @@ const Identity = z.strictObject({
   email: z.string().email('must be an email address, e.g. client1@example.com').optional(),
   /** Listed in the server's authorization users, so its certificate is admitted. */
   authorized: z.boolean().default(false),
-  /** What the user may publish and subscribe to; absent = everything. */
+  /**
+   * What the user may publish and subscribe to; absent = everything. Kept while `authorized` is false
+   * (revoking and authorizing again is one edit), but only authorized identities become NATS users.
+   */
   permissions: Permissions.optional(),
 });
 
@@ -265,12 +269,6 @@ export const ConfigSchema = z.strictObject({
       }
       emails.add(identity.email);
     }
-    if (identity.permissions && !identity.authorized) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom, path: at('permissions'),
-        message: 'permissions apply to a NATS user: set authorized: true (with an email), or remove them',
-      });
-    }
     if (identity.authorized && identity.email === undefined) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom, path: at('authorized'),
@@ -315,12 +313,23 @@ export type Permissions = NonNullable<Identity['permissions']>;
 
 export class ConfigError extends UserError {
   constructor(readonly source: string, readonly problems: string[]) {
-    super(`Invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One problem is one line, as every error of the tool; several are listed under the source.
+    super(problems.length === 1
+      ? `Invalid configuration in ${source}: ${problems[0]}`
+      : `Invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 }
 
-function fieldPath(path: PropertyKey[]): string {
-  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i ? '.' : ''}${String(key)}`)).join('');
+/**
+ * The field as a person finds it in the file: an identity by its name (`pki.identities['laptop']`),
+ * since its position changes as identities are added and removed; anything else by key and index.
+ */
+function fieldPath(path: PropertyKey[], raw: unknown): string {
+  return path.map((key, i) => {
+    if (typeof key !== 'number') return `${i ? '.' : ''}${String(key)}`;
+    const name = i === 2 && path[0] === 'pki' && path[1] === 'identities' ? inputAt(raw, ['pki', 'identities', key, 'name']) : undefined;
+    return typeof name === 'string' ? `['${name}']` : `[${key}]`;
+  }).join('');
 }
 
 function shown(input: unknown): string {
@@ -333,21 +342,14 @@ function inputAt(raw: unknown, path: PropertyKey[]): unknown {
   return path.reduce<unknown>((value, key) => (value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined), raw);
 }
 
-/** ` (identity 'sensor')` for a problem inside an identity's settings, so a person finds it by name. */
-function identityNamed(raw: unknown, path: PropertyKey[]): string {
-  if (path[0] !== 'pki' || path[1] !== 'identities' || typeof path[2] !== 'number' || path.length < 5) return '';
-  const name = inputAt(raw, ['pki', 'identities', path[2], 'name']);
-  return typeof name === 'string' ? ` (identity '${name}')` : '';
-}
-
 function describe(issue: z.ZodIssue, raw: unknown): string {
-  const field = fieldPath(issue.path) || '(top level)';
+  const field = fieldPath(issue.path, raw) || '(top level)';
   if (issue.code === 'unrecognized_keys') {
     return `${field === '(top level)' ? '' : `${field}: `}unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}: check the spelling against lib/config/config.ts`;
   }
   if (issue.code === 'invalid_type' && issue.received === 'undefined') return `${field}: is required`;
   const quoted = issue.code === z.ZodIssueCode.custom ? '' : shown(inputAt(raw, issue.path));
-  return `${field}${identityNamed(raw, issue.path)}: ${issue.message}${quoted}`;
+  return `${field}: ${issue.message}${quoted}`;
 }
 
 /** Validates raw settings (as read from YAML) over the defaults; throws ConfigError naming every bad field. */
@@ -371,15 +373,9 @@ export function loadConfig(dir = process.cwd(), env: NodeJS.ProcessEnv = process
     if (named) throw new ConfigError(file, [`${CONFIG_ENV} names a file that does not exist: fix the path or unset it`]);
     return parseConfig({}, 'the defaults in lib/config/config.ts');
   }
-  // Loaded only when there is a file to read: most runs use the defaults, and synth time matters.
-  const { parse: parseYaml } = require('yaml') as typeof import('yaml');
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (error) {
-    throw new ConfigError(file, [`not valid YAML: ${(error as Error).message.split('\n')[0]}`]);
-  }
-  return parseConfig(raw, file);
+  const yaml = yamlSettings(text);
+  if ('problems' in yaml) throw new ConfigError(file, yaml.problems);
+  return parseConfig(yaml.settings, file);
 }
 
 /** The chart's fullname for the configured release: it names the client Service and the StatefulSet. */

@@ -406,6 +406,9 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
 }
 /** Every name `--renew` accepts, for the error that lists them. */
 function checkRenewNames(config: Config, names: readonly string[]): void {
+  if (names.includes('ca')) {
+    throw new PkiError(`cannot renew 'ca' alone: a new CA means new certificates for everyone — \`${FORCE_HINT}\` replaces them all (every client then needs its new files)`);
+  }
   const known = [SERVER_LEAF, ...(config.nats.replicas > 1 ? [ROUTE_LEAF] : []), ECHO_LEAF, ...config.pki.identities.map(({ name }) => name)];
   const unknown = names.filter((name) => !known.includes(name));
   if (unknown.length > 0) {

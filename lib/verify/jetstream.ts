@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Identity } from '../config/config';
-import { expectedAccess } from '../nats/subjects';
+import { allowedIdentity } from './allowed-identity';
+import { plural } from './report';
 
 /**
  * The cluster proven from the client side: a throwaway JetStream stream replicated on
@@ -10,22 +11,21 @@ import { expectedAccess } from '../nats/subjects';
  * Only a client's view: the routes themselves are the servers' business.
  */
 
+/**
+ * The throwaway stream's subjects: a random token under the reply prefix nats.js and the nats CLI
+ * use. A user stream there would swallow every reply, so none owns it; anywhere else (`verify.>`
+ * was) a user's stream may, and the server refuses ours with "subjects overlap".
+ */
+const STREAM_SUBJECT_PREFIX = '_INBOX.verify-jetstream';
+
 /** What the proof publishes to: the JetStream API calls it makes and the stream's own subject. */
 const PUBLISHES = ['$JS.API.INFO', '$JS.API.STREAM.CREATE.verify', '$JS.API.STREAM.INFO.verify', '$JS.API.STREAM.MSG.GET.verify',
-  '$JS.API.STREAM.DELETE.verify', 'verify.js.verify'];
+  '$JS.API.STREAM.DELETE.verify', `${STREAM_SUBJECT_PREFIX}.verify`];
 /** Where nats.js receives the API's replies. */
 const SUBSCRIBES = ['_INBOX.verify'];
 
-/**
- * The first authorized identity whose permissions (if any) allow every subject the proof uses;
- * undefined when none does — the check is then not applicable rather than failed: an identity
- * kept away from `$JS.API.>` is the configuration's choice, not a broken cluster.
- */
-export function jetstreamIdentity(identities: readonly Identity[]): Identity | undefined {
-  return identities.find(({ authorized, permissions }) => authorized && (!permissions || (
-    PUBLISHES.every((subject) => expectedAccess(permissions.publish, subject) === 'allowed')
-    && SUBSCRIBES.every((subject) => expectedAccess(permissions.subscribe, subject) === 'allowed'))));
-}
+/** The first authorized identity that may run the proof (lib/verify/allowed-identity.ts). */
+export const jetstreamIdentity = (identities: readonly Identity[]): Identity | undefined => allowedIdentity(identities, PUBLISHES, SUBSCRIBES);
 
 export type JetStreamProof =
   /** Stored, read back and deleted; the peers the stream info named, leader first. */
@@ -84,7 +84,7 @@ export async function proveJetStream(nc: NatsConnection, replicas: number, ms: n
   const stepEnd = (): number => Math.min(sessionStepsEnd, Date.now() + requestMs);
   const token = randomBytes(4).toString('hex');
   const name = `verify_${token}`;
-  const subject = `verify.js.${token}`;
+  const subject = `${STREAM_SUBJECT_PREFIX}.${token}`;
   const payload = `verify jetstream ${new Date().toISOString()}`;
   let jsm: JetStreamManager | undefined;
   let created = false;
@@ -93,7 +93,7 @@ export async function proveJetStream(nc: NatsConnection, replicas: number, ms: n
   try {
     let until = stepEnd();
     jsm = await within(jetstreamManager(nc, { timeout: Math.max(until - Date.now(), 1) }), until);
-    step = `create stream ${name} with ${replicas} replica(s)`;
+    step = `create stream ${name} with ${plural(replicas, 'replica')}`;
     created = true;
     await within(jsm.streams.add({ name, subjects: [subject], num_replicas: replicas, storage: StorageType.File, max_msgs: 1 }), stepEnd());
     step = `publish to ${subject}`;
@@ -105,8 +105,10 @@ export async function proveJetStream(nc: NatsConnection, replicas: number, ms: n
     if (text !== payload) throw new Error(`got ${JSON.stringify(text)} instead of the message published`);
     step = 'read the stream info';
     const { cluster } = await within(jsm.streams.info(name), stepEnd());
-    const leader = cluster?.leader ?? '(no leader)';
-    outcome = { kind: 'proved', leader, peers: [leader, ...(cluster?.replicas ?? []).map((peer) => peer.name)] };
+    const followers = (cluster?.replicas ?? []).map((peer) => peer.name);
+    // A server without a cluster holds the stream alone, and before nats-server 2.10 it reported no leader for it.
+    const leader = cluster?.leader ?? (followers.length === 0 ? nc.info?.server_name : undefined) ?? '(no leader)';
+    outcome = { kind: 'proved', leader, peers: [leader, ...followers] };
   } catch (error) {
     if (isNotEnabled(error)) outcome = { kind: 'not-enabled' };
     else {
@@ -135,7 +137,8 @@ export function describeProof(proof: JetStreamProof): string {
   switch (proof.kind) {
     case 'proved': {
       const [leader, ...others] = proof.peers;
-      return `stored, read back and deleted on ${proof.peers.length} peer(s): ${[`${leader} (leader)`, ...others].join(', ')}`;
+      const names = others.length === 0 ? leader : [`${leader} (leader)`, ...others].join(', ');
+      return `stored, read back and deleted on ${plural(proof.peers.length, 'peer')}: ${names}`;
     }
     case 'not-enabled': return 'JetStream is not enabled on the server';
     case 'failed': return `could not ${proof.step}: ${proof.detail}`;

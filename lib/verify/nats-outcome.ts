@@ -6,7 +6,7 @@ import { BAD_CERTIFICATE_CODES, FOREIGN_CA_CODES } from './certificate-errors';
 import { describeProof, type JetStreamProof } from './jetstream';
 import type { VerifyOptions } from './options';
 import type { FailedGreeting, Greeting } from './probe';
-import { seconds } from './report';
+import { plural, seconds } from './report';
 import { networkProblem, unreachableCause } from './retry';
 
 /** What a NATS connection came to, classified from the greeting and nats.js's errors, and worded for a row. */
@@ -30,7 +30,9 @@ export type NatsOutcome =
   /** The TLS handshake showed the server's certificate. */
   | { kind: 'served'; certificate: X509Certificate }
   /** Admitted, and the throwaway stream went as `proof` says. */
-  | { kind: 'jetstream'; proof: JetStreamProof };
+  | { kind: 'jetstream'; proof: JetStreamProof }
+  /** Admitted, and these servers of the cluster answered by name. */
+  | { kind: 'servers'; names: readonly string[] };
 
 /** What the server did with one permission case, or why trying it failed. */
 export type ProbeResult = Access | { readonly error: string };
@@ -52,6 +54,7 @@ export function describeOutcome(outcome: NatsOutcome, options: VerifyOptions): s
     case 'probed': return `admitted: tried ${outcome.results.length} permission rule(s)`;
     case 'served': return `presented SHA-256 ${outcome.certificate.fingerprint256}`;
     case 'jetstream': return describeProof(outcome.proof);
+    case 'servers': return `${plural(outcome.names.length, 'server')} answer: ${outcome.names.join(', ')}`;
   }
 }
 

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { echoUrl, loadConfig, natsUrl, type Config, type Identity } from '../config/config';
+import { echoUrl, loadConfig, natsFullname, natsUrl, type Config, type Identity } from '../config/config';
 import { pkiFilesIn, type PkiPaths } from '../pki/pki';
 import { type CommandSpec, UsageError } from '../util/cli';
 
@@ -18,6 +18,10 @@ export interface VerifyOptions {
   readonly identities: readonly Identity[];
   /** nats.replicas and nats.jetstream.enabled: with either, a throwaway stream proves the cluster from the client side. */
   readonly replicas: number;
+  /** The servers' names, as the chart names them after the StatefulSet's pods (<fullname>-<i>): who must answer in a cluster. */
+  readonly natsServers: readonly string[];
+  /** nats.namespace, for the commands that look at a missing server. */
+  readonly natsNamespace: string;
   readonly jetstream: boolean;
   /** A certificate in the keys folder this close to expiry gets a warning (pki.renewWithinDays). */
   readonly renewWithinDays: number;
@@ -32,9 +36,10 @@ export const DEFAULT_TIMEOUT_SECONDS = 60;
 export const VERIFY_COMMAND: CommandSpec = {
   usage: 'npm run verify --',
   description: 'Proves the running deployment: http-echo through Traefik (HTTP, and HTTPS from our CA), and NATS over mutual\n' +
-    'TLS admitting exactly the authorized identities with their permissions and presenting keys/server.crt; with JetStream,\n' +
-    'a throwaway stream on nats.replicas servers. Exit 0: every check matched; 1: a\n' +
-    'check failed (or the configuration or keys are unusable); 2: wrong flags.',
+    'TLS admitting exactly the authorized identities with their permissions and presenting keys/server.crt; with\n' +
+    'nats.replicas > 1, every server answering by name; with JetStream, a throwaway stream on nats.replicas servers.\n' +
+    'Exit 0: every check matched; 1: a check failed (a degraded cluster too, or the configuration or keys are\n' +
+    'unusable); 2: wrong flags.',
   flags: {
     'echo-url': { type: 'string', value: 'URL', help: 'http-echo through Traefik (default from cluster.ports.http.host)' },
     'https-url': { type: 'string', value: 'URL', help: 'http-echo over HTTPS, trusted only via ca.crt (default from cluster.ports.https.host)' },
@@ -84,6 +89,8 @@ export function verifyOptions(args: Readonly<Record<string, unknown>>, config: C
     keys: pkiFilesIn(resolve(cwd, stringFlag(args, 'keys') ?? config.pki.dir)),
     identities: config.pki.identities,
     replicas: config.nats.replicas,
+    natsServers: Array.from({ length: config.nats.replicas }, (_, i) => `${natsFullname(config.nats)}-${i}`),
+    natsNamespace: config.nats.namespace,
     jetstream: config.nats.jetstream.enabled,
     renewWithinDays: config.pki.renewWithinDays,
     timeoutMs: Math.round(timeoutSeconds * 1000),

@@ -15,11 +15,15 @@ export interface CheckResult {
   readonly cause?: string;
   /** More than the table has room for, a line to print under it. */
   readonly detail?: string;
+  /** Failed because some servers of the NATS cluster do not answer (lib/verify/cluster-servers.ts), `cause` says which. */
+  readonly degraded?: boolean;
   readonly ms: number;
 }
 
 /** A table row before its endpoint, reachability and time are known. */
-export type Row = Pick<CheckResult, 'check' | 'expected' | 'got' | 'ok' | 'cause' | 'detail'>;
+export type Row = Pick<CheckResult, 'check' | 'expected' | 'got' | 'ok' | 'cause' | 'detail' | 'degraded'>;
+
+export const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
@@ -51,6 +55,15 @@ export function summarize(results: readonly CheckResult[], options: VerifyOption
     const endpoints = [...new Set(failed.map((r) => r.endpoint))].join(' and ');
     return `nothing answered within ${options.timeoutMs / 1000} s at ${endpoints}: is the cluster up? (npx zx scripts/up.mjs), ` +
       'or pass --timeout for a slower start';
+  }
+  const degraded = failed.filter((r) => r.degraded);
+  if (degraded.length > 0) {
+    // Said first and apart: the rest of the deployment may well be healthy, and the reader needs to know whether it is.
+    const others = failed.filter((r) => !r.degraded);
+    const rest = others.length === 0
+      ? `every other check passed (${results.length - failed.length} of ${results.length}): the rest of the deployment is healthy`
+      : `${plural(others.length, 'other check')} failed too: ${failuresByCause(others)}`;
+    return `${degraded[0].cause} (${degraded.map((r) => r.check).join(', ')}); ${rest}`;
   }
   return `${failed.length} of ${results.length} checks failed: ${failuresByCause(failed)}`;
 }

@@ -1,3 +1,4 @@
+import { checkClusterServers, CLUSTER_CHECK, degradation } from './cluster-servers';
 import { checkEcho, checkHttps } from './echo';
 import { checkJetStream, JETSTREAM_CHECK } from './jetstream-check';
 import { loadKeyMaterial } from './keys';
@@ -12,7 +13,8 @@ import type { CheckResult } from './report';
  * Traefik over HTTP, and over HTTPS with a certificate keys/ca.crt vouches for; every authorized identity can publish over mutual TLS (or, with permissions, is allowed
  * and refused exactly what they say), every other identity is refused by NATS authorization, a
  * client without a certificate is refused by TLS, and the server presents keys/server.crt. With
- * JetStream on, a throwaway stream replicated on nats.replicas servers proves the cluster (lib/verify/jetstream.ts).
+ * nats.replicas > 1 every server must answer by name (lib/verify/cluster-servers.ts); with JetStream
+ * on, a throwaway stream replicated on nats.replicas servers proves the cluster (lib/verify/jetstream.ts).
  */
 
 /**
@@ -33,12 +35,15 @@ export async function runVerify(
     return results;
   };
   try {
+    const cluster = options.replicas > 1 ? checkClusterServers(options, keys, deadline, board).then(report(CLUSTER_CHECK)) : undefined;
     const rows = await Promise.all([
       checkEcho(options, deadline, board).then((result) => report(result.check)([result])),
       checkHttps(options, keys, deadline, board).then((result) => report(result.check)([result])),
       ...natsCases(options, keys).map((natsCase) => checkNats(options, natsCase, deadline, board).then(report(natsCase.check))),
       checkServedCertificate(options, keys, deadline, board).then(report(SERVED_CHECK)),
-      ...(options.replicas > 1 || options.jetstream ? [checkJetStream(options, keys, deadline, board).then(report(JETSTREAM_CHECK))] : []),
+      ...(cluster ? [cluster] : []),
+      ...(options.replicas > 1 || options.jetstream
+        ? [checkJetStream(options, keys, deadline, board, cluster?.then(degradation)).then(report(JETSTREAM_CHECK))] : []),
     ]);
     return rows.flat();
   } finally {

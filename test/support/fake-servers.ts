@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -134,6 +134,18 @@ export const startForwarder = (target: () => number): Promise<FakeServer> =>
     socket.pipe(upstream).pipe(socket);
   });
 
+/** 200, then `chunk` a millisecond for as long as the client reads. */
+function streamEndlessly(response: ServerResponse, chunk: Buffer | string): void {
+  response.writeHead(200, { 'content-type': 'text/plain' });
+  const pump = (): void => {
+    if (response.destroyed) return;
+    if (response.write(chunk)) setTimeout(pump, 1);
+    else response.once('drain', pump);
+  };
+  response.on('error', () => undefined);
+  pump();
+}
+
 export interface FakeHttpServer {
   readonly url: string;
   close(): Promise<void>;
@@ -145,16 +157,7 @@ export interface FakeHttpServer {
  * second rather than exhausting the machine's memory within the test.
  */
 export async function startEndlessHttpServer(chunk = FILLER): Promise<FakeHttpServer> {
-  const server: HttpServer = createHttpServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/plain' });
-    const pump = (): void => {
-      if (response.destroyed) return;
-      if (response.write(chunk)) setTimeout(pump, 1);
-      else response.once('drain', pump);
-    };
-    response.on('error', () => undefined);
-    pump();
-  });
+  const server: HttpServer = createHttpServer((_request, response) => streamEndlessly(response, chunk));
   await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
   return {
     url: `http://${HOST}:${(server.address() as AddressInfo).port}`,
@@ -174,13 +177,17 @@ export interface HttpsEcho {
 
 /**
  * A real HTTPS server on 127.0.0.1 standing in for Traefik's websecure entry point in front of
- * http-echo: it presents `cert`, answers 404 (routes not loaded yet) `notFoundFirst` times, then 200 `text`.
+ * http-echo: it presents `cert`, answers 404 (routes not loaded yet) `notFoundFirst` times, then 200
+ * `text` — or, with `endless`, 200 and a body that never ends.
  */
-export async function startHttpsEcho(options: { cert: string; key: string; text: string; notFoundFirst?: number }): Promise<HttpsEcho> {
+export async function startHttpsEcho(
+  options: { cert: string; key: string; text: string; notFoundFirst?: number; endless?: boolean },
+): Promise<HttpsEcho> {
   let requests = 0;
   const server = createHttpsServer({ cert: options.cert, key: options.key }, (_request, response) => {
     requests += 1;
     if (requests <= (options.notFoundFirst ?? 0)) response.writeHead(404).end('404 page not found\n');
+    else if (options.endless) streamEndlessly(response, FILLER);
     else response.writeHead(200, { 'content-type': 'text/plain' }).end(`${options.text}\n`);
   });
   await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
