@@ -295,8 +295,9 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
       would(`run: ${shown('kubectl', args)} (the Namespaces that do not exist yet; one that exists is left as it is)`);
       return [];
     }
-    const { code, output } = await probeExit('kubectl', args);
-    const outcome = namespaces.namespacesCreated(code, output);
+    const { code, stdout, stderr, output } = await probeExit('kubectl', args);
+    // Both streams: kubectl says what it created on stdout and what existed on stderr.
+    const outcome = namespaces.namespacesCreated(code, `${stdout}\n${stderr}`);
     if (outcome.problem) throw new StepFailure(`exited with code ${code}`, { command: shown('kubectl', args), output });
     return outcome.created;
   }

@@ -35,7 +35,7 @@ describe('echo.tls', () => {
 
   test("'echo' is reserved for keys/echo.crt: no identity may take that name", () => {
     expect(problemsOf({ pki: { identities: [{ name: 'echo', email: 'e@example.com', authorized: true }] } }))
-      .toEqual([expect.stringMatching(/^pki\.identities\[0\]\.name: 'echo' is reserved for keys\/echo\.crt: choose another name/)]);
+      .toEqual([expect.stringMatching(/^pki\.identities\['echo'\]\.name: 'echo' is reserved for keys\/echo\.crt: choose another name/)]);
   });
 });
 

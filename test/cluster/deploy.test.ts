@@ -176,3 +176,23 @@ test('down --context --purge deletes exactly ours: our objects, the Namespace we
   expect((await plane.kubectlResult(['get', 'namespace', 'nats'])).code).not.toBe(0);
   expect(await names(plane, 'default', 'configmaps')).toEqual(expect.arrayContaining(['ConfigMap/someone-else']));
 }, 300_000);
+
+test('down --context keeps a Namespace this instance did not create, deleting only our objects in it', async () => {
+  const { plane } = cluster;
+  // GIVEN a Namespace that existed before, with an object of someone else's, and echo deployed into it
+  await plane.kubectl(['create', 'namespace', 'apps']);
+  await plane.kubectl(['-n', 'apps', 'create', 'configmap', 'theirs']);
+  project.configure({ echo: { namespace: 'apps' } });
+  const deployed = await project.up();
+  expect([deployed.code, deployed.stderr]).toEqual([0, '']);
+  // ... up created only the Namespace that was missing, and left the other one's labels alone
+  expect(deployed.stdout).toContain('created namespace(s) nats;');
+  expect((await getJson(plane, ['namespace', 'apps'])).metadata.labels ?? {}).not.toHaveProperty('k3s-nats-tls/instance');
+  // WHEN down runs
+  const result = await project.down();
+  // THEN apps and what was not ours in it stay, with down saying so; nats (ours) is gone
+  expect([result.code, result.stderr]).toEqual([0, '']);
+  expect(result.stdout).toContain('kept namespace(s) apps, which instance default did not create (only its objects were deleted)');
+  expect(await names(plane, 'apps', `${ECHO_KINDS},configmaps`)).toEqual(['ConfigMap/kube-root-ca.crt', 'ConfigMap/theirs']);
+  expect((await plane.kubectlResult(['get', 'namespace', 'nats'])).code).not.toBe(0);
+}, 300_000);

@@ -53,14 +53,17 @@ export interface ControlPlane {
 export const CONTEXT = 'test-control-plane';
 type Component = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
 
-/** Controllers the project's objects need (Deployments, StatefulSets, Jobs, PDBs, PVCs, namespaces, service accounts, Nodes). */
+/**
+ * Controllers the project's objects need (Deployments, StatefulSets, Jobs, PDBs, PVCs, namespaces,
+ * service accounts). Not the node lifecycle controller: it would mark KWOK's nodes NotReady when a
+ * heartbeat comes late on a busy machine, and taint them so nothing schedules; startControlPlane
+ * lifts the not-ready taint new Nodes get at admission (TaintNodesByCondition) itself, once.
+ */
 const CONTROLLERS = [
   'deployment-controller', 'replicaset-controller', 'statefulset-controller', 'job-controller', 'disruption-controller',
   'namespace-controller', 'garbage-collector-controller', 'serviceaccount-controller', 'serviceaccount-token-controller',
   'endpointslice-controller', 'persistentvolume-binder-controller', 'persistentvolumeclaim-protection-controller',
   'persistentvolume-protection-controller', 'pod-garbage-collector-controller', 'root-ca-certificate-publisher-controller',
-  // New Nodes get the not-ready taint at admission (TaintNodesByCondition); this controller lifts it once KWOK reports them Ready.
-  'node-lifecycle-controller',
 ];
 
 const START_SECONDS = 180;
@@ -241,6 +244,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...nodeObjects, ...storage] }));
     const waitSeconds = Math.max(10, Math.round((deadline - Date.now()) / 1000));
     await kubectl(['wait', '--for=condition=Ready', 'node', '--all', `--timeout=${waitSeconds}s`]);
+    await kubectl(['taint', 'nodes', '--all', 'node.kubernetes.io/not-ready:NoSchedule-']);
     // The service-account controller makes `default` in each namespace; pods cannot be created before it.
     for (;;) {
       if ((await kubectlResult(['get', 'serviceaccount', 'default', '-n', 'default'])).code === 0) break;
