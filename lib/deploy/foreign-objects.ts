@@ -1,3 +1,4 @@
+import { parseAllDocuments } from 'yaml';
 import { INSTANCE_LABEL, isOwnedBy, PART_OF } from '../synth/ownership';
 
 /**
@@ -30,14 +31,22 @@ export interface ForeignObject {
 }
 
 /**
+ * The objects in YAML or JSON text: a manifest's documents, or what `kubectl get -o json` printed
+ * (one object, a List of them, or nothing when none exists).
+ */
+export function listedObjects<T extends { readonly kind?: string; readonly items?: readonly T[] }>(text: string): T[] {
+  return parseAllDocuments(text).flatMap((document) => {
+    const object = document.toJS() as T | null;
+    return object?.kind === 'List' ? [...(object.items ?? [])] : object ? [object] : [];
+  });
+}
+
+/**
  * The objects `kubectl get -o json` printed (one object, a List, or nothing when none exists) that
  * are not this instance's.
  */
 export function foreignObjects(lookupOutput: string, instance: string): ForeignObject[] {
-  if (lookupOutput.trim() === '') return [];
-  const parsed = JSON.parse(lookupOutput) as LiveObject;
-  const items = parsed.kind === 'List' ? parsed.items ?? [] : [parsed];
-  return items.filter((item) => !isOwnedBy(item.metadata?.labels, instance)).map((item) => {
+  return listedObjects<LiveObject>(lookupOutput).filter((item) => !isOwnedBy(item.metadata?.labels, instance)).map((item) => {
     const labels = item.metadata?.labels ?? {};
     const other = labels[PART_OF.key] === PART_OF.value ? labels[INSTANCE_LABEL] : undefined;
     const resource = `${String(item.kind).toLowerCase()}/${String(item.metadata?.name)}`;

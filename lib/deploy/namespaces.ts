@@ -1,7 +1,7 @@
-import { parseAllDocuments } from 'yaml';
 import { BUILT_IN_NAMESPACES } from '../../charts/namespaces';
 import { K3S_HELMCHART_NAMESPACE, type NatsInstall } from '../constructs/nats-mutual-tls';
 import { isOwnedBy, ownerSelector } from '../synth/ownership';
+import { listedObjects } from './foreign-objects';
 import { HELMCHART_KIND, pruneAllowlist } from './prune';
 
 /**
@@ -49,12 +49,8 @@ interface NamespaceObject {
   readonly metadata?: { readonly name?: string; readonly labels?: Readonly<Record<string, string>> };
 }
 
-/** The Namespaces in a manifest or in `kubectl get -o json` output (one object, or a List). */
-const namespaceObjects = (text: string): NamespaceObject[] =>
-  parseAllDocuments(text).flatMap((document) => {
-    const object = document.toJS() as NamespaceObject | null;
-    return object?.kind === 'List' ? object.items ?? [] : object ? [object] : [];
-  }).filter((object) => object.kind === 'Namespace');
+/** The Namespaces in a manifest or in `kubectl get -o json` output. */
+const namespaceObjects = (text: string): NamespaceObject[] => listedObjects<NamespaceObject>(text).filter((object) => object.kind === 'Namespace');
 
 export const namespaceNames = (text: string): string[] => namespaceObjects(text).map((object) => String(object.metadata?.name));
 
@@ -72,11 +68,11 @@ const resourceOf = (kind: string): string => {
 /**
  * `down --context` in one namespace: our objects of every kind up may create, chosen by this
  * instance's labels in the cluster — never by name, so another instance's or another tool's
- * object of the same name stays.
+ * object of the same name stays. `alsoLabelled` narrows it further (more `key=value` labels).
  */
-export function deleteOwnedArgs(namespace: string, install: NatsInstall, instance: string): string[] {
+export function deleteOwnedArgs(namespace: string, install: NatsInstall, instance: string, alsoLabelled: readonly string[] = []): string[] {
   const kinds = pruneAllowlist(install).filter((kind) => kind !== HELMCHART_KIND);
-  return ['-n', namespace, 'delete', kinds.map(resourceOf).join(','), '-l', ownerSelector(instance), '--ignore-not-found'];
+  return ['-n', namespace, 'delete', kinds.map(resourceOf).join(','), '-l', [ownerSelector(instance), ...alsoLabelled].join(','), '--ignore-not-found'];
 }
 
 /**
@@ -85,12 +81,8 @@ export function deleteOwnedArgs(namespace: string, install: NatsInstall, instanc
  * and `app.kubernetes.io/managed-by: Helm` (its "nats.labels"); our NodePort shares the first, never
  * the second — and never by the names in the rendered file.
  */
-export function deleteRenderedArgs(namespace: string, release: string, instance: string): string[] {
-  const args = deleteOwnedArgs(namespace, 'template', instance);
-  const at = args.indexOf('-l') + 1;
-  args[at] = `${args[at]},app.kubernetes.io/instance=${release},app.kubernetes.io/managed-by=Helm`;
-  return args;
-}
+export const deleteRenderedArgs = (namespace: string, release: string, instance: string): string[] =>
+  deleteOwnedArgs(namespace, 'template', instance, [`app.kubernetes.io/instance=${release}`, 'app.kubernetes.io/managed-by=Helm']);
 
 /** Our HelmChart (`nats.install: helmchart`), by label, where k3s keeps HelmCharts. */
 export const deleteOwnedHelmChartArgs = (instance: string): string[] =>
