@@ -1,6 +1,6 @@
 import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
-import { HttpEcho, type HttpEchoProps } from '../lib/constructs';
+import { HttpEcho, HTTP_ECHO_DEFAULTS, type HttpEchoProps } from '../lib/constructs';
 
 export interface EchoChartProps extends ChartProps {
   readonly echo: HttpEchoProps;
@@ -11,7 +11,7 @@ export class EchoChart extends Chart {
   readonly echo: HttpEcho;
 
   constructor(scope: Construct, id: string, props: EchoChartProps) {
-    const name = props.echo.name ?? 'echo';
+    const name = props.echo.name ?? HTTP_ECHO_DEFAULTS.name;
     super(scope, id, { ...props, namespace: props.echo.namespace, labels: { 'app.kubernetes.io/name': name, ...props.labels } });
     this.echo = new HttpEcho(this, 'echo', props.echo);
   }

@@ -1,9 +1,7 @@
 import { Chart, ChartProps } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-
-/** Namespaces every cluster has: never declared here, so `down --context` can never delete them. */
-export const BUILT_IN_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+import { BUILT_IN_NAMESPACES } from '../lib/constructs/kubernetes-rules';
 
 export interface NamespacesChartProps extends ChartProps {
   /** Namespaces the stack's objects live in; duplicates and built-in ones are skipped. */

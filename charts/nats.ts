@@ -1,6 +1,6 @@
 import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
-import { NatsMutualTls, type NatsMutualTlsProps } from '../lib/constructs';
+import { NATS_MUTUAL_TLS_DEFAULTS, NatsMutualTls, type NatsMutualTlsProps } from '../lib/constructs';
 
 export interface NatsChartProps extends ChartProps {
   readonly nats: NatsMutualTlsProps;
@@ -11,7 +11,7 @@ export class NatsChart extends Chart {
   readonly nats: NatsMutualTls;
 
   constructor(scope: Construct, id: string, props: NatsChartProps) {
-    super(scope, id, { ...props, namespace: props.nats.namespace ?? 'nats' });
+    super(scope, id, { ...props, namespace: props.nats.namespace ?? NATS_MUTUAL_TLS_DEFAULTS.namespace });
     this.nats = new NatsMutualTls(this, 'nats', props.nats);
   }
 }

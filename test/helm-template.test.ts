@@ -5,7 +5,8 @@ import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_FILE, parseConfig, type Config } from '../lib/config/config';
 import { commandEnvironment } from '../lib/deploy/command-limits';
 import { helmTemplateArgs, missingChartObjects, renderProvenance } from '../lib/deploy/helm-render';
-import { natsNodeSpread, natsServerSettings } from '../lib/nats/values';
+import { natsPodSelector } from '../lib/nats/chart';
+import { natsNodeSpread } from '../lib/nats/values';
 import { plannedStack } from '../lib/synth/stack';
 import { closedPortUrl, HELM, runHelm, serveChartRepo, writeChart, type ChartRepo } from './support/chart-repo';
 import { defaults } from './support/fixtures';
@@ -100,8 +101,9 @@ describe('helm template with the arguments up builds, run by the real helm', () 
     const result = await template(helmTemplateArgs(cluster.nats, clusterValues));
     expect([result.code, result.stderr]).toEqual([0, '']);
     const statefulSet = objectsOf(result.stdout).find((object) => object.kind === 'StatefulSet') as ApiObject & { spec: any };
-    expect(statefulSet.spec.template.spec.topologySpreadConstraints).toEqual([natsNodeSpread(natsServerSettings(cluster).podSelector)]);
-    expect(statefulSet.spec.template.metadata.labels).toEqual(natsServerSettings(cluster).podSelector);
+    const podSelector = natsPodSelector(cluster.nats.release, cluster.nats.chart.name);
+    expect(statefulSet.spec.template.spec.topologySpreadConstraints).toEqual([natsNodeSpread(podSelector)]);
+    expect(statefulSet.spec.template.metadata.labels).toEqual(podSelector);
   });
 
   test('without --skip-tests the chart\'s test hook is printed as a plain Pod: the flag is what keeps it out', async () => {

@@ -5,9 +5,9 @@ import { connect, NatsConnection } from '@nats-io/transport-node';
 import { parseConfig, type Identity } from '../lib/config/config';
 import { probePublish, probeSubscribe } from '../lib/nats/permissions';
 import { concreteSubject, expectedAccess, permissionCases, subjectMatches, subjectProblem } from '../lib/nats/subjects';
-import { natsServerConfig } from '../lib/nats/values';
 import { ensurePki, PkiResult } from '../lib/pki/pki';
 import { RunningNatsServer, startNatsServer } from './support/nats-server';
+import { natsServerConfig, shippedNatsValues } from './support/nats-server-config';
 
 const SENSOR = {
   name: 'sensor', email: 'sensor@example.com', authorized: true,
@@ -48,7 +48,7 @@ describe('subjects', () => {
   test('an identity that is not authorized keeps its permissions in the configuration, and they reach no NATS user', () => {
     const config = parseConfig({ pki: { identities: [SENSOR, { ...SENSOR, name: 'x', email: 'x@example.com', authorized: false }] } });
     expect(config.pki.identities[1].permissions).toEqual(SENSOR.permissions);
-    expect(natsServerConfig(config, { host: 'h', port: -1, caFile: 'a', certFile: 'b', keyFile: 'c' }).authorization.users)
+    expect(natsServerConfig(shippedNatsValues(config), { host: 'h', port: -1, caFile: 'a', certFile: 'b', keyFile: 'c' }).authorization.users)
       .toEqual([{ user: 'sensor@example.com', permissions: SENSOR.permissions }]);
   });
 });
@@ -95,7 +95,7 @@ describe('permissions on a real nats-server', () => {
   });
 
   test('the server runs the values\' permissions for the sensor user', () => {
-    const users = natsServerConfig(config, { host: 'h', port: -1, caFile: 'a', certFile: 'b', keyFile: 'c' }).authorization.users;
+    const users = natsServerConfig(shippedNatsValues(config), { host: 'h', port: -1, caFile: 'a', certFile: 'b', keyFile: 'c' }).authorization.users;
     expect(users).toEqual([
       { user: 'sensor@example.com', permissions: SENSOR.permissions }, { user: 'client1@example.com' },
       { user: 'reader@example.com', permissions: READER.permissions! },

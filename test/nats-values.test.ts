@@ -1,11 +1,13 @@
 import { Testing } from 'cdk8s';
+import { parse as parseYaml } from 'yaml';
 import { natsFullname, natsServiceHostnames, parseConfig, type Config } from '../lib/config/config';
 import { natsPodSelector } from '../lib/nats/chart';
-import { natsAuthorization, natsHelmValues as valuesOf, natsNodeSpread, natsServerSettings } from '../lib/nats/values';
-import { defineStack } from '../lib/synth/stack';
+import { natsAuthorization, natsNodeSpread } from '../lib/nats/values';
+import { defineStack, plannedStack } from '../lib/synth/stack';
 import { appObjects, defaults, FAKE_TLS, objectOf } from './support/fixtures';
 
-const natsHelmValues = (config: Config) => valuesOf(natsServerSettings(config));
+/** The values as they ship: the stack's construct makes them from the configuration. */
+const natsHelmValues = (config: Config) => plannedStack(config).nats.helmValues;
 
 describe('natsHelmValues', () => {
   test('configures TLS from the Secret, the CA, verify_and_map and the authorized users (chart 2.x keys)', () => {
@@ -59,7 +61,7 @@ describe('spreading the servers over the nodes', () => {
   test('the constraint the chart renders counts exactly this release\'s server pods, not nats-box', () => {
     // GIVEN release bus (so the default release cannot pass by coincidence)
     const config = parseConfig({ nats: { release: 'bus', replicas: 5 } });
-    const constraint = natsNodeSpread(natsServerSettings(config).podSelector);
+    const constraint = natsNodeSpread(natsPodSelector(config.nats.release, config.nats.chart.name));
     // THEN the selector is the chart's server-pod labels, and the values are the rest of the constraint, keyed by topologyKey
     expect(constraint.labelSelector.matchLabels).toEqual({
       'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': 'bus', 'app.kubernetes.io/component': 'nats',
@@ -79,7 +81,7 @@ describe('consistency between the values, the Secret and the NodePort', () => {
   const nodePort = objectOf(appObjects(app), 'Service', 'nats-np');
 
   test('the construct carries exactly these values into dist/helm/nats-values.yaml', () => {
-    expect(stack.nats.helmValues).toEqual(values);
+    expect(parseYaml(stack.nats.valuesDocument)).toEqual(values);
     expect(stack.nats.valuesDocument).toContain('secretName: bus-tls');
   });
 

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import { connect, errors, NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
 import { natsServiceHostnames, parseConfig } from '../lib/config/config';
-import { natsHelmValues, natsServerSettings, natsServerConfig } from '../lib/nats/values';
 import { ensurePki, PkiPaths } from '../lib/pki/pki';
 import { RunningNatsServer, startNatsServer } from './support/nats-server';
+import { natsServerConfig, shippedNatsValues } from './support/nats-server-config';
 
 /** The PKI against a real nats-server configured like the deployed one (TLS + verify_and_map + users). */
 describe('dev PKI against nats-server', () => {
@@ -74,8 +74,8 @@ describe('dev PKI against nats-server', () => {
   }
 
   test('the server runs the Helm values\' TLS mapping and users, not a copy', () => {
-    const values = natsHelmValues(natsServerSettings(config));
-    const serverConfig = natsServerConfig(config, { host: '127.0.0.1', port: -1, caFile: 'ca', certFile: 'crt', keyFile: 'key' });
+    const values = shippedNatsValues(config);
+    const serverConfig = natsServerConfig(values, { host: '127.0.0.1', port: -1, caFile: 'ca', certFile: 'crt', keyFile: 'key' });
     expect(serverConfig.authorization).toEqual(values.config.merge.authorization);
     expect(serverConfig.authorization.users).toEqual([{ user: 'client1@example.com' }]);
     expect(serverConfig.tls).toEqual({ ca_file: 'ca', cert_file: 'crt', key_file: 'key', ...values.config.nats.tls.merge });

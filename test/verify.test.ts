@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type Config } from '../lib/config/config';
-import type { NatsServerConfig } from '../lib/nats/values';
 import { ensurePki, pkiFilesIn, type PkiResult } from '../lib/pki/pki';
 import { UsageError } from '../lib/util/cli';
 import { certificateWarnings } from '../lib/verify/keys';
@@ -18,6 +17,7 @@ import {
   startHttpsEcho, startStalledTlsServer, type FakeServer, type HttpsEcho,
 } from './support/fake-servers';
 import { startNatsServer, type RunningNatsServer } from './support/nats-server';
+import type { NatsServerConfig } from './support/nats-server-config';
 
 const SCRIPT = join(__dirname, '..', 'scripts', 'verify.mjs');
 const ECHO_TEXT = parseConfig({}).echo.text;

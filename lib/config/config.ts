@@ -1,7 +1,12 @@
-import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_NATS_CHART, natsFullname as chartFullname, natsRouteHostnames, natsServiceHostnames as chartServiceHostnames } from '../nats/chart';
+import { HTTP_ECHO_DEFAULTS } from '../constructs/http-echo';
+import {
+  DEFAULT_NAMESPACE, DNS_LABEL, DNS_NAME, HELM_RELEASE_MAX_LENGTH, isHostName, isNatsReplicaCount, NATS_REPLICA_CHOICE, NODE_PORT_RANGE, PORT_MAX,
+  STORAGE_SIZE, SYSTEM_NAMESPACES, UNPRIVILEGED_PORT_MIN,
+} from '../constructs/kubernetes-rules';
+import { defaultNodePortServiceName, NATS_INSTALLS, NATS_MUTUAL_TLS_DEFAULTS } from '../constructs/nats-mutual-tls';
+import { natsFullname as chartFullname, natsRouteHostnames, natsServiceHostnames as chartServiceHostnames } from '../nats/chart';
 import { subjectProblem } from '../nats/subjects';
 import { UserError } from '../util/errors';
 import { readRegularFile } from '../util/plain-paths';
@@ -17,11 +22,7 @@ import { yamlSettings } from './yaml-settings';
 export const CONFIG_FILE = 'k3s-nats-tls.yaml';
 export const CONFIG_ENV = 'K3S_NATS_TLS_CONFIG';
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
-const NODE_PORT_MIN = 30000;
 const MAX_AGENTS = 9;
-const NODE_PORT_MAX = 32767;
 
 const dnsLabel = (what: string) => z.string().regex(DNS_LABEL,
   `must be a ${what}: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters`);
@@ -30,11 +31,11 @@ const dnsName = z.string().regex(DNS_NAME, "must be a DNS name: lower-case label
 
 const wholeNumber = () => z.number({ invalid_type_error: 'must be a whole number' }).int('must be a whole number');
 
-const port = wholeNumber().min(1, 'must be a port number 1–65535').max(65535, 'must be a port number 1–65535');
+const port = wholeNumber().min(1, `must be a port number 1–${PORT_MAX}`).max(PORT_MAX, `must be a port number 1–${PORT_MAX}`);
 
 const nodePort = wholeNumber()
-  .min(NODE_PORT_MIN, `must be a NodePort within ${NODE_PORT_MIN}–${NODE_PORT_MAX}`)
-  .max(NODE_PORT_MAX, `must be a NodePort within ${NODE_PORT_MIN}–${NODE_PORT_MAX}`);
+  .min(NODE_PORT_RANGE.min, `must be a NodePort within ${NODE_PORT_RANGE.min}–${NODE_PORT_RANGE.max}`)
+  .max(NODE_PORT_RANGE.max, `must be a NodePort within ${NODE_PORT_RANGE.min}–${NODE_PORT_RANGE.max}`);
 
 const image = z.string().regex(/^[a-z0-9][a-z0-9._\-/:]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[a-f0-9]{64})$/,
   "must be an image reference pinned by tag or digest, e.g. 'rancher/k3s:v1.36.3-k3s1' (no ':latest' drift)")
@@ -69,30 +70,28 @@ const ClusterConfig = z.strictObject({
   }).default({}),
 });
 
-/** Namespaces that belong to Kubernetes itself: our objects (and `down --context`) stay out of them. */
-export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
-
 const namespace = dnsLabel('namespace name').refine((name) => !SYSTEM_NAMESPACES.includes(name),
   `must not be a namespace of Kubernetes itself (${SYSTEM_NAMESPACES.join(', ')}): choose one of your own`);
 
 const EchoConfig = z.strictObject({
-  namespace: namespace.default('default'),
-  name: dnsLabel('Kubernetes object name').default('echo'),
-  image: image.default('hashicorp/http-echo:1.0.0'),
+  namespace: namespace.default(DEFAULT_NAMESPACE),
+  name: dnsLabel('Kubernetes object name').default(HTTP_ECHO_DEFAULTS.name),
+  image: image.default(HTTP_ECHO_DEFAULTS.image),
   text: z.string().trim().min(1, 'must not be empty: it is what http://localhost:<port>/ answers')
     .default('Hello from echo'),
   /** Port http-echo listens on; unprivileged, so the container runs as a non-root user. */
-  containerPort: port.min(1024, 'must be ≥ 1024: the container runs as a non-root user').default(5678),
-  servicePort: port.default(80),
+  containerPort: port.min(UNPRIVILEGED_PORT_MIN, `must be ≥ ${UNPRIVILEGED_PORT_MIN}: the container runs as a non-root user`)
+    .default(HTTP_ECHO_DEFAULTS.containerPort),
+  servicePort: port.default(HTTP_ECHO_DEFAULTS.servicePort),
   /**
    * Numeric UID, so the kubelet can check runAsNonRoot before the container starts. The image is
    * distroless `static:nonroot`, whose user is 65532: the default keeps the file ownership it expects.
    */
-  runAsUser: wholeNumber().min(1, 'must be a non-root UID (≥ 1)').default(65532),
+  runAsUser: wholeNumber().min(1, 'must be a non-root UID (≥ 1)').default(HTTP_ECHO_DEFAULTS.runAsUser),
   /** HTTPS on Traefik's websecure entry point, with a certificate from our CA; plain HTTP keeps working. */
   tls: z.strictObject({
     /** The certificate's names: DNS names and IP addresses clients reach echo by. */
-    hosts: z.array(z.string().refine((host) => DNS_NAME.test(host) || isIP(host) !== 0,
+    hosts: z.array(z.string().refine(isHostName,
       'must be a DNS name (lower-case labels of letters, digits and \'-\') or an IP address'))
       .min(1, 'must name at least one host: the certificate needs a name').default(['localhost', '127.0.0.1']),
     /** The kubernetes.io/tls Secret Traefik serves the certificate from. */
@@ -133,42 +132,44 @@ function chartRepoProblem(repo: string): string | undefined {
 
 const ChartRef = z.strictObject({
   name: z.string().regex(CHART_NAME, "must be a Helm chart name: letters, digits, '.', '_' and '-', starting with a letter or digit, " +
-    'at most 250 characters').default(DEFAULT_NATS_CHART.name),
+    'at most 250 characters').default(NATS_MUTUAL_TLS_DEFAULTS.chart.name),
   version: z.string().regex(CHART_VERSION,
     'must be an exact 1.x or 2.x chart version in SemVer (e.g. 2.14.2): the typed values in lib/nats/values.ts follow that schema')
-    .default(DEFAULT_NATS_CHART.version),
+    .default(NATS_MUTUAL_TLS_DEFAULTS.chart.version),
   repo: z.string().superRefine((repo, ctx) => {
     const problem = chartRepoProblem(repo);
     if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${problem} (got ${JSON.stringify(repo)})` });
-  }).default(DEFAULT_NATS_CHART.repo),
+  }).default(NATS_MUTUAL_TLS_DEFAULTS.chart.repo),
 });
 
 const NatsConfig = z.strictObject({
-  namespace: namespace.default('nats'),
+  namespace: namespace.default(NATS_MUTUAL_TLS_DEFAULTS.namespace),
   /** Helm release name: it names the chart's Service and labels its pods. */
-  release: dnsLabel('Helm release name').refine((name) => name.length <= 53, 'must be at most 53 characters (Helm\'s limit for release names)')
-    .default('nats'),
+  release: dnsLabel('Helm release name').refine((name) => name.length <= HELM_RELEASE_MAX_LENGTH,
+    `must be at most ${HELM_RELEASE_MAX_LENGTH} characters (Helm's limit for release names)`)
+    .default(NATS_MUTUAL_TLS_DEFAULTS.release),
   chart: ChartRef.default({}),
-  tlsSecretName: dnsLabel('Secret name').default('nats-server-tls'),
+  tlsSecretName: dnsLabel('Secret name').default(NATS_MUTUAL_TLS_DEFAULTS.secretName),
   /** 1 = the recipe's single server; 3 or 5 = a cluster whose servers route to each other over mutual TLS. */
-  replicas: wholeNumber().refine((n) => [1, 3, 5].includes(n),
-    'must be 1, 3 or 5: a cluster needs an odd number of servers for a quorum (JetStream needs a majority), and more than 5 only adds latency')
-    .default(1),
+  replicas: wholeNumber().refine(isNatsReplicaCount,
+    `must be ${NATS_REPLICA_CHOICE}: a cluster needs an odd number of servers for a quorum (JetStream needs a majority), and more than 5 only adds latency`)
+    .default(NATS_MUTUAL_TLS_DEFAULTS.replicas),
   /** The Secret holding the route certificate (cluster.tls), when replicas > 1. */
-  routeTlsSecretName: dnsLabel('Secret name').default('nats-route-tls'),
+  routeTlsSecretName: dnsLabel('Secret name').default(NATS_MUTUAL_TLS_DEFAULTS.routeSecretName),
   jetstream: z.strictObject({
     /** JetStream with file storage on a PersistentVolumeClaim per server (k3s: the local-path storage class). */
     enabled: z.boolean().default(false),
     /** Size of each server's volume, as Kubernetes writes quantities. */
-    storage: z.string().regex(/^[1-9]\d*(Mi|Gi|Ti)$/, 'must be a size such as 512Mi, 1Gi or 10Gi').default('1Gi'),
+    storage: z.string().regex(STORAGE_SIZE, 'must be a size such as 512Mi, 1Gi or 10Gi').default('1Gi'),
   }).default({}),
-  nodePortServiceName: dnsLabel('Service name').default('nats-np'),
-  clientPort: port.default(4222),
+  nodePortServiceName: dnsLabel('Service name').default(defaultNodePortServiceName(NATS_MUTUAL_TLS_DEFAULTS.release)),
+  clientPort: port.default(NATS_MUTUAL_TLS_DEFAULTS.clientPort),
   /**
    * Who installs the chart: `template` = the deploy script renders it with `helm template` and applies
    * the result; `helmchart` = dist/ carries a k3s HelmChart object and k3s's helm controller installs it.
    */
-  install: z.enum(['template', 'helmchart'], { errorMap: () => ({ message: "must be 'template' or 'helmchart'" }) }).default('template'),
+  install: z.enum(NATS_INSTALLS, { errorMap: () => ({ message: `must be ${NATS_INSTALLS.map((install) => `'${install}'`).join(' or ')}` }) })
+    .default(NATS_MUTUAL_TLS_DEFAULTS.install),
 });
 
 const subject = z.string().superRefine((value, ctx) => {

@@ -3,6 +3,7 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { checkProps } from './check-props';
+import { DEFAULT_NAMESPACE, isDnsLabel, isHostName, PORT_MAX, UNPRIVILEGED_PORT_MIN } from './kubernetes-rules';
 
 /** HTTPS for http-echo: Traefik terminates TLS with a certificate from an existing Secret. */
 export interface HttpEchoTlsProps {
@@ -35,9 +36,15 @@ export const TRAEFIK_TLS_ANNOTATIONS: Readonly<Record<string, string>> = {
   'traefik.ingress.kubernetes.io/router.tls': 'true',
 };
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
-const isHostName = (host: string): boolean => DNS_NAME.test(host) || isIP(host) !== 0;
+/** The values of the props left out; the configuration's defaults are these. */
+export const HTTP_ECHO_DEFAULTS = {
+  name: 'echo',
+  image: 'hashicorp/http-echo:1.0.0',
+  containerPort: 5678,
+  servicePort: 80,
+  runAsUser: 65532,
+  ingressClassName: 'traefik',
+} satisfies Required<Pick<HttpEchoProps, 'name' | 'image' | 'containerPort' | 'servicePort' | 'runAsUser' | 'ingressClassName'>>;
 
 export interface HttpEchoProps {
   /** What every request is answered with. */
@@ -96,16 +103,16 @@ export class HttpEcho extends Construct {
   readonly servicePort: number;
   constructor(scope: Construct, id: string, props: HttpEchoProps) {
     super(scope, id);
-    const name = props.name ?? 'echo';
-    const containerPort = props.containerPort ?? 5678;
-    this.servicePort = props.servicePort ?? 80;
-    const user = props.runAsUser ?? 65532;
+    const name = props.name ?? HTTP_ECHO_DEFAULTS.name;
+    const containerPort = props.containerPort ?? HTTP_ECHO_DEFAULTS.containerPort;
+    this.servicePort = props.servicePort ?? HTTP_ECHO_DEFAULTS.servicePort;
+    const user = props.runAsUser ?? HTTP_ECHO_DEFAULTS.runAsUser;
     checkProps('HttpEcho', [
       ['text', props.text, props.text.trim() !== '', 'must not be empty'],
-      ['containerPort', containerPort, Number.isInteger(containerPort) && containerPort >= 1024 && containerPort <= 65535,
-        'must be a port ≥ 1024: the container does not run as root'],
+      ['containerPort', containerPort, Number.isInteger(containerPort) && containerPort >= UNPRIVILEGED_PORT_MIN && containerPort <= PORT_MAX,
+        `must be a port ≥ ${UNPRIVILEGED_PORT_MIN}: the container does not run as root`],
       ['runAsUser', user, Number.isInteger(user) && user > 0, 'must be a non-root UID (≥ 1)'],
-      ['tls.secretName', props.tls?.secretName, !props.tls || DNS_LABEL.test(props.tls.secretName), 'must be a DNS label'],
+      ['tls.secretName', props.tls?.secretName, !props.tls || isDnsLabel(props.tls.secretName), 'must be a DNS label'],
       ['tls.hosts', props.tls?.hosts, !props.tls || (props.tls.hosts.length > 0 && props.tls.hosts.every(isHostName)),
         'must list at least one host, each a DNS name or an IP address'],
     ]);
@@ -122,7 +129,7 @@ export class HttpEcho extends Construct {
       securityContext: { user, group: user, ensureNonRoot: true },
       containers: [{
         name: 'http-echo',
-        image: props.image ?? 'hashicorp/http-echo:1.0.0',
+        image: props.image ?? HTTP_ECHO_DEFAULTS.image,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         args: [`-listen=:${containerPort}`, `-text=${props.text}`],
         ports: [{ number: containerPort, name: 'http' }],
@@ -148,7 +155,7 @@ export class HttpEcho extends Construct {
       pathType: kplus.HttpIngressPathType.PREFIX,
       backend: kplus.IngressBackend.fromService(this.service, { port: this.servicePort }),
     }];
-    const className = props.ingressClassName ?? 'traefik';
+    const className = props.ingressClassName ?? HTTP_ECHO_DEFAULTS.ingressClassName;
     this.ingress = new kplus.Ingress(this, 'ingress', { metadata: metadata(`${name}-ingress`), className, rules });
 
     if (props.tls) {
@@ -169,7 +176,7 @@ export class HttpEcho extends Construct {
 
   /** The namespace its objects land in: the given one, else the enclosing Chart's, else Kubernetes' default. */
   get namespace(): string {
-    return this.deployment.metadata.namespace ?? 'default';
+    return this.deployment.metadata.namespace ?? DEFAULT_NAMESPACE;
   }
 
   /** The Deployment as `kubectl rollout status` names it. */

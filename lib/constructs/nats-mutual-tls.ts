@@ -8,6 +8,7 @@ import {
 } from '../nats/chart';
 import { natsHelmValues, natsValuesDocument, type NatsChartValues, type NatsUser } from '../nats/values';
 import { checkProps } from './check-props';
+import { HELM_RELEASE_MAX_LENGTH, isDnsLabel, isNatsReplicaCount, isNodePort, isStorageSize, NATS_REPLICA_CHOICE, NODE_PORT_RANGE } from './kubernetes-rules';
 import { tlsSecret } from './tls-secret';
 
 /** PEM text of the server's identity and of the CA that signs every client (and every route). */
@@ -41,9 +42,9 @@ export interface NatsNodePortProps {
  * `valuesDocument`) and applies the result. `helmchart`: a k3s `HelmChart` object carries chart,
  * version, repository and values, and k3s's built-in helm controller installs it.
  */
-export type NatsInstall = 'template' | 'helmchart';
+export const NATS_INSTALLS = ['template', 'helmchart'] as const;
 
-export const NATS_INSTALLS: readonly NatsInstall[] = ['template', 'helmchart'];
+export type NatsInstall = typeof NATS_INSTALLS[number];
 
 /**
  * Where k3s's helm controller is documented to take HelmChart objects from (its own charts live
@@ -125,8 +126,21 @@ export interface NatsMutualTlsProps {
   readonly secretScope?: Construct;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const NODE_PORTS = { min: 30000, max: 32767 };
+/** The values of the props left out; the configuration's defaults are these. */
+export const NATS_MUTUAL_TLS_DEFAULTS = {
+  namespace: 'nats',
+  release: 'nats',
+  chart: DEFAULT_NATS_CHART,
+  secretName: 'nats-server-tls',
+  clientPort: 4222,
+  replicas: 1,
+  routeSecretName: 'nats-route-tls',
+  install: 'template',
+} satisfies Required<Pick<NatsMutualTlsProps,
+  'namespace' | 'release' | 'chart' | 'secretName' | 'clientPort' | 'replicas' | 'routeSecretName' | 'install'>>;
+
+/** The NodePort Service's name when `nodePort.serviceName` is left out. */
+export const defaultNodePortServiceName = (release: string): string => `${release}-np`;
 
 /**
  * NATS on Kubernetes that admits only clients holding a certificate from our CA whose email maps
@@ -162,14 +176,15 @@ export class NatsMutualTls extends Construct {
 
   constructor(scope: Construct, id: string, props: NatsMutualTlsProps) {
     super(scope, id);
-    this.namespace = props.namespace ?? 'nats';
-    this.release = props.release ?? 'nats';
-    this.chart = props.chart ?? DEFAULT_NATS_CHART;
-    this.clientPort = props.clientPort ?? 4222;
-    this.replicas = props.replicas ?? 1;
-    this.install = props.install ?? 'template';
-    const secretName = props.secretName ?? 'nats-server-tls';
-    const routeSecretName = props.routeSecretName ?? 'nats-route-tls';
+    const defaults = NATS_MUTUAL_TLS_DEFAULTS;
+    this.namespace = props.namespace ?? defaults.namespace;
+    this.release = props.release ?? defaults.release;
+    this.chart = props.chart ?? defaults.chart;
+    this.clientPort = props.clientPort ?? defaults.clientPort;
+    this.replicas = props.replicas ?? defaults.replicas;
+    this.install = props.install ?? defaults.install;
+    const secretName = props.secretName ?? defaults.secretName;
+    const routeSecretName = props.routeSecretName ?? defaults.routeSecretName;
     this.chartObjects = natsChartObjects(this.release, this.chart.name);
     validate(props, {
       namespace: this.namespace, release: this.release, secretName, routeSecretName, replicas: this.replicas,
@@ -238,7 +253,7 @@ export class NatsMutualTls extends Construct {
   private addNodePort(props: NatsNodePortProps): k8s.KubeService {
     return new k8s.KubeService(this, 'node-port', {
       metadata: {
-        name: props.serviceName ?? `${this.release}-np`,
+        name: props.serviceName ?? defaultNodePortServiceName(this.release),
         namespace: this.namespace,
         labels: { 'app.kubernetes.io/name': this.chart.name, 'app.kubernetes.io/instance': this.release },
       },
@@ -269,26 +284,28 @@ interface Resolved {
 
 function validate(props: NatsMutualTlsProps, resolved: Resolved): void {
   const chartServices = [resolved.chartObjects.service, resolved.chartObjects.headlessService];
-  const nodePortName = props.nodePort?.serviceName ?? `${resolved.release}-np`;
+  const nodePortName = props.nodePort?.serviceName ?? defaultNodePortServiceName(resolved.release);
   checkProps('NatsMutualTls', [
-    ['namespace', resolved.namespace, DNS_LABEL.test(resolved.namespace), 'must be a DNS label'],
-    ['release', resolved.release, DNS_LABEL.test(resolved.release) && resolved.release.length <= 53, 'must be a DNS label of at most 53 characters'],
-    ['secretName', resolved.secretName, DNS_LABEL.test(resolved.secretName), 'must be a DNS label'],
-    ['replicas', resolved.replicas, [1, 3, 5].includes(resolved.replicas), 'must be 1, 3 or 5: a cluster needs an odd number of servers for a quorum'],
+    ['namespace', resolved.namespace, isDnsLabel(resolved.namespace), 'must be a DNS label'],
+    ['release', resolved.release, isDnsLabel(resolved.release) && resolved.release.length <= HELM_RELEASE_MAX_LENGTH,
+      `must be a DNS label of at most ${HELM_RELEASE_MAX_LENGTH} characters`],
+    ['secretName', resolved.secretName, isDnsLabel(resolved.secretName), 'must be a DNS label'],
+    ['replicas', resolved.replicas, isNatsReplicaCount(resolved.replicas),
+      `must be ${NATS_REPLICA_CHOICE}: a cluster needs an odd number of servers for a quorum`],
     ['tls.route', props.tls.route ? 'given' : undefined, resolved.replicas === 1 || props.tls.route !== undefined,
       'must hold the route certificate and key when replicas > 1: the routes use mutual TLS'],
-    ['routeSecretName', resolved.routeSecretName, DNS_LABEL.test(resolved.routeSecretName) && resolved.routeSecretName !== resolved.secretName,
+    ['routeSecretName', resolved.routeSecretName, isDnsLabel(resolved.routeSecretName) && resolved.routeSecretName !== resolved.secretName,
       'must be a DNS label other than secretName'],
-    ['jetstream.storage', props.jetstream?.storage, !props.jetstream || /^[1-9]\d*(Mi|Gi|Ti)$/.test(props.jetstream.storage), 'must be a size such as 1Gi'],
+    ['jetstream.storage', props.jetstream?.storage, !props.jetstream || isStorageSize(props.jetstream.storage), 'must be a size such as 1Gi'],
     ['users', props.users.length, props.users.length > 0, 'must name at least one user, or no client can connect'],
     ['users', props.users.map(({ user }) => user).join(', '), new Set(props.users.map(({ user }) => user)).size === props.users.length, 'must not repeat a user'],
-    ['nodePort.nodePort', props.nodePort?.nodePort, !props.nodePort || (Number.isInteger(props.nodePort.nodePort)
-      && props.nodePort.nodePort >= NODE_PORTS.min && props.nodePort.nodePort <= NODE_PORTS.max), `must be a whole number within ${NODE_PORTS.min}–${NODE_PORTS.max}`],
-    ['install', resolved.install, NATS_INSTALLS.includes(resolved.install), `must be one of ${NATS_INSTALLS.join(', ')}`],
+    ['nodePort.nodePort', props.nodePort?.nodePort, !props.nodePort || isNodePort(props.nodePort.nodePort),
+      `must be a whole number within ${NODE_PORT_RANGE.min}–${NODE_PORT_RANGE.max}`],
+    ['install', resolved.install, (NATS_INSTALLS as readonly string[]).includes(resolved.install), `must be one of ${NATS_INSTALLS.join(', ')}`],
     ['release', resolved.release, resolved.install !== 'helmchart' || !K3S_OWN_HELMCHARTS.includes(resolved.release),
       `must not be a HelmChart k3s keeps in ${K3S_HELMCHART_NAMESPACE} (${K3S_OWN_HELMCHARTS.join(', ')}) with install 'helmchart': `
       + 'ours would replace it'],
-    ['nodePort.serviceName', nodePortName, !props.nodePort || (DNS_LABEL.test(nodePortName) && !chartServices.includes(nodePortName)),
+    ['nodePort.serviceName', nodePortName, !props.nodePort || (isDnsLabel(nodePortName) && !chartServices.includes(nodePortName)),
       `must be a DNS label other than the chart's own Services (${chartServices.join(', ')})`],
   ]);
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { isMap, parseAllDocuments } from 'yaml';
-import { natsFullname, type NatsConfig } from '../config/config';
+import type { NatsConfig } from '../config/config';
+import { natsChartObjects } from '../nats/chart';
 import { ownerLabels, ownerSelector } from '../synth/ownership';
 
 /**
@@ -89,8 +90,10 @@ export function renderedDocument(p: RenderProvenance, helmOutput: string): strin
  * holding nats.conf (with the TLS and the user mapping).
  */
 export function expectedChartObjects(p: RenderProvenance): string[] {
-  const fullname = natsFullname({ release: p.release, chart: { name: p.chart, version: p.version, repo: p.repo } });
-  return [`StatefulSet ${fullname}`, `Service ${fullname}`, `Service ${fullname}-headless`, `ConfigMap ${fullname}-config`];
+  const objects = natsChartObjects(p.release, p.chart);
+  return [
+    `StatefulSet ${objects.statefulSet}`, `Service ${objects.service}`, `Service ${objects.headlessService}`, `ConfigMap ${objects.configMap}`,
+  ];
 }
 
 /** Which expected objects `manifests` (helm's output or the rendered file) lacks; all of them if it is not YAML. */

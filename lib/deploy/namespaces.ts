@@ -1,4 +1,4 @@
-import { BUILT_IN_NAMESPACES } from '../../charts/namespaces';
+import { BUILT_IN_NAMESPACES } from '../constructs/kubernetes-rules';
 import { K3S_HELMCHART_NAMESPACE, type NatsInstall } from '../constructs/nats-mutual-tls';
 import { isOwnedBy, ownerSelector } from '../synth/ownership';
 import { listedObjects } from './foreign-objects';

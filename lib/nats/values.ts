@@ -1,12 +1,11 @@
 import { Yaml } from 'cdk8s';
-import type { Config, Identity } from '../config/config';
-import { natsPodSelector, TLS_SECRET_KEYS, type NatsChartRef } from './chart';
+import { TLS_SECRET_KEYS, type NatsChartRef } from './chart';
 
 /**
  * Typed values for the official NATS Helm chart (nats-io/k8s, chart 2.x). The chart ships no
  * values schema and silently ignores unknown keys, so these types are the only guard against a
- * typo that would leave the server running without TLS. The same functions configure a real
- * nats-server in the tests, so a test of that server tests the deployed one.
+ * typo that would leave the server running without TLS. The tests configure a real nats-server
+ * from the values the construct produces, so a test of that server tests the deployed one.
  */
 
 /** Settings merged into the server's client `tls {}` block: map the client certificate to a user. */
@@ -131,22 +130,29 @@ export interface NatsServerSettings {
   readonly users: readonly NatsUser[];
   /** Labels of the chart's server pods (natsPodSelector), which the spread over the nodes counts. */
   readonly podSelector: Readonly<Record<string, string>>;
-  /** Servers in the StatefulSet; more than 1 makes a cluster. @default 1 */
-  readonly replicas?: number;
+  /** Servers in the StatefulSet; more than 1 makes a cluster. */
+  readonly replicas: number;
   /** The Secret with the route certificate; needed when replicas > 1. */
   readonly routeSecretName?: string;
   /** JetStream file storage per server, e.g. `1Gi`; absent = no JetStream. */
   readonly jetstreamStorage?: string;
 }
 
+/** A client identity as far as the server's users go. */
+export interface NatsIdentity {
+  readonly authorized: boolean;
+  readonly email?: string;
+  readonly permissions?: NatsPermissions;
+}
+
 /** The server's users: one per authorized identity, named by the email verify_and_map reads. */
-export function natsUsers(identities: readonly Identity[]): NatsUser[] {
+export function natsUsers(identities: readonly NatsIdentity[]): NatsUser[] {
   return identities
-    .filter((identity): identity is Identity & { email: string } => identity.authorized && identity.email !== undefined)
+    .filter((identity): identity is NatsIdentity & { email: string } => identity.authorized && identity.email !== undefined)
     .map((identity) => (identity.permissions ? { user: identity.email, permissions: identity.permissions } : { user: identity.email }));
 }
 
-export const natsAuthorization = (identities: readonly Identity[]): NatsAuthorization => ({ users: natsUsers(identities) });
+export const natsAuthorization = (identities: readonly NatsIdentity[]): NatsAuthorization => ({ users: natsUsers(identities) });
 
 export function natsHelmValues(settings: NatsServerSettings): NatsChartValues {
   return {
@@ -167,7 +173,7 @@ export function natsHelmValues(settings: NatsServerSettings): NatsChartValues {
 }
 
 function clusterValues(settings: NatsServerSettings): Pick<NatsChartValues['config'], 'cluster'> {
-  const replicas = settings.replicas ?? 1;
+  const { replicas } = settings;
   if (replicas === 1) return {};
   if (!settings.routeSecretName) throw new Error('natsHelmValues: a cluster needs routeSecretName');
   return { cluster: { enabled: true, replicas, tls: { enabled: true, secretName: settings.routeSecretName, merge: NATS_ROUTE_TLS_SETTINGS } } };
@@ -175,7 +181,7 @@ function clusterValues(settings: NatsServerSettings): Pick<NatsChartValues['conf
 
 /** The chart's form of natsNodeSpread: keyed by topologyKey, without what the chart adds itself. */
 function spreadValues(settings: NatsServerSettings): Pick<NatsChartValues, 'podTemplate'> {
-  if ((settings.replicas ?? 1) === 1) return {};
+  if (settings.replicas === 1) return {};
   const { topologyKey, maxSkew, whenUnsatisfiable } = natsNodeSpread(settings.podSelector);
   return { podTemplate: { topologySpreadConstraints: { [topologyKey]: { maxSkew, whenUnsatisfiable } } } };
 }
@@ -187,87 +193,4 @@ function spreadValues(settings: NatsServerSettings): Pick<NatsChartValues, 'podT
 export function natsValuesDocument(values: NatsChartValues, chart: NatsChartRef): string {
   return `# Values for the NATS Helm chart ${chart.name} ${chart.version}, synthesized by \`npm run synth\` from the configuration\n` +
     `# (lib/config/config.ts defaults and k3s-nats-tls.yaml): do not edit.\n${Yaml.stringify(values)}`;
-}
-
-/** The server settings the configuration asks for. */
-export function natsServerSettings(config: Config): NatsServerSettings {
-  const { nats } = config;
-  return {
-    namespace: nats.namespace,
-    secretName: nats.tlsSecretName,
-    clientPort: nats.clientPort,
-    users: natsUsers(config.pki.identities),
-    podSelector: natsPodSelector(nats.release, nats.chart.name),
-    replicas: nats.replicas,
-    routeSecretName: nats.routeTlsSecretName,
-    ...(nats.jetstream.enabled ? { jetstreamStorage: nats.jetstream.storage } : {}),
-  };
-}
-
-/** Where a nats-server run outside Kubernetes (tests, local checks) finds its listener and PEM files. */
-export interface NatsServerEndpoint {
-  readonly host: string;
-  /** -1 lets nats-server pick a free port and log it. */
-  readonly port: number;
-  readonly caFile: string;
-  readonly certFile: string;
-  readonly keyFile: string;
-}
-
-/** Where one server of a local cluster listens for routes, and what it routes to. */
-export interface NatsClusterEndpoint {
-  /** The cluster's name, the same on every server. */
-  readonly name: string;
-  /** This server's name, unique in the cluster (JetStream needs it). */
-  readonly serverName: string;
-  readonly host: string;
-  readonly port: number;
-  /** The other servers' route URLs, `tls://host:port`. */
-  readonly routes: readonly string[];
-  /** The route certificate and key. */
-  readonly certFile: string;
-  readonly keyFile: string;
-  /** Where JetStream keeps this server's files, when the configuration turns it on. */
-  readonly storeDir?: string;
-}
-
-/** A nats-server configuration (JSON is valid nats-server syntax) with the chart's TLS mapping and users. */
-export interface NatsServerConfig {
-  readonly server_name?: string;
-  readonly host: string;
-  readonly port: number;
-  readonly tls: NatsTlsSettings & { readonly ca_file: string; readonly cert_file: string; readonly key_file: string };
-  readonly authorization: NatsAuthorization;
-  readonly cluster?: {
-    readonly name: string;
-    readonly host: string;
-    readonly port: number;
-    readonly routes: readonly string[];
-    readonly tls: NatsRouteTlsSettings & { readonly ca_file: string; readonly cert_file: string; readonly key_file: string };
-  };
-  readonly jetstream?: { readonly store_dir: string };
-}
-
-/**
- * The server settings the Helm values produce, for a plain nats-server: the same TLS mapping, users
- * and route TLS settings, so a test of this config tests the deployed one.
- */
-export function natsServerConfig(config: Config, endpoint: NatsServerEndpoint, cluster?: NatsClusterEndpoint): NatsServerConfig {
-  const values = natsHelmValues(natsServerSettings(config));
-  const route = values.config.cluster;
-  if (cluster && !route) throw new Error('natsServerConfig: the configuration has nats.replicas 1, so no routes');
-  return {
-    ...(cluster ? { server_name: cluster.serverName } : {}),
-    host: endpoint.host,
-    port: endpoint.port,
-    tls: { ca_file: endpoint.caFile, cert_file: endpoint.certFile, key_file: endpoint.keyFile, ...values.config.nats.tls.merge },
-    authorization: values.config.merge.authorization,
-    ...(cluster && route ? {
-      cluster: {
-        name: cluster.name, host: cluster.host, port: cluster.port, routes: cluster.routes,
-        tls: { ca_file: endpoint.caFile, cert_file: cluster.certFile, key_file: cluster.keyFile, ...route.tls.merge },
-      },
-    } : {}),
-    ...(values.config.jetstream && cluster?.storeDir ? { jetstream: { store_dir: cluster.storeDir } } : {}),
-  };
 }

@@ -1,6 +1,7 @@
 import { parseConfig } from '../../lib/config/config';
 import { natsChartObjects } from '../../lib/nats/chart';
-import { natsNodeSpread, natsServerSettings, type TopologySpreadConstraint } from '../../lib/nats/values';
+import { natsPodSelector } from '../../lib/nats/chart';
+import { natsNodeSpread, type TopologySpreadConstraint } from '../../lib/nats/values';
 import { startControlPlane, type ControlPlane } from '../support/control-plane';
 
 /**
@@ -11,7 +12,7 @@ import { startControlPlane, type ControlPlane } from '../support/control-plane';
  * give the scheduler's resource scoring something to weigh.
  */
 const config = parseConfig({ nats: { replicas: 3 } });
-const { podSelector } = natsServerSettings(config);
+const podSelector = natsPodSelector(config.nats.release, config.nats.chart.name);
 const SPREAD = natsNodeSpread(podSelector);
 const NAME = natsChartObjects(config.nats.release).statefulSet;
 const SERVERS = config.nats.replicas;

@@ -5,10 +5,10 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../lib/config/config';
-import { natsServerConfig, type NatsServerConfig } from '../../lib/nats/values';
 import type { PkiPaths } from '../../lib/pki/pki';
 import { track } from './child-processes';
 import { whenReady } from './nats-server';
+import { natsServerConfig, shippedNatsValues, type NatsServerConfig } from './nats-server-config';
 import { natsServerBin } from './tools';
 
 /**
@@ -152,7 +152,7 @@ function killed(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
 export function memberConfig(options: Omit<MemberOptions, 'dir' | 'readyTimeoutMs'> & { storeDir?: string }): NatsServerConfig & { http: string } {
   const { files, ports } = options;
   const settings = natsServerConfig(
-    options.config,
+    shippedNatsValues(options.config),
     { host: HOST, port: ports.client, caFile: files.caFile, certFile: files.certFile, keyFile: files.keyFile },
     {
       name: options.clusterName, serverName: options.serverName, host: HOST, port: ports.route, routes: options.routes,

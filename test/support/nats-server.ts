@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../lib/config/config';
-import { natsServerConfig, type NatsServerConfig } from '../../lib/nats/values';
 import { track } from './child-processes';
+import { natsServerConfig, shippedNatsValues, type NatsServerConfig } from './nats-server-config';
 import { natsServerBin } from './tools';
 
 /**
@@ -95,7 +95,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Runni
   const dir = mkdtempSync(join(tmpdir(), 'nats-server-'));
   const configFile = join(dir, 'nats-server.json');
   const writeConfig = (config: Config) => {
-    const serverConfig = natsServerConfig(config, {
+    const serverConfig = natsServerConfig(shippedNatsValues(config), {
       host: HOST, port: -1, caFile: options.caFile, certFile: options.certFile, keyFile: options.keyFile,
     });
     writeFileSync(configFile, JSON.stringify(options.adjust ? options.adjust(serverConfig) : serverConfig, null, 2));
