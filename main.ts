@@ -1,3 +1,4 @@
+import { loadProject } from './lib/config/project';
 import { synthesize } from './lib/synth/synth';
 import { runCli } from './lib/util/cli';
 
@@ -8,7 +9,7 @@ const SYNTH = {
   flags: {},
 };
 
-// The project is where this file lives, wherever the command is run from.
+// The project is where this file lives, wherever the command is run from; resolved here, once.
 void runCli(SYNTH, async () => {
-  await synthesize(__dirname, { log: (line) => console.log(line) });
+  await synthesize(loadProject(__dirname, process.env), { log: (line) => console.log(line) });
 });

@@ -28,7 +28,7 @@ const COMMAND = {
 const root = path.resolve(import.meta.dirname, '..');
 
 await runCli(COMMAND, (flags) => withProjectLock(root, async () => {
-  const config = loadConfig(root);
+  const config = loadConfig(root, process.env);
   const log = (line) => console.log(`  ${line}`);
   console.log(chalk.bold(flags.force ? `Replacing the dev PKI in ${config.pki.dir}/ (CA included)` : `Checking the dev PKI in ${config.pki.dir}/`));
   const renew = /** @type {string[] | undefined} */ (flags.renew) ?? [];
@@ -49,7 +49,7 @@ await runCli(COMMAND, (flags) => withProjectLock(root, async () => {
   const { caCert, serverCert, echoCert, routeCert } = result.paths;
   const inCluster = result.issued.filter((file) => [caCert, serverCert, echoCert, routeCert].includes(file));
   const forClients = result.issued.filter((file) => file.endsWith('.crt') && !inCluster.includes(file));
-  const inSecret = synthesizedServerCertificate(projectFolders(root, config).dist, TLS_SECRET_KEYS.cert);
+  const inSecret = synthesizedServerCertificate(projectFolders(root, config, process.env).dist, TLS_SECRET_KEYS.cert);
   const staleSecret = inSecret !== undefined && inSecret !== result.serverCert;
   if (inCluster.length > 0 || staleSecret) {
     const what = inCluster.length > 0

@@ -6,7 +6,7 @@ import { chalk, path } from 'zx';
 import { requireLib } from './lib/project.mjs';
 
 const { runCli, scriptArgs } = requireLib('util/cli');
-const { loadConfig } = requireLib('config/config');
+const { loadConfig, natsContextsTarget } = requireLib('config/config');
 const { pkiPaths } = requireLib('pki/pki');
 const { natsContextDir, natsContexts, contextText, tryCommands, writeNatsContexts } = requireLib('nats/contexts');
 const { UserError } = requireLib('util/errors');
@@ -26,16 +26,16 @@ const COMMAND = {
 const root = path.resolve(import.meta.dirname, '..');
 
 await runCli(COMMAND, async (flags) => {
-  const config = loadConfig(root);
+  const config = loadConfig(root, process.env);
   const paths = pkiPaths(config, root);
-  const contexts = natsContexts(config, paths, root);
+  const contexts = natsContexts(natsContextsTarget(config), paths, root);
   const needed = [paths.caCert, ...contexts.flatMap(({ identity }) => [paths.identityCert(identity.name), paths.identityKey(identity.name)])];
   const missing = needed.filter((file) => !existsSync(file));
   if (missing.length) {
     throw new UserError(`${missing.map((file) => displayPath(file, root)).join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing: run \`npm run synth\` (or \`npm run certs\`) first to issue the certificates`);
   }
 
-  const dir = natsContextDir();
+  const dir = natsContextDir(process.env);
   const dryRun = Boolean(flags['dry-run']);
   console.log(chalk.bold(`${dryRun ? 'Would write' : 'Writing'} nats contexts in ${dir}`));
   const outcomes = writeNatsContexts(contexts, dir, { dryRun });

@@ -40,7 +40,7 @@ await deployScript(import.meta.filename, COMMAND, async ({ root: ROOT, flags, na
   /** Set by the Configuration step, which ends the script when it fails. @type {import('../lib/config/config.ts').Config} */
   let config = /** @type {any} */ (undefined);
   await step('Configuration', () => {
-    config = loadConfig(ROOT);
+    config = loadConfig(ROOT, process.env);
     return `cluster ${config.cluster.name}`;
   });
 

@@ -27,11 +27,12 @@ const COMMAND = {
   },
 };
 
-const { loadConfig, echoUrl } = requireLib('config/config');
+const { echoUrl } = requireLib('config/config');
+const { loadProject } = requireLib('config/project');
 const { ensurePki } = requireLib('pki/pki');
 const { withProjectLock } = requireLib('util/project-lock');
 const { writeFileAtomic } = requireLib('util/atomic-file');
-const { NATS_VALUES_FILE, NATS_RENDERED_FILE, projectFolders } = requireLib('config/layout');
+const { NATS_VALUES_FILE, NATS_RENDERED_FILE } = requireLib('config/layout');
 const { synthesize } = requireLib('synth/synth');
 const { plannedStack } = requireLib('synth/stack');
 const k3d = requireLib('deploy/k3d');
@@ -46,31 +47,37 @@ const { ReportedError } = requireLib('util/cli');
 await deployScript(import.meta.filename, COMMAND, async (runbook) => {
   const { root: ROOT, flags, namedContext, useK3d, rel, dryRun, step, run, probe, probeExit, would, log } = runbook;
   const diffOnly = flags.diff === true;
-  // Whether helm is needed depends on how NATS is installed; a configuration that does not load is
-  // reported by the next step, with the tools checked as for the default.
-  const installs = () => {
-    try {
-      return loadConfig(ROOT).nats.install;
-    } catch {
-      return 'template';
-    }
-  };
-  await step('Preflight', () => preflight(plan.upTools(useK3d, installs()), { cwd: ROOT }));
+  // The project is resolved once, here. Whether helm is needed depends on how NATS is installed; a
+  // configuration that does not load is reported by the Configuration step, with the tools checked as for the default.
+  /** @type {import('../lib/config/project.ts').Project | undefined} */
+  let project;
+  /** @type {unknown} */
+  let projectError;
+  try {
+    project = loadProject(ROOT, process.env);
+  } catch (error) {
+    projectError = error;
+  }
+  await step('Preflight', () => preflight(plan.upTools(useK3d, project?.config.nats.install ?? 'template'), { cwd: ROOT }));
 
   /** Set by the Configuration step, which ends the script when it fails. @type {import('../lib/config/config.ts').Config} */
   let config = /** @type {any} */ (undefined);
   /** @type {string} */
   let dist = '';
   await step('Configuration', () => {
-    config = loadConfig(ROOT);
-    // Both folders are checked here, before anything is created or deployed.
-    dist = projectFolders(ROOT, config).dist;
+    // Both folders were checked with it, before anything is created or deployed.
+    if (!project) throw projectError;
+    ({ config, dist } = project);
     return `cluster ${config.cluster.name}, NATS chart ${config.nats.chart.name} ${config.nats.chart.version} (nats.install: ${config.nats.install})`;
   });
   const helmChartInstall = config.nats.install === 'helmchart';
   const context = plan.kubeContext(config.cluster, namedContext);
-  // What the constructs create, by name: what the chart step renders and the rollout waits for.
-  const stack = plannedStack(config);
+  /**
+   * What the constructs create, by name: what the chart step renders and the rollout waits for. Set
+   * by the Manifests step: the stack it synthesized, or in a dry run the one it would.
+   * @type {import('../lib/synth/stack.ts').Stack}
+   */
+  let stack = /** @type {any} */ (undefined);
   const kubectl = (...args) => plan.kubectlArgs(context, ...args);
   /** A cluster this run creates holds nothing of an earlier deployment. */
   let clusterCreated = false;
@@ -137,11 +144,14 @@ await deployScript(import.meta.filename, COMMAND, async (runbook) => {
 
   await step('Manifests', async () => {
     if (dryRun) {
+      stack = plannedStack(config);
       would(`synthesize ${rel(dist)}/ (as npm run synth)`);
       return undefined;
     }
     // In this process, as `npm run synth` does it: the same lock, PKI and constructs.
-    const { written } = await synthesize(ROOT);
+    const synthesized = await synthesize(/** @type {import('../lib/config/project.ts').Project} */ (project));
+    stack = synthesized.stack;
+    const { written } = synthesized;
     return `synthesized ${written.length} file(s) into ${rel(dist)}/`;
   });
 

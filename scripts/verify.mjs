@@ -36,7 +36,7 @@ function startWatchdog(timeoutMs) {
 }
 
 await runCli(VERIFY_COMMAND, async (flags) => {
-  const options = loadVerifyOptions(flags);
+  const options = loadVerifyOptions(flags, process.cwd(), process.env);
   console.log(`Checking ${options.echoUrl}, ${options.httpsUrl} and ${options.natsUrl} with the keys in ${options.keys.dir} ` +
     `(giving up after ${options.timeoutMs / 1000} s)`);
   const warnings = certificateWarnings(options);

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../lib/config/config';
+import { natsContextsTarget, parseConfig } from '../lib/config/config';
 import {
   CONTEXT_MARKER, contextText, natsContextDir, natsContexts, tryCommands, writeNatsContexts, type NatsContext,
 } from '../lib/nats/contexts';
@@ -44,7 +44,7 @@ const config = parseConfig({
 });
 const CHECKOUT = '/srv/project';
 const KEYS = `${CHECKOUT}/keys`;
-const contexts = (): NatsContext[] => natsContexts(config, pkiFilesIn(KEYS), CHECKOUT);
+const contexts = (): NatsContext[] => natsContexts(natsContextsTarget(config), pkiFilesIn(KEYS), CHECKOUT);
 
 describe('where natscli keeps contexts', () => {
   test('$XDG_CONFIG_HOME/nats/context when set, else <home>/.config/nats/context', () => {
@@ -102,7 +102,7 @@ describe('the contexts for a configuration', () => {
   });
 
   test('a path with \'$\' is refused: natscli would expand it as an environment variable', () => {
-    expect(() => natsContexts(config, pkiFilesIn('/srv/$HOME/keys'), '/srv/$HOME')).toThrow(/\/srv\/\$HOME\/keys\/client1\.crt contains '\$'.*path without '\$'/);
+    expect(() => natsContexts(natsContextsTarget(config), pkiFilesIn('/srv/$HOME/keys'), '/srv/$HOME')).toThrow(/\/srv\/\$HOME\/keys\/client1\.crt contains '\$'.*path without '\$'/);
   });
 
   test('the commands to try use a subject the identity may use', () => {
@@ -153,7 +153,7 @@ describe('writing the contexts', () => {
   test('our own context with other content (another port), or readable by others, is updated', () => {
     // GIVEN lab-client1 as written for the default NATS port
     const dir = join(freshDir('update'), 'nats', 'context');
-    writeNatsContexts(natsContexts(parseConfig({ cluster: { name: 'lab' } }), pkiFilesIn(KEYS), CHECKOUT), dir);
+    writeNatsContexts(natsContexts(natsContextsTarget(parseConfig({ cluster: { name: 'lab' } })), pkiFilesIn(KEYS), CHECKOUT), dir);
     // WHEN written for port 14222 THEN it is replaced
     expect(writeNatsContexts(contexts(), dir).map(({ status }) => status)).toEqual(['updated', 'written']);
     expect(json(join(dir, 'lab-client1.json')).url).toBe('tls://localhost:14222');
@@ -189,7 +189,7 @@ describe('writing the contexts', () => {
     // GIVEN lab-client1 and lab-sensor written by a second clone, whose keys come from another CA
     const dir = join(freshDir('other-checkout'), 'nats', 'context');
     const other = '/home/u/second "clone": k3s-nats-tls';
-    writeNatsContexts(natsContexts(config, pkiFilesIn(`${other}/keys`), other), dir);
+    writeNatsContexts(natsContexts(natsContextsTarget(config), pkiFilesIn(`${other}/keys`), other), dir);
     const before = readdirSync(dir).map((name) => readFileSync(join(dir, name), 'utf8'));
     // WHEN this checkout writes its contexts
     const outcomes = writeNatsContexts(contexts(), dir);
@@ -200,7 +200,7 @@ describe('writing the contexts', () => {
       + 'use it from there, give this checkout its own cluster.name (contexts are named <cluster.name>-<identity>), '
       + 'or remove it (nats context rm lab-client1) and run npm run contexts again');
     // ... while the other checkout still owns them
-    expect(writeNatsContexts(natsContexts(config, pkiFilesIn(`${other}/keys`), other), dir).map(({ status }) => status))
+    expect(writeNatsContexts(natsContexts(natsContextsTarget(config), pkiFilesIn(`${other}/keys`), other), dir).map(({ status }) => status))
       .toEqual(['unchanged', 'unchanged']);
   });
 

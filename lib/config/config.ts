@@ -7,6 +7,7 @@ import {
 } from '../constructs/kubernetes-rules';
 import { defaultNodePortServiceName, NATS_INSTALLS, NATS_MUTUAL_TLS_DEFAULTS } from '../constructs/nats-mutual-tls';
 import { natsFullname as chartFullname, natsRouteHostnames, natsServiceHostnames as chartServiceHostnames } from '../nats/chart';
+import type { ContextsTarget } from '../nats/contexts';
 import { subjectProblem } from '../nats/subjects';
 import { UserError } from '../util/errors';
 import { readRegularFile } from '../util/plain-paths';
@@ -364,7 +365,7 @@ export function parseConfig(raw: unknown, source = 'configuration'): Config {
  * Loads the project's configuration: defaults, overridden by `k3s-nats-tls.yaml` in `dir` when it
  * exists, or by the file K3S_NATS_TLS_CONFIG names (which then must exist).
  */
-export function loadConfig(dir = process.cwd(), env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(dir: string, env: NodeJS.ProcessEnv): Config {
   const named = env[CONFIG_ENV];
   const file = resolve(dir, named || CONFIG_FILE);
   const text = readRegularFile(file, named
@@ -398,3 +399,7 @@ export const echoUrl = (cluster: ClusterConfig): string => `http://localhost:${c
 
 /** URL at which the host reaches NATS through the NodePort mapping. */
 export const natsUrl = (cluster: ClusterConfig): string => `tls://localhost:${cluster.ports.nats.host}`;
+
+/** The deployment `npm run contexts` writes natscli contexts for. */
+export const natsContextsTarget = (config: Pick<Config, 'cluster' | 'pki'>): ContextsTarget =>
+  ({ cluster: config.cluster.name, url: natsUrl(config.cluster), identities: config.pki.identities });

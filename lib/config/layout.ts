@@ -9,14 +9,14 @@ import type { Config } from './config';
 export const OUTDIR_ENV = 'CDK8S_OUTDIR';
 
 /** The setting that names the synth output folder: CDK8S_OUTDIR, or dist/ by default. */
-export const outdirSetting = (env: NodeJS.ProcessEnv = process.env): FolderSetting =>
+export const outdirSetting = (env: NodeJS.ProcessEnv): FolderSetting =>
   (env[OUTDIR_ENV] ? { setting: OUTDIR_ENV, value: env[OUTDIR_ENV] } : { setting: 'the output folder', value: 'dist' });
 
 /** The setting that names the PKI folder. */
 export const pkiDirSetting = (config: Pick<Config, 'pki'>): FolderSetting => ({ setting: 'pki.dir', value: config.pki.dir });
 
 /** The folder `npm run synth` writes: dist/ under `root` unless CDK8S_OUTDIR names another folder inside the project. */
-export const distDir = (root: string, env: NodeJS.ProcessEnv = process.env): string => projectFolder(root, outdirSetting(env));
+export const distDir = (root: string, env: NodeJS.ProcessEnv): string => projectFolder(root, outdirSetting(env));
 
 const within = (outer: string, inner: string): boolean => {
   const path = relative(outer, inner);
@@ -27,7 +27,7 @@ const within = (outer: string, inner: string): boolean => {
  * The two folders the tool writes, both inside the project and apart from each other: keys must
  * not land among the committed manifests, nor manifests among the keys.
  */
-export function projectFolders(root: string, config: Pick<Config, 'pki'>, env: NodeJS.ProcessEnv = process.env): { keys: string; dist: string } {
+export function projectFolders(root: string, config: Pick<Config, 'pki'>, env: NodeJS.ProcessEnv): { keys: string; dist: string } {
   const keys = projectFolder(root, pkiDirSetting(config));
   const dist = distDir(root, env);
   if (within(keys, dist) || within(dist, keys)) {

@@ -80,7 +80,7 @@ function helmLimit(args: readonly string[]): CommandLimit {
 }
 
 /** The limit for `command args` (command may be a path); a limit in `env[LIMIT_ENV]` caps it. */
-export function commandLimit(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): CommandLimit {
+export function commandLimit(command: string, args: readonly string[], env: NodeJS.ProcessEnv): CommandLimit {
   const tool = basename(command);
   const limit = tool === 'k3d' ? k3dLimit(args)
     : tool === 'kubectl' ? kubectlLimit(args)
@@ -123,7 +123,7 @@ const UNSET_FOR: Readonly<Record<string, readonly string[]>> = { k3d: ['LOG_LEVE
  * and fails outright when one repository listed there has no cached index ("no cached repo found",
  * helm/helm#11961, open in 3.22), and it would leave the downloaded chart in the user's cache.
  */
-export function commandEnvironment(command: string, env: NodeJS.ProcessEnv = process.env, home?: string): NodeJS.ProcessEnv {
+export function commandEnvironment(command: string, env: NodeJS.ProcessEnv, home?: string): NodeJS.ProcessEnv {
   const tool = basename(command);
   if (tool === 'helm' && home !== undefined) {
     return {

@@ -1,12 +1,11 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { natsUrl, type Config, type Identity } from '../config/config';
-import type { PkiPaths } from '../pki/pki';
 import { writeFileAtomic } from '../util/atomic-file';
 import { UserError } from '../util/errors';
 import { makeFolders } from '../util/plain-paths';
 import { concreteSubject, expectedAccess } from './subjects';
+import type { NatsPermissions } from './values';
 
 /**
  * natscli contexts for the authorized identities, so `nats --context dev-client1 pub demo hi` works
@@ -40,10 +39,31 @@ export interface NatsContextSettings {
   readonly ca: string;
 }
 
+/** A client identity as its context needs it. */
+export interface ContextIdentity {
+  readonly name: string;
+  readonly authorized: boolean;
+  readonly permissions?: NatsPermissions;
+}
+
+/** The deployment the contexts reach: its cluster's name (it prefixes each context), its NATS URL from the host, its identities. */
+export interface ContextsTarget {
+  readonly cluster: string;
+  readonly url: string;
+  readonly identities: readonly ContextIdentity[];
+}
+
+/** Where the PKI keeps the files a context names (lib/pki's PkiPaths). */
+export interface ContextFiles {
+  readonly caCert: string;
+  identityCert(name: string): string;
+  identityKey(name: string): string;
+}
+
 export interface NatsContext {
   /** `<cluster.name>-<identity>`: what `nats --context` takes. */
   readonly name: string;
-  readonly identity: Identity;
+  readonly identity: ContextIdentity;
   /** The absolute path of the project checkout whose keys the context uses. */
   readonly checkout: string;
   readonly settings: NatsContextSettings;
@@ -64,7 +84,7 @@ export interface ContextOutcome {
  * Where natscli looks for contexts: `$XDG_CONFIG_HOME/nats/context` when set, else under the
  * account's home directory (natscli asks the user database, as Go's `user.Current` does, not $HOME).
  */
-export function natsContextDir(env: NodeJS.ProcessEnv = process.env, home: string | undefined = accountHome(env)): string {
+export function natsContextDir(env: NodeJS.ProcessEnv, home: string | undefined = accountHome(env)): string {
   const xdg = env.XDG_CONFIG_HOME;
   if (xdg) {
     // natscli takes the value as it is: a relative one would name a different folder for every directory `nats` runs in.
@@ -86,7 +106,7 @@ function accountHome(env: NodeJS.ProcessEnv): string | undefined {
   }
 }
 
-export const contextName = (config: Pick<Config, 'cluster'>, identity: Pick<Identity, 'name'>): string => `${config.cluster.name}-${identity.name}`;
+export const contextName = (cluster: string, identity: Pick<ContextIdentity, 'name'>): string => `${cluster}-${identity.name}`;
 
 /** natscli expands `$VAR` and a leading `~` in cert, key and ca paths when it loads a context. */
 function checkLiteralPath(path: string): string {
@@ -101,14 +121,14 @@ function checkLiteralPath(path: string): string {
  * One context per authorized identity (the others cannot connect), pointing at the PKI's absolute
  * paths, marked as written by the project checkout at `checkout` (absolute).
  */
-export function natsContexts(config: Pick<Config, 'cluster' | 'pki'>, paths: PkiPaths, checkout: string): NatsContext[] {
-  return config.pki.identities.filter((identity) => identity.authorized).map((identity) => ({
-    name: contextName(config, identity),
+export function natsContexts(target: ContextsTarget, paths: ContextFiles, checkout: string): NatsContext[] {
+  return target.identities.filter((identity) => identity.authorized).map((identity) => ({
+    name: contextName(target.cluster, identity),
     identity,
     checkout,
     settings: {
-      description: `${markerOf(checkout)} ${identity.name} on k3d cluster ${config.cluster.name} (written by npm run contexts)`,
-      url: natsUrl(config.cluster),
+      description: `${markerOf(checkout)} ${identity.name} on k3d cluster ${target.cluster} (written by npm run contexts)`,
+      url: target.url,
       cert: checkLiteralPath(paths.identityCert(identity.name)),
       key: checkLiteralPath(paths.identityKey(identity.name)),
       ca: checkLiteralPath(paths.caCert),
@@ -200,7 +220,7 @@ export function writeNatsContexts(contexts: readonly NatsContext[], dir: string,
  * A subject the identity may publish to, preferring `demo`, then one its publish allow-list names;
  * `subscribe` says whether it may also listen there. Undefined when it may publish nowhere we can name.
  */
-export function demoSubject(identity: Pick<Identity, 'permissions'>): { subject: string; subscribe: boolean } | undefined {
+export function demoSubject(identity: Pick<ContextIdentity, 'permissions'>): { subject: string; subscribe: boolean } | undefined {
   const { publish, subscribe } = identity.permissions ?? {};
   const candidates = ['demo', ...(publish?.allow ?? []).map((pattern) => concreteSubject(pattern, 'demo'))];
   const subject = candidates.find((candidate) => expectedAccess(publish, candidate) === 'allowed');

@@ -1,7 +1,8 @@
 import { relative } from 'node:path';
 import { App } from 'cdk8s';
-import { loadConfig, type Config } from '../config/config';
-import { NATS_VALUES_FILE, outdirSetting, projectFolders } from '../config/layout';
+import type { Config } from '../config/config';
+import { NATS_VALUES_FILE } from '../config/layout';
+import type { Project } from '../config/project';
 import { checkServerTls, ensurePki } from '../pki/pki';
 import { displayPath } from '../util/display-path';
 import { withProjectLock } from '../util/project-lock';
@@ -10,7 +11,6 @@ import { defineStack, type Stack } from './stack';
 
 export interface SynthOptions {
   readonly log?: (line: string) => void;
-  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface SynthResult {
@@ -22,17 +22,16 @@ export interface SynthResult {
 }
 
 /**
- * `npm run synth`: under the project lock, vets both folders, ensures the PKI, builds the stack
- * from the configuration and publishes dist/ atomically. The deploy driver calls it in-process,
- * so what it applies and waits for comes from the constructs it just synthesized.
+ * `npm run synth`: under the project lock, vets the output folder, ensures the PKI, builds the
+ * stack from the project's configuration and publishes dist/ atomically. The deploy driver calls
+ * it in-process with the project it resolved, so what it applies and waits for comes from the
+ * constructs it just synthesized (`stack`).
  */
-export function synthesize(root: string, options: SynthOptions = {}): Promise<SynthResult> {
+export function synthesize(project: Project, options: SynthOptions = {}): Promise<SynthResult> {
   const log = options.log ?? (() => undefined);
-  const env = options.env ?? process.env;
+  const { root, config, dist } = project;
   return withProjectLock(root, async () => {
-    const config = loadConfig(root, env);
-    const { dist } = projectFolders(root, config, env);
-    const staging = new DistStaging(root, dist, outdirSetting(env));
+    const staging = new DistStaging(root, dist, project.outdir);
     try {
       const tls = await ensurePki(config, { baseDir: root, log });
       checkServerTls(tls);

@@ -97,7 +97,7 @@ export function verifyOptions(args: Readonly<Record<string, unknown>>, config: C
   };
 }
 
-/** Options for the command line in `cwd`: the project's configuration with the flags over it. */
-export function loadVerifyOptions(args: Readonly<Record<string, unknown>>, cwd = process.cwd()): VerifyOptions {
-  return verifyOptions(args, loadConfig(cwd), cwd);
+/** Options for the command line in `cwd`: the project's configuration (as `env` names it) with the flags over it. */
+export function loadVerifyOptions(args: Readonly<Record<string, unknown>>, cwd: string, env: NodeJS.ProcessEnv): VerifyOptions {
+  return verifyOptions(args, loadConfig(cwd, env), cwd);
 }

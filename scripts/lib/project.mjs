@@ -23,6 +23,7 @@ require('./ts-hook.cjs');
  *   'deploy/helm-render': typeof import('../../lib/deploy/helm-render.ts'),
  *   'deploy/k3d': typeof import('../../lib/deploy/k3d.ts'),
  *   'config/layout': typeof import('../../lib/config/layout.ts'),
+ *   'config/project': typeof import('../../lib/config/project.ts'),
  *   'nats/chart': typeof import('../../lib/nats/chart.ts'),
  *   'nats/contexts': typeof import('../../lib/nats/contexts.ts'),
  *   'nats/values': typeof import('../../lib/nats/values.ts'),

@@ -41,7 +41,7 @@ export class StepFailure extends Error {
  * @param {{ cwd: string, home?: string }} where
  */
 function bounded(command, args, { cwd, home }) {
-  const { seconds } = commandLimit(command, args);
+  const { seconds } = commandLimit(command, args, process.env);
   return runCommand(command, args, { cwd, env: commandEnvironment(command, process.env, home), timeoutMs: seconds * 1000 });
 }
 
@@ -58,7 +58,7 @@ const outputOf = (result) => result.error?.message ?? (result.stderr.trim() || r
 async function exec(command, args, { cwd, home, display }) {
   const result = await bounded(command, args, { cwd, home });
   if (result.timedOut) {
-    const { seconds, check } = commandLimit(command, args);
+    const { seconds, check } = commandLimit(command, args, process.env);
     throw new StepFailure(`did not finish within ${seconds} s and was stopped`, { command: display, output: outputOf(result), hint: check });
   }
   if (result.code !== 0) {
@@ -111,7 +111,7 @@ export function runbook({ dryRun, cwd }) {
     async probeExit(command, args, { display = shown(command, args) } = {}) {
       const result = await bounded(command, args, { cwd });
       if (result.timedOut || result.code === null) {
-        const { seconds, check } = commandLimit(command, args);
+        const { seconds, check } = commandLimit(command, args, process.env);
         const how = result.timedOut ? `did not finish within ${seconds} s and was stopped` : `was ended by ${result.signal ?? 'an error'}`;
         throw new StepFailure(how, { command: display, output: outputOf(result), hint: result.timedOut ? check : undefined });
       }
@@ -168,7 +168,7 @@ export async function preflight(tools, { cwd }) {
     }
     const result = await bounded(tool, probe, { cwd });
     if (result.timedOut) {
-      problems.push(`${tool}: \`${shown(tool, probe)}\` did not answer within ${commandLimit(tool, probe).seconds} s — ${brokenHint}`);
+      problems.push(`${tool}: \`${shown(tool, probe)}\` did not answer within ${commandLimit(tool, probe, process.env).seconds} s — ${brokenHint}`);
     } else if (result.code !== 0) {
       const why = outputOf(result).split('\n')[0];
       problems.push(`${tool}: \`${shown(tool, probe)}\` failed${why ? ` (${why})` : ''} — ${brokenHint}`);
