@@ -15,9 +15,10 @@ import { folderValueProblem } from '../util/project-folder';
 import { yamlSettings } from './yaml-settings';
 
 /**
- * The single source of truth for the whole stack. Defaults reproduce the recipe; a user overrides
- * any subset in `k3s-nats-tls.yaml` (or the file named by K3S_NATS_TLS_CONFIG). Charts, PKI and
- * scripts all read the object `loadConfig()` returns, so no value is written twice.
+ * The single source of truth for the whole stack. Defaults reproduce the recipe — where a construct
+ * has a default, it is the construct's — and a user overrides any subset in `k3s-nats-tls.yaml` (or
+ * the file named by K3S_NATS_TLS_CONFIG). Each entry point loads it once (lib/config/project.ts)
+ * and passes it down; the names and values it accepts follow lib/constructs/kubernetes-rules.ts.
  */
 
 export const CONFIG_FILE = 'k3s-nats-tls.yaml';
