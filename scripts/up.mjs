@@ -41,7 +41,7 @@ const prune = requireLib('deploy/prune');
 const namespaces = requireLib('deploy/namespaces');
 const { lookupArgs, foreignObjects } = requireLib('deploy/foreign-objects');
 const { ownerSelector } = requireLib('synth/ownership');
-const { ReportedError } = requireLib('util/cli');
+const { ReportedError } = requireLib('util/errors');
 
 await deployScript(import.meta.filename, COMMAND, async (runbook) => {
   const { root: ROOT, flags, namedContext, useK3d, rel, dryRun, step, run, probe, probeExit, would, log } = runbook;

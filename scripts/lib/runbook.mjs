@@ -7,8 +7,10 @@ import process from 'node:process';
 import { chalk, path, spinner, which } from 'zx';
 import { requireLib } from './project.mjs';
 
-const { UserError } = requireLib('util/errors');
-const { ReportedError, runCli, scriptArgs } = requireLib('util/cli');
+const { ReportedError, StepFailure, UserError } = requireLib('util/errors');
+const { runCli, scriptArgs } = requireLib('util/cli');
+
+export { StepFailure };
 const { runCommand } = requireLib('deploy/run-command');
 const { commandLimit, commandEnvironment } = requireLib('deploy/command-limits');
 
@@ -17,20 +19,6 @@ const SAFE_WORD = /^[\w@%+=:,./-]+$/;
 /** A command line as a user would type it. @type {(command: string, args?: readonly string[]) => string} */
 export const shown = (command, args = []) =>
   [command, ...args].map((word) => (SAFE_WORD.test(word) ? word : `'${String(word).replaceAll("'", "'\\''")}'`)).join(' ');
-
-/** A step failed in a way the user can act on; `command` and `output` say where and why. */
-export class StepFailure extends Error {
-  /**
-   * @param {string} message
-   * @param {{ command?: string, output?: string, hint?: string }} [details]
-   */
-  constructor(message, { command, output, hint } = {}) {
-    super(message);
-    this.command = command;
-    this.output = output;
-    this.hint = hint;
-  }
-}
 
 /**
  * Runs a command with no stdin, within its time limit (lib/deploy/command-limits.ts) and with the
