@@ -38,6 +38,19 @@ export interface RunResult {
   readonly error?: Error;
 }
 
+const SAFE_WORD = /^[\w@%+=:,./-]+$/;
+
+/** One word for a POSIX shell, quoted only when it needs to be: how commands run, and how they are shown. */
+export const shellWord = (word: string): string => (SAFE_WORD.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`);
+
+/**
+ * zx's own choice of shell is bash, found on PATH when zx loads, with bash's quoting and `set -o
+ * pipefail`: a PATH without bash (the tests' stand-in tools, a slim image) leaves it none. Every
+ * command here is one program and its words, so /bin/sh with POSIX quoting runs it anywhere, and
+ * `exec` has the program take the shell's place: the signals and the exit status are its own.
+ */
+const SHELL = { shell: '/bin/sh', quote: shellWord, prefix: 'exec ', postfix: '' } as const;
+
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const running = new Set<ProcessPromise>();
 
@@ -85,7 +98,7 @@ function untrack(command: ProcessPromise): void {
 
 export async function runCommand(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   const { cwd, env, timeoutMs, killGraceMs = 5000 } = options;
-  const child = $({ cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, nothrow: true, quiet: true, verbose: false })`${command} ${args}`;
+  const child = $({ ...SHELL, cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, nothrow: true, quiet: true, verbose: false })`${command} ${args}`;
   track(child);
   let timedOut = false;
   const timers: NodeJS.Timeout[] = [];
