@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 // Benchmarks the dev PKI against the recipe's openssl commands: npm run bench:certs [-- --runs=7]
 // Everything is written to a temporary folder; keys/ is not touched.
+import { createRequire } from 'node:module';
 import { chalk } from 'zx';
 import { measureCerts } from './lib/bench-certs.mjs';
-import { requireLib } from './lib/project.mjs';
 import { progress } from './lib/timing.mjs';
 
-const { countFlag, runCli, scriptArgs } = requireLib('util/cli');
+const require = createRequire(import.meta.url);
+require('./lib/ts-hook.cjs');
+/** @type {typeof import('../lib/util/cli.ts')} */
+const { countFlag, runCli, scriptArgs } = require('../lib/util/cli.ts');
 
 const PROCESS_TARGET = 1.0;
 const IN_PROCESS_TARGET = 0.6;
+/** @param {number} ratio @param {number} target */
 const verdict = (ratio, target) => `target ≤ ${target.toFixed(1)}×: ${ratio <= target ? chalk.green('met') : chalk.red('missed')}`;
 
 /** @type {import('../lib/util/cli.ts').CommandSpec} */

@@ -4,14 +4,19 @@
 // Then the PKI benchmark (npm run bench:certs). Works in scratch copies: the project is not touched.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { chalk, path } from 'zx';
-import { requireLib, requireTestSupport } from './lib/project.mjs';
 import { median, timed } from './lib/timing.mjs';
 
-const { countFlag, runCli, scriptArgs } = requireLib('util/cli');
-const { copyProject } = requireTestSupport('project-copy');
-const { fakeToolbox } = requireTestSupport('fake-tools');
+const require = createRequire(import.meta.url);
+require('./lib/ts-hook.cjs');
+/** @type {typeof import('../lib/util/cli.ts')} */
+const { countFlag, runCli, scriptArgs } = require('../lib/util/cli.ts');
+/** @type {typeof import('../test/support/fake-tools.ts')} */
+const { fakeToolbox } = require('../test/support/fake-tools.ts');
+/** @type {typeof import('../test/support/project-copy.ts')} */
+const { copyProject } = require('../test/support/project-copy.ts');
 
 const SYNTH_TARGET = 1.5;
 const UP_TARGET_SECONDS = 1.0;
@@ -25,6 +30,7 @@ const COMMAND = {
   flags: { runs: { type: 'string', value: 'N', help: 'measured runs of each command, after one warm-up run (default 7)' } },
 };
 
+/** @param {boolean} ok */
 const verdict = (ok) => (ok ? chalk.green('met') : chalk.red('missed'));
 
 await runCli(COMMAND, async (flags) => {

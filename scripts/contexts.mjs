@@ -1,58 +1,7 @@
 #!/usr/bin/env node
-// npm run contexts: writes one natscli context per authorized identity, so that
-// `nats --context <cluster>-<identity> pub demo hi` reaches the cluster's NATS with that identity's certificate.
-import { existsSync } from 'node:fs';
-import { chalk, path } from 'zx';
-import { requireLib } from './lib/project.mjs';
+// npm run contexts — one nats CLI context per authorized identity (lib/driver/contexts.ts).
+import { createRequire } from 'node:module';
 
-const { runCli, scriptArgs } = requireLib('util/cli');
-const { loadConfig, natsContextsTarget } = requireLib('config/config');
-const { pkiPaths } = requireLib('pki/pki');
-const { natsContextDir, natsContexts, contextText, tryCommands, writeNatsContexts } = requireLib('nats/contexts');
-const { UserError } = requireLib('util/errors');
-const { displayPath } = requireLib('util/display-path');
-
-/** @type {import('../lib/util/cli.ts').CommandSpec} */
-const COMMAND = {
-  usage: 'npm run contexts --',
-  description: 'Writes a nats CLI context per authorized identity (<cluster>-<identity>) into $XDG_CONFIG_HOME/nats/context\n' +
-    '(default ~/.config/nats/context), pointing at the certificates in pki.dir. Replaces only contexts it wrote itself;\n' +
-    'never changes which context nats has selected.',
-  flags: {
-    'dry-run': { type: 'boolean', help: 'print what would be written, and write nothing' },
-  },
-};
-
-const root = path.resolve(import.meta.dirname, '..');
-
-await runCli(COMMAND, async (flags) => {
-  const config = loadConfig(root, process.env);
-  const paths = pkiPaths(config, root);
-  const contexts = natsContexts(natsContextsTarget(config), paths, root);
-  const needed = [paths.caCert, ...contexts.flatMap(({ identity }) => [paths.identityCert(identity.name), paths.identityKey(identity.name)])];
-  const missing = needed.filter((file) => !existsSync(file));
-  if (missing.length) {
-    throw new UserError(`${missing.map((file) => displayPath(file, root)).join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing: run \`npm run synth\` (or \`npm run certs\`) first to issue the certificates`);
-  }
-
-  const dir = natsContextDir(process.env);
-  const dryRun = Boolean(flags['dry-run']);
-  console.log(chalk.bold(`${dryRun ? 'Would write' : 'Writing'} nats contexts in ${dir}`));
-  const outcomes = writeNatsContexts(contexts, dir, { dryRun });
-  for (const [i, outcome] of outcomes.entries()) {
-    if (outcome.status === 'skipped') {
-      console.log(chalk.yellow(`! ${outcome.warning}`));
-    } else {
-      const verb = { written: dryRun ? 'would write' : 'written', updated: dryRun ? 'would update' : 'updated', unchanged: 'unchanged' }[outcome.status];
-      const line = `${outcome.status === 'unchanged' ? '=' : '✔'} ${verb.padEnd(12)} ${outcome.name}  ${outcome.file}`;
-      console.log(outcome.status === 'unchanged' ? line : chalk.green(line));
-      if (dryRun && outcome.status !== 'unchanged') console.log(contextText(contexts[i].settings).replace(/^/gm, '    ').trimEnd());
-    }
-  }
-
-  const usable = contexts.filter((_, i) => outcomes[i].status !== 'skipped');
-  if (usable.length && !dryRun) {
-    console.log(`Try them once the cluster runs (${chalk.cyan('npx zx scripts/up.mjs')}), sub and pub in two terminals:`);
-    for (const context of usable) for (const command of tryCommands(context)) console.log(`  ${chalk.cyan(command)}`);
-  }
-}, scriptArgs(import.meta.filename));
+const require = createRequire(import.meta.url);
+require('./lib/ts-hook.cjs');
+await require('../lib/driver/contexts.ts').contexts(import.meta.filename);

@@ -1,4 +1,5 @@
-import { countFlag, failure, helpText, parseFlags, ReportedError, scriptArgs, UsageError, type CommandSpec } from '../lib/util/cli';
+import { countFlag, failure, helpText, parseFlags, scriptArgs, type CommandSpec } from '../lib/util/cli';
+import { ReportedError, UsageError } from '../lib/util/errors';
 import { UserError } from '../lib/util/errors';
 
 const SPEC: CommandSpec = {

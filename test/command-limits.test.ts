@@ -1,6 +1,6 @@
 import { commandEnvironment, commandLimit, LIMIT_ENV } from '../lib/deploy/command-limits';
 import { k3dCreateArgs, k3dStartArgs } from '../lib/deploy/k3d';
-import { kubectlArgs } from '../lib/deploy/plan';
+import { kubectlArgs } from '../lib/deploy/kubectl';
 import { UserError } from '../lib/util/errors';
 import { defaults } from './support/fixtures';
 

@@ -2,13 +2,14 @@ import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import { parseConfig } from '../lib/config/config';
 import { distDir } from '../lib/config/layout';
+import { helmChartLookupArgs, leftHelmChart } from '../lib/deploy/helm-controller';
 import {
   agentDrift, findK3dCluster, k3dCreateArgs, k3dKubeconfigHint, k3dPortMappings, k3dStartArgs, k3dVersionProblem, portMappingDrift, stoppedNodes,
 } from '../lib/deploy/k3d';
-import {
-  applyOrder, downTools, echoHttpsCommand, helmChartLookupArgs, kubectlArgs, kubectlVersionProblem, leftHelmChart, natsClientCommands, rolloutTargets,
-  upTools, verifyArgs,
-} from '../lib/deploy/plan';
+import { applyOrder, kubectlArgs, rolloutTargets } from '../lib/deploy/kubectl';
+import { downTools, kubectlVersionProblem, upTools } from '../lib/deploy/tool-checks';
+import { echoHttpsCommand, natsClientCommands } from '../lib/deploy/user-messages';
+import { verifyArgs } from '../lib/driver/up/verify';
 import { plannedStack } from '../lib/synth/stack';
 import { defaults } from './support/fixtures';
 

@@ -1,4 +1,5 @@
-import { ConfigError, parseConfig } from '../lib/config/config';
+import { parseConfig } from '../lib/config/config';
+import { ConfigError } from '../lib/util/errors';
 
 /** The settings of echo over HTTPS and of the k3s HelmChart install path. */
 

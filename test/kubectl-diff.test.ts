@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { commandEnvironment } from '../lib/deploy/command-limits';
-import { kubectlArgs } from '../lib/deploy/plan';
+import { kubectlArgs } from '../lib/deploy/kubectl';
 import { diffOutcome, pruningArgs } from '../lib/deploy/prune';
 import { runCommand } from '../lib/deploy/run-command';
 import { ownerLabels } from '../lib/synth/ownership';

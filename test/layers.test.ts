@@ -60,7 +60,7 @@ const UPWARD: readonly (readonly [what: string, LintCase, allowed: string])[] = 
     { file: 'charts/echo.ts', text: "import { plannedStack } from '../lib/synth/stack';\n\nexport const stack = plannedStack;\n" },
     'charts may import only from imports, lib/util ← lib/nats ← lib/constructs ← charts'],
   ['the PKI reaches into the driver',
-    { file: 'lib/pki/keys.ts', text: "import { kubectlArgs } from '../deploy/plan';\n\nexport const args = kubectlArgs;\n" },
+    { file: 'lib/pki/keys.ts', text: "import { kubectlArgs } from '../deploy/kubectl';\n\nexport const args = kubectlArgs;\n" },
     'lib/pki may import only from'],
   ['the driver uses a test helper',
     { file: 'lib/deploy/k3d.ts', text: "import { natsServerBin } from '../../test/support/tools';\n\nexport const bin = natsServerBin;\n" },

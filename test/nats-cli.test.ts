@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseConfig, type Config } from '../lib/config/config';
-import { natsClientCommands } from '../lib/deploy/plan';
 import { runCommand } from '../lib/deploy/run-command';
+import { natsClientCommands } from '../lib/deploy/user-messages';
 import { ensurePki } from '../lib/pki/pki';
 import { runCli, startCli, type CliOptions } from './support/nats-cli';
 import { startNatsServer, type RunningNatsServer } from './support/nats-server';

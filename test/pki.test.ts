@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Config, parseConfig } from '../lib/config/config';
 import { issueCertificates } from '../lib/pki/issue';
-import { checkServerTls, ensurePki, PkiError, pkiPaths, PkiResult, removePki } from '../lib/pki/pki';
+import { checkServerTls, ensurePki, pkiPaths, PkiResult, removePki } from '../lib/pki/pki';
+import { PkiError } from '../lib/util/errors';
 import { copyProject } from './support/project-copy';
 
 const DAY_MS = 86400000;

@@ -7,7 +7,7 @@ import { Testing } from 'cdk8s';
 import { stringify } from 'yaml';
 import { parseConfig, type Config } from '../lib/config/config';
 import { renderedDocument, renderProvenance } from '../lib/deploy/helm-render';
-import { kubectlArgs } from '../lib/deploy/plan';
+import { kubectlArgs } from '../lib/deploy/kubectl';
 import {
   diffedObjects, HELMCHART_KIND, PRUNABLE_KINDS, pruneAllowlist, prunedObjects, pruningArgs, unlabelledObjects,
 } from '../lib/deploy/prune';

@@ -1,8 +1,8 @@
 import { runCommand } from '../lib/deploy/run-command';
 import { survivors } from './support/fake-tools';
 
-// lib/deploy/run-command.ts against real processes (/bin/sh, /bin/sleep): what the deploy scripts rely on
-// so that no tool can hang them.
+// lib/deploy/run-command.ts (zx's `$` with the limits zx lacks) against real processes (/bin/sh,
+// /bin/sleep): what the driver relies on so that no tool can hang it.
 
 // Each case starts a shell or two; the slowest waits out a 5 s limit (long enough for the shell to
 // get going on a loaded machine before it is stopped). Generous for a loaded machine.
@@ -45,10 +45,25 @@ describe('runCommand', () => {
     expect(result.signal).toBe('SIGKILL');
   });
 
-  test('a command that cannot be started reports the error', async () => {
+  test('a command that cannot be started says so on stderr, with the shell\'s exit code', async () => {
     const result = await runCommand('/nonexistent/tool', [], { timeoutMs: 10_000 });
-    expect(result.code).toBeNull();
-    expect(result.error?.message).toMatch(/ENOENT/);
+    expect(result.code).toBe(127);
+    expect(result.stderr).toContain('/nonexistent/tool');
+  });
+
+  test('output held open by a process that left the group does not keep the caller waiting', async () => {
+    // GIVEN a command whose child starts a session of its own (setsid) holding the output pipe
+    const result = await sh('setsid /bin/sleep 600 & echo $!', 1_000, 300);
+    const sleeper = Number(result.stdout.trim());
+    // (what this test started, it stops)
+    try {
+      process.kill(sleeper, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    // THEN the caller gets its answer once the grace periods are over, as timed out
+    expect(result.timedOut).toBe(true);
+    expect(sleeper).toBeGreaterThan(0);
   });
 
   test('the environment is exactly the one given', async () => {

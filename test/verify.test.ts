@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type Config } from '../lib/config/config';
 import { ensurePki, pkiFilesIn, type PkiResult } from '../lib/pki/pki';
-import { UsageError } from '../lib/util/cli';
+import { UsageError } from '../lib/util/errors';
 import { certificateWarnings } from '../lib/verify/keys';
 import { verifyOptions } from '../lib/verify/options';
 import { formatProgress, type VerifyProgress } from '../lib/verify/progress';

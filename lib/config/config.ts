@@ -9,7 +9,7 @@ import { defaultNodePortServiceName, NATS_INSTALLS, NATS_MUTUAL_TLS_DEFAULTS } f
 import { natsFullname as chartFullname, natsRouteHostnames, natsServiceHostnames as chartServiceHostnames } from '../nats/chart';
 import type { ContextsTarget } from '../nats/contexts';
 import { subjectProblem } from '../nats/subjects';
-import { UserError } from '../util/errors';
+import { ConfigError } from '../util/errors';
 import { readRegularFile } from '../util/plain-paths';
 import { folderValueProblem } from '../util/project-folder';
 import { yamlSettings } from './yaml-settings';
@@ -313,15 +313,6 @@ export type NatsConfig = Config['nats'];
 export type PkiConfig = Config['pki'];
 export type Identity = PkiConfig['identities'][number];
 export type Permissions = NonNullable<Identity['permissions']>;
-
-export class ConfigError extends UserError {
-  constructor(readonly source: string, readonly problems: string[]) {
-    // One problem is one line, as every error of the tool; several are listed under the source.
-    super(problems.length === 1
-      ? `Invalid configuration in ${source}: ${problems[0]}`
-      : `Invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  }
-}
 
 /**
  * The field as a person finds it in the file: an identity by its name (`pki.identities['laptop']`),

@@ -1,7 +1,4 @@
-import { UserError } from '../util/errors';
-
-/** A construct's props were invalid; the message names the construct, each prop, its value and the rule. */
-export class InvalidPropsError extends UserError {}
+import { InvalidPropsError } from '../util/errors';
 
 /** One rule on one prop: its name, its value (as given or defaulted), whether it holds, and the rule in words. */
 export type PropRule = readonly [prop: string, value: unknown, holds: boolean, rule: string];

@@ -5,4 +5,4 @@ export {
   type NatsNodePortProps, type ServerTlsMaterial,
 } from './nats-mutual-tls';
 export { tlsSecret } from './tls-secret';
-export { InvalidPropsError } from './check-props';
+export { InvalidPropsError } from '../util/errors';

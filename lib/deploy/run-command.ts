@@ -1,12 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { $, type ProcessPromise } from 'zx';
 
 /**
- * Runs one external command for the deploy scripts so that it can never hang them: it gets no
- * stdin (a tool that asks for a password reads end-of-file and fails instead of waiting for an
- * answer nobody can type), and it runs in its own process group with a time limit, so that on
- * expiry the whole group is stopped — the tool and anything it started, which might otherwise
- * hold its output open. While a command runs, Ctrl-C (or a SIGTERM/SIGHUP) stops it too: in its
- * own group it no longer gets the terminal's signal by itself.
+ * Runs one external command for the driver so that it can never hang it, on zx's `$`: no stdin (a
+ * tool that asks for a password reads end-of-file and fails instead of waiting for an answer nobody
+ * can type), its own process group (`detached`), its output collected and not echoed (`quiet`), and
+ * the exit code returned rather than thrown (`nothrow`): the callers read it.
+ *
+ * What zx 8 cannot do is kept here, with the reason:
+ * - The time limit. zx's `timeout` sends one signal and leaves no mark on the result that it fired;
+ *   a tool gets SIGTERM first, so that it can clean up (k3d rolls back a half-made cluster), then
+ *   SIGKILL after a grace period, and the caller is told the command ran out of time.
+ * - Killing the group. zx's `kill` first lists the process tree with `ps` and signals the group only
+ *   once that list is back: on a machine without procps (slim container images) it signals nothing.
+ *   Here the whole group gets the signal directly — the tool and anything it started, which might
+ *   otherwise hold its output open.
+ * - Ctrl-C. In its own group a command no longer gets the terminal's signal: while commands run,
+ *   SIGINT, SIGTERM and SIGHUP to this process stop them too, then end this process as they would have.
+ * - Output held by a process that left the group (setsid): after SIGKILL, the pipes are let go.
  */
 
 export interface RunOptions {
@@ -18,23 +28,37 @@ export interface RunOptions {
 }
 
 export interface RunResult {
-  /** null when the command was killed by a signal or could not be started. */
+  /** null when the command was killed by a signal. */
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
   readonly stderr: string;
   readonly timedOut: boolean;
-  /** Set when the command could not be started (e.g. ENOENT). */
+  /** Set when the command could not be started at all (its shell missing). */
   readonly error?: Error;
 }
 
-const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-const running = new Set<ChildProcess>();
+const SAFE_WORD = /^[\w@%+=:,./-]+$/;
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
+/** One word for a POSIX shell, quoted only when it needs to be: how commands run, and how they are shown. */
+export const shellWord = (word: string): string => (SAFE_WORD.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`);
+
+/**
+ * zx's own choice of shell is bash, found on PATH when zx loads, with bash's quoting and `set -o
+ * pipefail`: a PATH without bash (the tests' stand-in tools, a slim image) leaves it none. Every
+ * command here is one program and its words, so /bin/sh with POSIX quoting runs it anywhere, and
+ * `exec` has the program take the shell's place: the signals and the exit status are its own.
+ */
+const SHELL = { shell: '/bin/sh', quote: shellWord, prefix: 'exec ', postfix: '' } as const;
+
+const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const running = new Set<ProcessPromise>();
+
+function killGroup(command: ProcessPromise, signal: NodeJS.Signals): void {
+  const { pid } = command;
+  if (pid === undefined) return;
   try {
-    process.kill(-child.pid, signal);
+    process.kill(-pid, signal);
   } catch {
     // The group is already gone.
   }
@@ -45,75 +69,58 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
  * rather than the signal received: a shell's background jobs ignore SIGINT.
  */
 function forwardSignal(signal: NodeJS.Signals): void {
-  for (const child of running) killGroup(child, 'SIGTERM');
-  for (const each of FORWARDED_SIGNALS) process.removeListener(each, forwardSignal);
+  for (const command of running) killGroup(command, 'SIGTERM');
+  forwarding(false);
   // With our listener gone, the signal's default action ends this process as it would have.
   process.kill(process.pid, signal);
 }
 
-const forwarding = (on: boolean): void => {
+function forwarding(on: boolean): void {
   for (const signal of FORWARDED_SIGNALS) {
     if (on) process.on(signal, forwardSignal);
     else process.removeListener(signal, forwardSignal);
   }
-};
-
-/**
- * Starts a child with the signals forwarded. The listeners go on before the spawn: a signal that
- * arrives while the child starts then waits for this synchronous block and finds the child in the
- * set, instead of ending this process by the default action and leaving the child behind.
- */
-function startTracked(start: () => ChildProcess): ChildProcess {
-  if (running.size === 0) forwarding(true);
-  try {
-    const child = start();
-    running.add(child);
-    return child;
-  } finally {
-    if (running.size === 0) forwarding(false);
-  }
 }
 
-function untrack(child: ChildProcess): void {
-  running.delete(child);
+/**
+ * The listeners go on before the command starts: a signal that arrives meanwhile finds it in the
+ * set (zx spawns on a later tick), instead of ending this process and leaving the command behind.
+ */
+function track(command: ProcessPromise): void {
+  if (running.size === 0) forwarding(true);
+  running.add(command);
+}
+
+function untrack(command: ProcessPromise): void {
+  running.delete(command);
   if (running.size === 0) forwarding(false);
 }
 
-export function runCommand(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
+export async function runCommand(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   const { cwd, env, timeoutMs, killGraceMs = 5000 } = options;
-  return new Promise((resolve) => {
-    const child = startTracked(() => spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    let settled = false;
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
-
-    const timers: NodeJS.Timeout[] = [];
-    const finish = (result: Omit<RunResult, 'stdout' | 'stderr' | 'timedOut'>): void => {
-      if (settled) return;
-      settled = true;
-      timers.forEach(clearTimeout);
-      untrack(child);
-      resolve({ ...result, stdout, stderr, timedOut });
-    };
-
+  const child = $({ ...SHELL, cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, nothrow: true, quiet: true, verbose: false })`${command} ${args}`;
+  track(child);
+  let timedOut = false;
+  const timers: NodeJS.Timeout[] = [];
+  timers.push(setTimeout(() => {
+    timedOut = true;
+    killGroup(child, 'SIGTERM');
     timers.push(setTimeout(() => {
-      timedOut = true;
-      killGroup(child, 'SIGTERM');
+      killGroup(child, 'SIGKILL');
       timers.push(setTimeout(() => {
-        killGroup(child, 'SIGKILL');
-        // A process that left the group (setsid) may still hold the pipes: stop waiting for them.
-        timers.push(setTimeout(() => {
-          child.stdout!.destroy();
-          child.stderr!.destroy();
-          finish({ code: child.exitCode, signal: child.signalCode });
-        }, killGraceMs));
+        child.stdout.destroy();
+        child.stderr.destroy();
       }, killGraceMs));
-    }, timeoutMs));
-
-    child.on('error', (error) => finish({ code: null, signal: null, error }));
-    child.on('close', (code, signal) => finish({ code, signal }));
-  });
+    }, killGraceMs));
+  }, timeoutMs));
+  try {
+    const output = await child;
+    return {
+      code: output.exitCode, signal: output.signal, stdout: output.stdout, stderr: output.stderr, timedOut,
+      ...(output.cause ? { error: output.cause } : {}),
+    };
+  } finally {
+    timers.forEach(clearTimeout);
+    untrack(child);
+  }
 }

@@ -6,7 +6,7 @@ import { natsRouteHostnamesOf, natsServiceHostnames, type Config } from '../conf
 import { pkiDirSetting } from '../config/layout';
 import { isTemporaryFile, writeFileAtomic } from '../util/atomic-file';
 import { displayPath } from '../util/display-path';
-import { UserError } from '../util/errors';
+import { PkiError, UserError } from '../util/errors';
 import { readRegularFile } from '../util/plain-paths';
 import { makeFolder, projectFolder, vetFolder } from '../util/project-folder';
 import type { ExistingCa, IssuedPair, LeafSpec } from './issue';
@@ -58,9 +58,6 @@ export interface PkiResult {
   issued: string[];
   reused: string[];
 }
-
-/** Damaged or inconsistent key material: the message names the file and the fix. */
-export class PkiError extends UserError {}
 
 const CA_COMMON_NAME = 'k3s-nats-tls dev CA';
 /** The names `--renew` knows the server and the route certificates by. */

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { userMessage, UserError } from './errors';
+import { ReportedError, UsageError, userMessage } from './errors';
 
 /**
  * One command-line layer for every entry point: a command declares its flags once (name, type,
@@ -29,9 +29,6 @@ export interface CommandSpec {
 export type ParsedFlags = Record<string, string | boolean | string[] | undefined>;
 
 export const EXIT_USAGE = 2;
-
-/** Wrong flags or flag values: print the message and the help, exit 2. */
-export class UsageError extends UserError {}
 
 export function helpText(spec: CommandSpec): string {
   const flags = { ...spec.flags, help: { type: 'boolean', help: 'show this help' } as FlagSpec };
@@ -75,14 +72,6 @@ export function countFlag(flags: ParsedFlags, name: string, fallback: number): n
   const count = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(count) || count < 1) throw new UsageError(`--${name} needs a whole number above 0`);
   return count;
-}
-
-/** An error whose message was already shown to the user (a failed deploy step): exit 1 without printing it again. */
-export class ReportedError extends Error {
-  constructor(message = 'reported') {
-    super(message);
-    this.name = 'ReportedError';
-  }
 }
 
 /** The arguments after the script itself, whether it runs as `node scripts/x.mjs` or `npx zx scripts/x.mjs`. */

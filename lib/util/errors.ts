@@ -1,10 +1,67 @@
 /**
+ * Every error class of the project, in one place (as nats.js keeps its own in core/src/errors.ts).
+ * Each sets its `name` (stack traces and logs say which it is) and passes `cause` on, so the
+ * underlying error stays for whoever debugs it.
+ */
+
+type ErrorOptions = { cause?: unknown };
+
+/**
  * An error the user can fix (bad configuration, a damaged key file, a missing tool). Entry points
- * print its message alone; any other error is a bug and keeps its stack trace. `cause` keeps the
- * underlying error for whoever debugs it.
+ * print its message alone; any other error is a bug and keeps its stack trace.
  */
 export class UserError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Wrong flags or flag values: the entry point prints the message and the help, and exits 2 (lib/util/cli.ts). */
+export class UsageError extends UserError {}
+
+/** The configuration file (or its defaults) is invalid: one line per problem, under the file it came from. */
+export class ConfigError extends UserError {
+  constructor(readonly source: string, readonly problems: string[], options?: ErrorOptions) {
+    // One problem is one line, as every error of the tool; several are listed under the source.
+    super(problems.length === 1
+      ? `Invalid configuration in ${source}: ${problems[0]}`
+      : `Invalid configuration in ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, options);
+  }
+}
+
+/** A construct's props were invalid; the message names the construct, each prop, its value and the rule. */
+export class InvalidPropsError extends UserError {}
+
+/** Damaged or inconsistent key material: the message names the file and the fix. */
+export class PkiError extends UserError {}
+
+/** A driver step failed in a way the user can act on; `command` and `output` say where and why, `hint` what to do. */
+export class StepFailure extends Error {
+  readonly command?: string;
+  readonly output?: string;
+  readonly hint?: string;
+
+  constructor(message: string, details: { command?: string; output?: string; hint?: string } = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.command = details.command;
+    this.output = details.output;
+    this.hint = details.hint;
+  }
+}
+
+/** An error whose message was already shown to the user (a failed deploy step): exit 1 without printing it again. */
+export class ReportedError extends Error {
+  constructor(message = 'reported', options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A verify check got no answer before its deadline (lib/verify/jetstream.ts retries it in a new session). */
+export class StepTimeout extends Error {
+  constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
   }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Identity } from '../config/config';
+import { StepTimeout } from '../util/errors';
 import { allowedIdentity } from './allowed-identity';
 import { plural } from './report';
 
@@ -51,8 +52,6 @@ export const JETSTREAM_REQUEST_MS = 10_000;
  * servers known for the replicas (10005 no suitable peers, 10023 insufficient resources).
  */
 const NOT_READY_CODES = new Set([10005, 10008, 10023]);
-
-class StepTimeout extends Error {}
 
 /** `promise`, or a StepTimeout once `until` (epoch ms) has passed. */
 async function within<T>(promise: Promise<T>, until: number): Promise<T> {

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { echoUrl, loadConfig, natsFullname, natsUrl, type Config, type Identity } from '../config/config';
 import { pkiFilesIn, type PkiPaths } from '../pki/pki';
-import { type CommandSpec, UsageError } from '../util/cli';
+import type { CommandSpec } from '../util/cli';
+import { UsageError } from '../util/errors';
 
 /** `npm run verify`'s command line: its flags, and the options they and the configuration make. */
 

@@ -2,12 +2,15 @@
 // the same rounds so load on the machine hits all three alike: the recipe's openssl commands, the
 // whole `npm run certs -- --force` process, and ensurePki() alone inside a warm process.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { requireLib, requireTestSupport } from './project.mjs';
 import { median, seconds, timed } from './timing.mjs';
 
-const { copyProject } = requireTestSupport('project-copy');
+const require = createRequire(import.meta.url);
+require('./ts-hook.cjs');
+/** @type {typeof import('../../test/support/project-copy.ts')} */
+const { copyProject } = require('../../test/support/project-copy.ts');
 
 // The recipe's certificate.conf, unchanged.
 const CERTIFICATE_CONF = `[req]
@@ -64,8 +67,10 @@ openssl x509 -req -in client2.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out 
  * @returns {Promise<{ runs: number, openssl: number, process: number, inProcess: number }>} median seconds
  */
 export async function measureCerts({ runs = 7, onRound = () => {} } = {}) {
-  const { parseConfig } = requireLib('config/config');
-  const { ensurePki } = requireLib('pki/pki');
+  /** @type {typeof import('../../lib/config/config.ts')} */
+  const { parseConfig } = require('../../lib/config/config.ts');
+  /** @type {typeof import('../../lib/pki/pki.ts')} */
+  const { ensurePki } = require('../../lib/pki/pki.ts');
   const work = mkdtempSync(path.join(tmpdir(), 'bench-certs-'));
   try {
     const recipeDir = path.join(work, 'recipe');
