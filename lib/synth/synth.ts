@@ -6,7 +6,8 @@ import { checkServerTls, ensurePki } from '../pki/pki';
 import { displayPath } from '../util/display-path';
 import { withProjectLock } from '../util/project-lock';
 import { DistStaging, KUSTOMIZATION_FILE, kustomizationDocument } from './dist';
-import { defineStack, type Stack } from './stack';
+import { checkFleetSize } from './object-size';
+import { defineStack, plannedStack, type Stack } from './stack';
 
 export interface SynthOptions {
   readonly log?: (line: string) => void;
@@ -31,6 +32,8 @@ export function synthesize(root: string, options: SynthOptions = {}): Promise<Sy
   const env = options.env ?? process.env;
   return withProjectLock(root, async () => {
     const config = loadConfig(root, env);
+    // Before a key or a file is written: a fleet too large for the API server fails here, not in up's apply.
+    checkFleetSize(plannedStack(config).nats);
     const { dist } = projectFolders(root, config, env);
     const staging = new DistStaging(root, dist, outdirSetting(env));
     try {
