@@ -48,6 +48,7 @@ export const requireLib = (name) => require(`../../lib/${name}.ts`);
 
 /**
  * @typedef {{
+ *   'bench-fleet': typeof import('../../test/support/bench-fleet.ts'),
  *   'fake-tools': typeof import('../../test/support/fake-tools.ts'),
  *   'project-copy': typeof import('../../test/support/project-copy.ts'),
  * }} TestSupport
