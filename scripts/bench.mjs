@@ -65,7 +65,7 @@ await runCli(COMMAND, async (flags) => {
       steps.done();
       console.log(`  default configuration (2 identities) ${fleet.baseSeconds.toFixed(3)} s`);
       for (const row of fleet.rows) {
-        console.log(`  ${String(row.identities).padStart(5)} identities              ${row.seconds.toFixed(3)} s   ${row.perIdentityMs.toFixed(2)} ms per identity`);
+        console.log(`  ${String(row.identities).padStart(5)} identities              ${row.seconds.toFixed(3)} s   ${row.perIdentityMs.toFixed(2)} ms per identity   ${row.marginalMs.toFixed(2)} ms each since the size before`);
       }
       console.log();
     }

@@ -22,6 +22,8 @@ export interface FleetRow {
   readonly seconds: number;
   /** (seconds − the default configuration's) / identities, in milliseconds. */
   readonly perIdentityMs: number;
+  /** The same between this size and the one before (the default configuration's two identities for the first): linear growth keeps it level. */
+  readonly marginalMs: number;
 }
 
 export interface FleetBench {
@@ -63,6 +65,7 @@ export function measureFleetSynth(scratch: string, sizes: readonly number[], run
   const [command, args] = SYNTH(issued);
   timed(command, args, { cwd: issued, env });
 
+  let previous = { identities: 2, seconds: 0 };
   const rows = sizes.map((identities) => {
     onStep(`${identities} identities`);
     const root = identities === largest ? issued : project(`fleet-${identities}`, identities);
@@ -73,7 +76,9 @@ export function measureFleetSynth(scratch: string, sizes: readonly number[], run
     }
     const seconds = median(root);
     if (root !== issued) rmSync(root, { recursive: true, force: true });
-    return { identities, seconds, perIdentityMs: ((seconds - baseSeconds) * 1000) / identities };
+    const marginalMs = ((seconds - (previous.seconds || baseSeconds)) * 1000) / Math.max(1, identities - previous.identities);
+    previous = { identities, seconds };
+    return { identities, seconds, perIdentityMs: ((seconds - baseSeconds) * 1000) / identities, marginalMs };
   });
   return { baseSeconds, rows };
 }
