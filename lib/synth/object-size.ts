@@ -33,8 +33,14 @@ export function goJsonBytes(value: unknown): number {
   return Buffer.byteLength(json, 'utf8') + 1;
 }
 
-/** What the last-applied annotation of `object` adds to its annotations: the key and Go's JSON of the object. */
-export const lastAppliedBytes = (object: unknown): number => LAST_APPLIED_ANNOTATION.length + goJsonBytes(object);
+/**
+ * What the last-applied annotation of `object` adds to its annotations: the key and Go's JSON of the
+ * object, with the (then empty) annotations kubectl sets before encoding it (GetModifiedConfiguration).
+ */
+export function lastAppliedBytes(object: { readonly metadata?: { readonly annotations?: object } }): number {
+  const annotated = { ...object, metadata: { ...object.metadata, annotations: object.metadata?.annotations ?? {} } };
+  return LAST_APPLIED_ANNOTATION.length + goJsonBytes(annotated);
+}
 
 /** Go's json.MarshalIndent(value, "", "  ") with sorted keys, as helm's toPrettyJson writes it (before the chart unescapes <, >, &). */
 function prettyJson(value: unknown): string {
@@ -87,7 +93,7 @@ export function fleetObjectSizes(nats: NatsMutualTls): ObjectSize[] {
   const configMap = `ConfigMap ${nats.namespace}/${nats.chartObjects.configMap}`;
   const authorization = renderedAuthorization(nats.helmValues);
   if (nats.helmChart) {
-    const helmChart = nats.helmChart.toJson() as { spec?: { valuesContent?: string } };
+    const helmChart = nats.helmChart.toJson() as { metadata?: { annotations?: object }; spec?: { valuesContent?: string } };
     return [
       {
         object: `the HelmChart ${nats.helmChart.metadata.namespace}/${nats.helmChart.name} that up applies`, measure: LAST_APPLIED_MEASURE,
