@@ -7,16 +7,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { chalk, path } from 'zx';
-import { median, timed } from './lib/timing.mjs';
+import { median, progress, timed } from './lib/timing.mjs';
 
 const require = createRequire(import.meta.url);
 require('./lib/ts-hook.cjs');
 /** @type {typeof import('../lib/util/cli.ts')} */
 const { countFlag, runCli, scriptArgs } = require('../lib/util/cli.ts');
+/** @type {typeof import('../lib/util/errors.ts')} */
+const { UsageError } = require('../lib/util/errors.ts');
 /** @type {typeof import('../test/support/fake-tools.ts')} */
 const { fakeToolbox } = require('../test/support/fake-tools.ts');
 /** @type {typeof import('../test/support/project-copy.ts')} */
 const { copyProject } = require('../test/support/project-copy.ts');
+/** @type {typeof import('../test/support/bench-fleet.ts')} */
+const { identitySizes, measureFleetSynth } = require('../test/support/bench-fleet.ts');
 
 const SYNTH_TARGET = 1.5;
 const UP_TARGET_SECONDS = 1.0;
@@ -27,7 +31,10 @@ const COMMAND = {
   description: 'Times `npm run synth` against node loading cdk8s and cdk8s-plus-27, and a no-op `up` against\n' +
     'instant stand-in tools, then runs the certificate benchmark (npm run bench:certs). Prints medians\n' +
     'and ratios; works in scratch copies of the project.',
-  flags: { runs: { type: 'string', value: 'N', help: 'measured runs of each command, after one warm-up run (default 7)' } },
+  flags: {
+    runs: { type: 'string', value: 'N', help: 'measured runs of each command, after one warm-up run (default 7)' },
+    identities: { type: 'string', value: 'N,N,…', help: 'also a no-op synth with fleets of these sizes, and its cost per identity (e.g. 10,100,1000)' },
+  },
 };
 
 /** @param {boolean} ok */
@@ -35,6 +42,8 @@ const verdict = (ok) => (ok ? chalk.green('met') : chalk.red('missed'));
 
 await runCli(COMMAND, async (flags) => {
   const runs = countFlag(flags, 'runs', 7);
+  const sizes = identitySizes(flags.identities);
+  if (sizes?.length === 0) throw new UsageError('--identities needs whole numbers above 0, separated by commas (e.g. 10,100,1000)');
   const scratch = mkdtempSync(path.join(tmpdir(), 'k3s-nats-tls-bench-'));
   try {
     const project = copyProject(scratch);
@@ -57,6 +66,18 @@ await runCli(COMMAND, async (flags) => {
     console.log(`  npm run synth                        ${synth.toFixed(3)} s   ${(synth / load).toFixed(2)}× the load   target ≤ ${SYNTH_TARGET}×: ${verdict(synth / load <= SYNTH_TARGET)}`);
     console.log(`  no-op up (instant stand-in tools)    ${up.toFixed(3)} s   ${(up / load).toFixed(2)}× the load   target ≤ ${UP_TARGET_SECONDS.toFixed(1)} s: ${verdict(up <= UP_TARGET_SECONDS)}`);
     console.log();
+    if (sizes) {
+      console.log(chalk.bold(`no-op synth by fleet size (identities with rules of their own, median of ${runs} runs)`));
+      const steps = progress('measuring', sizes.length + 2);
+      let step = 0;
+      const fleet = measureFleetSynth(scratch, sizes, runs, timed, () => steps.step(++step));
+      steps.done();
+      console.log(`  default configuration (2 identities) ${fleet.baseSeconds.toFixed(3)} s`);
+      for (const row of fleet.rows) {
+        console.log(`  ${String(row.identities).padStart(5)} identities              ${row.seconds.toFixed(3)} s   ${row.perIdentityMs.toFixed(2)} ms per identity   ${row.marginalMs.toFixed(2)} ms each since the size before`);
+      }
+      console.log();
+    }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

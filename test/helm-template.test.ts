@@ -4,12 +4,13 @@ import { delimiter, join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_FILE, parseConfig, type Config } from '../lib/config/config';
 import { commandEnvironment } from '../lib/deploy/command-limits';
-import { helmTemplateArgs, missingChartObjects, renderProvenance } from '../lib/deploy/helm-render';
+import { helmTemplateArgs, missingChartObjects, renderedDocument, renderProvenance } from '../lib/deploy/helm-render';
 import { natsPodSelector } from '../lib/nats/chart';
 import { natsNodeSpread } from '../lib/nats/values';
+import { CHART_ANNOTATION_ALLOWANCE, fleetObjectSizes, lastAppliedBytes, renderedAuthorization } from '../lib/synth/object-size';
 import { plannedStack } from '../lib/synth/stack';
 import { closedPortUrl, HELM, runHelm, serveChartRepo, writeChart, type ChartRepo } from './support/chart-repo';
-import { defaults } from './support/fixtures';
+import { defaults, fleetIdentities } from './support/fixtures';
 import type { ScriptResult } from './support/project-copy';
 import { removeSandboxes, sandbox, withIssuedKeys } from './support/sandbox';
 
@@ -85,11 +86,33 @@ describe('helm template with the arguments up builds, run by the real helm', () 
     const data = objects[1].data!;
     expect(JSON.parse(data['tls.json'])).toEqual({ enabled: true, secretName: 'nats-server-tls', merge: { verify_and_map: true } });
     expect(JSON.parse(data['tlsCA.json'])).toEqual(values.tlsCA);
-    expect(JSON.parse(data['authorization.json'])).toEqual(values.config.merge.authorization);
-    expect(JSON.parse(data['authorization.json']).users.map((user: { user: string }) => user.user)).toContain('client1@example.com');
+    expect(JSON.parse(data['nats.conf'])).toEqual({ authorization: values.config.merge.authorization });
+    expect(JSON.parse(data['nats.conf']).authorization.users.map((user: { user: string }) => user.user)).toContain('client1@example.com');
     // ... and up finds every object it relies on
     const provenance = renderProvenance(config.nats, config.instance, valuesPath, plannedStack(config).nats.valuesDocument);
     expect(missingChartObjects(result.stdout, provenance)).toEqual([]);
+  });
+
+  test('a fleet: synth\'s estimate of the ConfigMap holds its users byte for byte and bounds what kubectl\'s annotation will hold', async () => {
+    // GIVEN 300 identities, each with its own rules, and the values synth writes for them
+    const fleet = parseConfig({ nats: { chart: { repo: repo.url } }, pki: { identities: fleetIdentities(300) } });
+    const stack = plannedStack(fleet);
+    const fleetValues = join(tempDir('values'), 'nats-values.yaml');
+    writeFileSync(fleetValues, stack.nats.valuesDocument);
+    // WHEN helm renders them and up labels the result
+    const result = await template(helmTemplateArgs(fleet.nats, fleetValues));
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    const provenance = renderProvenance(fleet.nats, fleet.instance, fleetValues, stack.nats.valuesDocument);
+    const configMap = objectsOf(renderedDocument(provenance, result.stdout)).find((object) => object.kind === 'ConfigMap')!;
+    // THEN nats.conf holds exactly the authorization lines synth computed, in the short form: one subject for an allow list alone
+    const authorization = renderedAuthorization(stack.nats.helmValues);
+    expect(configMap.data!['nats.conf']).toContain(authorization);
+    expect(authorization).toContain('"publish": "devices.dev7.>",\n');
+    // ... and the estimate is at least what kubectl will store, by no more than its allowance
+    const [estimate] = fleetObjectSizes(stack.nats);
+    const annotation = lastAppliedBytes(configMap);
+    expect(estimate.bytes).toBeGreaterThanOrEqual(annotation);
+    expect(estimate.bytes - annotation).toBeLessThan(CHART_ANNOTATION_ALLOWANCE);
   });
 
   test('a three-server cluster: the StatefulSet\'s pods carry the node spread test/node-spread.test.ts schedules', async () => {

@@ -9,13 +9,21 @@ import { ensurePki, PkiResult } from '../lib/pki/pki';
 import { RunningNatsServer, startNatsServer } from './support/nats-server';
 import { natsServerConfig, shippedNatsValues } from './support/nats-server-config';
 
+/**
+ * The sensor's rules as nats.conf gets them: a deny keeps the map, an allow list alone is written as
+ * its one subject (nats-server's "old style"), which keeps a fleet's ConfigMap within the API server's limits.
+ */
+const SENSOR_CONF = { publish: { allow: ['sensors.>'], deny: ['sensors.admin.>'] }, subscribe: '_INBOX.>' };
+
 const SENSOR = {
   name: 'sensor', email: 'sensor@example.com', authorized: true,
   permissions: { publish: { allow: ['sensors.>'], deny: ['sensors.admin.>'] }, subscribe: { allow: ['_INBOX.>'] } },
 };
 
 /** Rules for subscribing alone: in NATS's terms its publishing is then unrestricted (an absent `publish` allows everything). */
-const READER: Identity = { name: 'reader', email: 'reader@example.com', authorized: true, permissions: { subscribe: { allow: ['telemetry.>'] } } };
+const READER: Identity = {
+  name: 'reader', email: 'reader@example.com', authorized: true, permissions: { subscribe: { allow: ['telemetry.>', 'alerts.*'] } },
+};
 
 describe('subjects', () => {
   test.each([
@@ -49,7 +57,7 @@ describe('subjects', () => {
     const config = parseConfig({ pki: { identities: [SENSOR, { ...SENSOR, name: 'x', email: 'x@example.com', authorized: false }] } });
     expect(config.pki.identities[1].permissions).toEqual(SENSOR.permissions);
     expect(natsServerConfig(shippedNatsValues(config), { host: 'h', port: -1, caFile: 'a', certFile: 'b', keyFile: 'c' }).authorization.users)
-      .toEqual([{ user: 'sensor@example.com', permissions: SENSOR.permissions }]);
+      .toEqual([{ user: 'sensor@example.com', permissions: SENSOR_CONF }]);
   });
 });
 
@@ -97,15 +105,17 @@ describe('permissions on a real nats-server', () => {
   test('the server runs the values\' permissions for the sensor user', () => {
     const users = natsServerConfig(shippedNatsValues(config), { host: 'h', port: -1, caFile: 'a', certFile: 'b', keyFile: 'c' }).authorization.users;
     expect(users).toEqual([
-      { user: 'sensor@example.com', permissions: SENSOR.permissions }, { user: 'client1@example.com' },
-      { user: 'reader@example.com', permissions: READER.permissions! },
+      { user: 'sensor@example.com', permissions: SENSOR_CONF }, { user: 'client1@example.com' },
+      { user: 'reader@example.com', permissions: { subscribe: ['telemetry.>', 'alerts.*'] } },
     ]);
   });
 
-  test('rules for subscribing alone reach the server: the reader subscribes only to telemetry.>, and publishes as NATS allows', async () => {
-    // GIVEN the reader, whose permissions name subscribe rules and no publish rules
+  test('rules for subscribing alone reach the server: the reader subscribes only to telemetry.> and alerts.*, and publishes as NATS allows', async () => {
+    // GIVEN the reader, whose permissions name subscribe rules (a list, written as the list alone) and no publish rules
     // THEN the server keeps its subscriptions to what the rules allow, and refuses the rest with Permissions Violation
     expect(await probeSubscribe(reader, 'telemetry.kitchen')).toBe('allowed');
+    expect(await probeSubscribe(reader, 'alerts.fire')).toBe('allowed');
+    expect(await probeSubscribe(reader, 'alerts.fire.now')).toBe('denied');
     expect(await probeSubscribe(reader, 'orders.new')).toBe('denied');
     expect(await probeSubscribe(reader, '>')).toBe('denied');
     // AND publishing, which the rules leave out, is unrestricted as nats-server reads an absent publish block (what expectedAccess says too)

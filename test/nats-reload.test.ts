@@ -9,6 +9,7 @@ import { Config, parseConfig } from '../lib/config/config';
 import { probePublish } from '../lib/nats/permissions';
 import { natsUsers } from '../lib/nats/values';
 import { ensurePki, PkiResult } from '../lib/pki/pki';
+import { fleetIdentities } from './support/fixtures';
 import { RunningNatsServer, startNatsServer } from './support/nats-server';
 
 /**
@@ -346,5 +347,38 @@ describe('a reload the server refuses', () => {
     // AND it keeps running as before: the old certificate for new clients, the old connection untouched
     expect(await servedCertificate(s.server, s.pki, 'client1')).toBe(original);
     expect(await roundTrip(client1, 'client1.after')).toBe('ping client1.after');
+  });
+});
+
+describe('a fleet of 1,000 users: adding one and revoking one, each by a reload', () => {
+  const LAPTOP = { name: 'laptop', email: 'laptop@example.com', authorized: true };
+  /** 998 devices with rules of their own beside the identities whose certificates the scene issued. */
+  const fleet = (...identities: object[]): Config => withIdentities([...fleetIdentities(998), ...identities]);
+  let s: Awaited<ReturnType<typeof scene>>;
+  beforeAll(async () => {
+    s = await scene([CLIENT1, SENSOR, LAPTOP]);
+    await s.server.reload(fleet(CLIENT1, SENSOR));
+  });
+  afterAll(async () => s?.tearDown());
+
+  test('the new identity connects after the reload, the revoked one is closed and refused, the others stay', async () => {
+    // GIVEN the fleet's server with client1 and the sensor connected, and the laptop not yet a user
+    expect(natsUsers(fleet(CLIENT1, SENSOR).pki.identities)).toHaveLength(1000);
+    const client1 = await s.as('client1');
+    const sensor = await s.as('sensor');
+    expect(await refusal(s.as('laptop'))).toBeInstanceOf(errors.AuthorizationError);
+
+    // WHEN the laptop is added (1,001 users) THEN it connects after the reload, and nobody was disconnected
+    await s.server.reload(fleet(CLIENT1, SENSOR, LAPTOP));
+    const laptop = await s.as('laptop');
+    expect(await roundTrip(laptop, 'laptop.hello')).toBe('ping laptop.hello');
+    expect([client1.isClosed(), sensor.isClosed()]).toEqual([false, false]);
+
+    // WHEN the sensor is revoked THEN the server closes its connection and refuses the next one; the rest keep working
+    await s.server.reload(fleet(CLIENT1, { ...SENSOR, authorized: false }, LAPTOP));
+    expect(await closedWithin(sensor)).toBeUndefined();
+    expect(await refusal(s.as('sensor'))).toBeInstanceOf(errors.AuthorizationError);
+    expect(await roundTrip(client1, 'client1.still')).toBe('ping client1.still');
+    expect(await roundTrip(laptop, 'laptop.still')).toBe('ping laptop.still');
   });
 });

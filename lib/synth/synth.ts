@@ -7,7 +7,8 @@ import { checkServerTls, ensurePki } from '../pki/pki';
 import { displayPath } from '../util/display-path';
 import { withProjectLock } from '../util/project-lock';
 import { DistStaging, KUSTOMIZATION_FILE, kustomizationDocument } from './dist';
-import { defineStack, type Stack } from './stack';
+import { checkFleetSize } from './object-size';
+import { defineStack, plannedStack, type Stack } from './stack';
 
 export interface SynthOptions {
   readonly log?: (line: string) => void;
@@ -31,6 +32,8 @@ export function synthesize(project: Project, options: SynthOptions = {}): Promis
   const log = options.log ?? (() => undefined);
   const { root, config, dist } = project;
   return withProjectLock(root, async () => {
+    // Before a key or a file is written: a fleet too large for the API server fails here, not in up's apply.
+    checkFleetSize(plannedStack(config).nats);
     const staging = new DistStaging(root, dist, project.outdir);
     try {
       const tls = await ensurePki(config, { baseDir: root, log });

@@ -29,7 +29,9 @@ export function runHelm(args: readonly string[], options: { cwd: string; env: No
 /**
  * The chart's templates. Objects are named by the NATS chart's fullname rule (lib/nats/chart.ts),
  * labelled with the chart's version, and the ConfigMap echoes the values the TLS setup rests on,
- * so a test sees which chart version rendered and which values reached it.
+ * so a test sees which chart version rendered and which values reached it. Its nats.conf holds the
+ * users as chart 2.14.2 writes them (toPrettyJson, then <, > and & unescaped, as a block scalar),
+ * so a fleet's ConfigMap has the real one's size where it grows.
  */
 const TEMPLATES: Record<string, string> = {
   '_helpers.tpl': `{{- define "stand.fullname" -}}
@@ -56,7 +58,8 @@ metadata:
 data:
   tls.json: {{ .Values.config.nats.tls | toJson | quote }}
   tlsCA.json: {{ .Values.tlsCA | toJson | quote }}
-  authorization.json: {{ .Values.config.merge.authorization | toJson | quote }}
+  nats.conf: |
+    {{- regexReplaceAll "\\\\\\\\u003e" (regexReplaceAll "\\\\\\\\u003c" (regexReplaceAll "\\\\\\\\u0026" (toPrettyJson (dict "authorization" .Values.config.merge.authorization)) "&") "<") ">" | nindent 4 }}
 `,
   // The NATS chart's selector labels, ports and pod template merge: what the NodePort selects, the
   // rollout waits for, and the node spread places (KWOK runs the pods on the test control plane).

@@ -33,3 +33,12 @@ export const synth = (chart: Parameters<typeof Testing.synth>[0]): ApiObject[] =
 
 /** Every object of every chart in `app`, in file order: what `npm run synth` would write. */
 export const appObjects = (app: App): ApiObject[] => app.charts.flatMap((chart) => chart.toJson() as ApiObject[]);
+
+/**
+ * A fleet as the configuration lists it: `dev1` … `devN`, each authorized with rules of its own
+ * (publishing its telemetry, receiving its commands), the shape issue 19 sizes the limits by.
+ */
+export const fleetIdentities = (count: number) => Array.from({ length: count }, (_, i) => ({
+  name: `dev${i + 1}`, email: `dev${i + 1}@example.com`, authorized: true,
+  permissions: { publish: { allow: [`devices.dev${i + 1}.>`] }, subscribe: { allow: [`cmd.dev${i + 1}.>`] } },
+}));
