@@ -9,7 +9,7 @@ import { displayPath } from '../util/display-path';
 import { withProjectLock } from '../util/project-lock';
 import { PROJECT_ROOT } from './runbook';
 
-export const CERTS_COMMAND: CommandSpec = {
+const CERTS_COMMAND: CommandSpec = {
   usage: 'npm run certs --',
   description: 'Creates or refreshes the dev PKI in pki.dir (default keys/): reuses what is valid, issues what is\n' +
     'missing, expiring or no longer matching the configuration. The CA is never replaced silently.',

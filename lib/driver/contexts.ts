@@ -8,7 +8,7 @@ import { displayPath } from '../util/display-path';
 import { UserError } from '../util/errors';
 import { PROJECT_ROOT } from './runbook';
 
-export const CONTEXTS_COMMAND: CommandSpec = {
+const CONTEXTS_COMMAND: CommandSpec = {
   usage: 'npm run contexts --',
   description: 'Writes a nats CLI context per authorized identity (<cluster>-<identity>) into $XDG_CONFIG_HOME/nats/context\n' +
     '(default ~/.config/nats/context), pointing at the certificates in pki.dir. Replaces only contexts it wrote itself;\n' +

@@ -13,7 +13,7 @@ import { deployCommand, shown, type Runbook } from './runbook';
 // A flag's second help line starts under the first one's text in --help.
 const HELP_INDENT = ' '.repeat(19);
 
-export const DOWN_COMMAND: CommandSpec = {
+const DOWN_COMMAND: CommandSpec = {
   usage: 'npx zx scripts/down.mjs',
   description: 'Deletes the k3d cluster scripts/up.mjs created. The certificates in the PKI folder are kept, so\n' +
     'clients keep working after the next up.',

@@ -47,7 +47,7 @@ async function exec(
   return result.stdout;
 }
 
-export interface ExitAnswer {
+interface ExitAnswer {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
@@ -148,7 +148,7 @@ export function runbook({ dryRun, root }: { dryRun: boolean; root: string }): Ru
 }
 
 /** What a deploy command starts with: its flags and a runbook at the project root. */
-export interface DeployStart {
+interface DeployStart {
   readonly flags: ParsedFlags;
   /** `--context`: deploy to (or delete from) this existing kubectl context; k3d and docker are not used. */
   readonly namedContext: string | undefined;

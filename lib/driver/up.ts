@@ -15,7 +15,7 @@ import { verifyDeployment } from './up/verify';
 // A flag's second help line starts under the first one's text in --help.
 const HELP_INDENT = ' '.repeat(19);
 
-export const UP_COMMAND: CommandSpec = {
+const UP_COMMAND: CommandSpec = {
   usage: 'npx zx scripts/up.mjs',
   description: 'Creates (or reuses) the k3d cluster, issues the certificates, synthesizes dist/, renders the NATS\n' +
     'Helm chart, applies everything with kubectl (pruning our objects that left dist/), waits for the rollouts\n' +
