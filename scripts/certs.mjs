@@ -6,7 +6,8 @@ import { requireLib } from './lib/project.mjs';
 
 const { runCli, scriptArgs } = requireLib('util/cli');
 const { loadConfig } = requireLib('config/config');
-const { ensurePki, pruneStrayPkiFiles, strayPkiFiles } = requireLib('pki/pki');
+const { ensurePki } = requireLib('pki/pki');
+const { pruneStrayPkiFiles, strayPkiFiles } = requireLib('pki/removal');
 const { withProjectLock } = requireLib('util/project-lock');
 const { projectFolders } = requireLib('config/layout');
 const { synthesizedServerCertificate } = requireLib('synth/dist');

@@ -7,7 +7,7 @@ import { requireLib } from './lib/project.mjs';
 
 const { runCli, scriptArgs } = requireLib('util/cli');
 const { loadConfig } = requireLib('config/config');
-const { pkiPaths } = requireLib('pki/pki');
+const { pkiPaths } = requireLib('pki/paths');
 const { natsContextDir, natsContexts, contextText, tryCommands, writeNatsContexts } = requireLib('nats/contexts');
 const { UserError } = requireLib('util/errors');
 const { displayPath } = requireLib('util/display-path');

@@ -28,7 +28,8 @@ const COMMAND = {
 };
 
 const { loadConfig } = requireLib('config/config');
-const { pkiPaths, removePki } = requireLib('pki/pki');
+const { pkiPaths } = requireLib('pki/paths');
+const { removePki } = requireLib('pki/removal');
 const { withProjectLock } = requireLib('util/project-lock');
 const k3d = requireLib('deploy/k3d');
 const plan = requireLib('deploy/plan');

@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { echoUrl, k3dContext, natsUrl, type ClusterConfig, type Config, type NatsConfig } from '../config/config';
 import { NATS_RENDERED_FILE } from '../config/layout';
 import { K3S_HELMCHART_NAMESPACE, k3sHelmChartName, type NatsInstall } from '../constructs/nats-mutual-tls';
-import { pkiPaths } from '../pki/pki';
+import { pkiPaths } from '../pki/paths';
 import { MANIFEST_SUFFIX } from '../synth/dist';
 import { isOwnedBy } from '../synth/ownership';
 import type { Stack } from '../synth/stack';

@@ -2,7 +2,7 @@ import { lstatSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { natsUrl, type Config, type Identity } from '../config/config';
-import type { PkiPaths } from '../pki/pki';
+import type { PkiPaths } from '../pki/paths';
 import { writeFileAtomic } from '../util/atomic-file';
 import { UserError } from '../util/errors';
 import { makeFolders } from '../util/plain-paths';

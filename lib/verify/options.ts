@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { echoUrl, loadConfig, natsFullname, natsUrl, type Config, type Identity } from '../config/config';
-import { pkiFilesIn, type PkiPaths } from '../pki/pki';
+import { pkiFilesIn, type PkiPaths } from '../pki/paths';
 import { type CommandSpec, UsageError } from '../util/cli';
 
 /** `npm run verify`'s command line: its flags, and the options they and the configuration make. */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../lib/config/config';
 import { natsServerConfig, type NatsServerConfig } from '../../lib/nats/values';
-import type { PkiPaths } from '../../lib/pki/pki';
+import type { PkiPaths } from '../../lib/pki/paths';
 import { track } from './child-processes';
 import { whenReady } from './nats-server';
 import { natsServerBin } from './tools';
