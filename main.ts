@@ -1,5 +1,6 @@
 import { synthesize } from './lib/synth/synth';
 import { runCli } from './lib/util/cli';
+import { progressLine } from './lib/util/progress-line';
 
 const SYNTH = {
   usage: 'npm run synth',
@@ -10,5 +11,5 @@ const SYNTH = {
 
 // The project is where this file lives, wherever the command is run from.
 void runCli(SYNTH, async () => {
-  await synthesize(__dirname, { log: (line) => console.log(line) });
+  await synthesize(__dirname, { log: (line) => console.log(line), progress: progressLine({ what: 'certificates issued' }) });
 });

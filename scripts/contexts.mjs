@@ -11,6 +11,7 @@ const { pkiPaths } = requireLib('pki/paths');
 const { natsContextDir, natsContexts, contextText, tryCommands, writeNatsContexts } = requireLib('nats/contexts');
 const { UserError } = requireLib('util/errors');
 const { displayPath } = requireLib('util/display-path');
+const { LINE_EACH_UP_TO, listed } = requireLib('util/listed');
 
 /** @type {import('../lib/util/cli.ts').CommandSpec} */
 const COMMAND = {
@@ -32,27 +33,34 @@ await runCli(COMMAND, async (flags) => {
   const needed = [paths.caCert, ...contexts.flatMap(({ identity }) => [paths.identityCert(identity.name), paths.identityKey(identity.name)])];
   const missing = needed.filter((file) => !existsSync(file));
   if (missing.length) {
-    throw new UserError(`${missing.map((file) => displayPath(file, root)).join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing: run \`npm run synth\` (or \`npm run certs\`) first to issue the certificates`);
+    throw new UserError(`${listed(missing.map((file) => displayPath(file, root)))} ${missing.length === 1 ? 'is' : 'are'} missing: run \`npm run synth\` (or \`npm run certs\`) first to issue the certificates`);
   }
 
   const dir = natsContextDir();
   const dryRun = Boolean(flags['dry-run']);
   console.log(chalk.bold(`${dryRun ? 'Would write' : 'Writing'} nats contexts in ${dir}`));
   const outcomes = writeNatsContexts(contexts, dir, { dryRun });
-  for (const [i, outcome] of outcomes.entries()) {
-    if (outcome.status === 'skipped') {
-      console.log(chalk.yellow(`! ${outcome.warning}`));
-    } else {
-      const verb = { written: dryRun ? 'would write' : 'written', updated: dryRun ? 'would update' : 'updated', unchanged: 'unchanged' }[outcome.status];
-      const line = `${outcome.status === 'unchanged' ? '=' : '✔'} ${verb.padEnd(12)} ${outcome.name}  ${outcome.file}`;
-      console.log(outcome.status === 'unchanged' ? line : chalk.green(line));
+  const verbs = { written: dryRun ? 'would write' : 'written', updated: dryRun ? 'would update' : 'updated', unchanged: 'unchanged' };
+  const shown = (status, line) => console.log(status === 'unchanged' ? line : chalk.green(line));
+  for (const outcome of outcomes.filter(({ status }) => status === 'skipped')) console.log(chalk.yellow(`! ${outcome.warning}`));
+  if (outcomes.length <= LINE_EACH_UP_TO) {
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome.status === 'skipped') continue;
+      shown(outcome.status, `${outcome.status === 'unchanged' ? '=' : '✔'} ${verbs[outcome.status].padEnd(12)} ${outcome.name}  ${outcome.file}`);
       if (dryRun && outcome.status !== 'unchanged') console.log(contextText(contexts[i].settings).replace(/^/gm, '    ').trimEnd());
+    }
+  } else {
+    // A fleet: one line per outcome, naming a few contexts, instead of a line (and a dry run's text) for each.
+    for (const status of /** @type {const} */ (['written', 'updated', 'unchanged'])) {
+      const names = outcomes.filter((outcome) => outcome.status === status).map(({ name }) => name);
+      if (names.length) shown(status, `${status === 'unchanged' ? '=' : '✔'} ${verbs[status].padEnd(12)} ${names.length} contexts: ${listed(names)}`);
     }
   }
 
   const usable = contexts.filter((_, i) => outcomes[i].status !== 'skipped');
   if (usable.length && !dryRun) {
-    console.log(`Try them once the cluster runs (${chalk.cyan('npx zx scripts/up.mjs')}), sub and pub in two terminals:`);
-    for (const context of usable) for (const command of tryCommands(context)) console.log(`  ${chalk.cyan(command)}`);
+    const tried = usable.slice(0, LINE_EACH_UP_TO);
+    console.log(`Try ${tried.length < usable.length ? `${tried.length} of the ${usable.length}` : 'them'} once the cluster runs (${chalk.cyan('npx zx scripts/up.mjs')}), sub and pub in two terminals:`);
+    for (const context of tried) for (const command of tryCommands(context)) console.log(`  ${chalk.cyan(command)}`);
   }
 }, scriptArgs(import.meta.filename));

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import type { Config } from '../config/config';
 import { displayPath } from '../util/display-path';
-import { listed } from '../util/listed';
+import { LINE_EACH_UP_TO, listed } from '../util/listed';
 import type { Progress } from '../util/progress-line';
 import { keepKeyPrivate, preparePkiFolder, writePair } from './folder';
 import type { IssuedPair, LeafSpec } from './issue';
@@ -42,9 +42,6 @@ export interface PkiResult {
   issued: string[];
   reused: string[];
 }
-
-/** Up to this many issued certificates get a line each; more (a fleet) get one summary line. */
-const LINES_PER_CERTIFICATE_UP_TO = 10;
 
 /** What a run decided: the CA to sign with (none: create one), the leaves to keep and those to issue. */
 interface PkiPlan {
@@ -126,7 +123,7 @@ async function issueAndWrite(
   progress(total, total);
 
   if (result.ca) log(`✔ issued ${displayPath(paths.caCert)} (new CA, ${keyName(config.pki)}, ${validityDays} days)`);
-  if (plan.issue.length <= LINES_PER_CERTIFICATE_UP_TO) {
+  if (plan.issue.length <= LINE_EACH_UP_TO) {
     for (const leaf of plan.issue) log(`✔ issued ${displayPath(leaf.certPath)} (${describeSpec(leaf.spec)})`);
   } else {
     const seconds = (performance.now() - started) / 1000;

@@ -5,12 +5,15 @@ import { NATS_VALUES_FILE, outdirSetting, projectFolders } from '../config/layou
 import { ensurePki } from '../pki/pki';
 import { checkServerTls } from '../pki/x509-checks';
 import { displayPath } from '../util/display-path';
+import type { Progress } from '../util/progress-line';
 import { withProjectLock } from '../util/project-lock';
 import { DistStaging, KUSTOMIZATION_FILE, kustomizationDocument } from './dist';
 import { defineStack, type Stack } from './stack';
 
 export interface SynthOptions {
   readonly log?: (line: string) => void;
+  /** Shown while the PKI issues certificates: a fleet's take a while. */
+  readonly progress?: Progress;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -35,7 +38,7 @@ export function synthesize(root: string, options: SynthOptions = {}): Promise<Sy
     const { dist } = projectFolders(root, config, env);
     const staging = new DistStaging(root, dist, outdirSetting(env));
     try {
-      const tls = await ensurePki(config, { baseDir: root, log });
+      const tls = await ensurePki(config, { baseDir: root, log, progress: options.progress });
       checkServerTls(tls);
       const app = new App({ outdir: staging.staging });
       const stack = defineStack(app, config, tls);

@@ -4,3 +4,6 @@ export function listed(items: readonly string[], shown = 5): string {
   if (items.length <= shown + 1) return items.join(', ');
   return `${items.slice(0, shown).join(', ')} and ${items.length - shown} more`;
 }
+
+/** Up to this many things (certificates, contexts) get a line each; more (a fleet) get one summary line. */
+export const LINE_EACH_UP_TO = 10;

@@ -30,6 +30,7 @@ require('./ts-hook.cjs');
  *   'pki/pki': typeof import('../../lib/pki/pki.ts'),
  *   'pki/removal': typeof import('../../lib/pki/removal.ts'),
  *   'util/progress-line': typeof import('../../lib/util/progress-line.ts'),
+ *   'util/listed': typeof import('../../lib/util/listed.ts'),
  *   'util/project-lock': typeof import('../../lib/util/project-lock.ts'),
  *   'deploy/run-command': typeof import('../../lib/deploy/run-command.ts'),
  *   'synth/ownership': typeof import('../../lib/synth/ownership.ts'),
