@@ -4,10 +4,13 @@
 // Then the PKI benchmark (npm run bench:certs). Works in scratch copies: the project is not touched.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { chalk, path } from 'zx';
 import { requireLib, requireTestSupport } from './lib/project.mjs';
-import { median, timed } from './lib/timing.mjs';
+
+/** @type {typeof import('./lib/timing.ts')} */
+const { median, timed } = createRequire(import.meta.url)('./lib/timing.ts');
 
 const { countFlag, runCli, scriptArgs } = requireLib('util/cli');
 const { copyProject } = requireTestSupport('project-copy');

@@ -55,8 +55,8 @@ export interface IssueRequest {
   readonly leaves: readonly LeafSpec[];
   readonly validityDays: number;
   readonly now: Date;
-  /** Called with each leaf as soon as it is issued, in order: the caller writes it and counts. */
-  readonly onLeaf?: (index: number, pair: IssuedPair) => void;
+  /** Called with each leaf as soon as it is issued, in order: the caller writes it and counts (awaited). */
+  readonly onLeaf?: (index: number, pair: IssuedPair) => void | Promise<void>;
   /** Where serial numbers come from; tests pass chosen bytes to reach the sign-bit cases deterministically. */
   readonly randomBytes?: (size: number) => Buffer;
 }
@@ -246,7 +246,7 @@ export async function issueCertificates(request: IssueRequest): Promise<IssueRes
   for (const [i, spec] of request.leaves.entries()) {
     const pair = issueLeaf(spec, await keys[i], issuer, request);
     leaves.push(pair);
-    request.onLeaf?.(i, pair);
+    await request.onLeaf?.(i, pair);
   }
   return { ca: newCa, leaves };
 }

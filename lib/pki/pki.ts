@@ -3,7 +3,7 @@ import type { Config } from '../config/config';
 import { displayPath } from '../util/display-path';
 import { LINE_EACH_UP_TO, listed } from '../util/listed';
 import type { Progress } from '../util/progress-line';
-import { keepKeyPrivate, preparePkiFolder, writePair } from './folder';
+import { keepKeyPrivate, preparePkiFolder, writePairs } from './folder';
 import type { IssuedPair, LeafSpec } from './issue';
 import { generateKeys, keyName } from './keys';
 import { CA_COMMON_NAME, checkRenewNames, leavesOf, type Leaf } from './leaves';
@@ -42,6 +42,9 @@ export interface PkiResult {
   issued: string[];
   reused: string[];
 }
+
+/** Issued pairs written (and flushed) together. */
+const PAIRS_PER_BATCH = 100;
 
 /** What a run decided: the CA to sign with (none: create one), the leaves to keep and those to issue. */
 interface PkiPlan {
@@ -105,19 +108,24 @@ async function issueAndWrite(
   // Loaded while the keys are generated; a synchronous require keeps ensurePki's callers CommonJS-simple.
   const { issueCertificates } = require('./issue') as typeof import('./issue');
   progress(0, total);
+  // Written in batches as they are issued: flushing many files together costs little more than one.
+  const batch: Array<{ certPath: string; keyPath: string; pair: IssuedPair }> = [];
+  const flush = () => writePairs(batch.splice(0));
   // If this is interrupted before the CA is written, the next run finds no CA and issues everything
   // again instead of failing on leaves of an unknown CA.
   const result = await issueCertificates({
     ca: plan.ca, keys, caCommonName: CA_COMMON_NAME, leaves: plan.issue.map((leaf) => leaf.spec), validityDays, now,
-    onLeaf: (i, pair) => {
-      const leaf = plan.issue[i];
-      writePair(leaf.certPath, leaf.keyPath, pair);
-      pairs.set(leaf.certPath, pair);
+    onLeaf: async (i, pair) => {
+      const { certPath, keyPath } = plan.issue[i];
+      batch.push({ certPath, keyPath, pair });
+      pairs.set(certPath, pair);
       progress(pairs.size, total);
+      if (batch.length >= PAIRS_PER_BATCH) await flush();
     },
   });
+  await flush();
   if (result.ca) {
-    writePair(paths.caCert, paths.caKey, result.ca);
+    await writePairs([{ certPath: paths.caCert, keyPath: paths.caKey, pair: result.ca }]);
     pairs.set(paths.caCert, result.ca);
   }
   progress(total, total);
