@@ -468,6 +468,39 @@ describe('a pki.keyType change', () => {
   });
 });
 
+describe('a fleet of identities (ECDSA, 200)', () => {
+  const fleet = parseConfig({
+    pki: { keyType: 'ecdsa', identities: Array.from({ length: 200 }, (_, i) => ({ name: `dev${i}`, email: `dev${i}@example.com`, authorized: true })) },
+  });
+
+  test('is issued with progress and one summary line, not a line per certificate, and re-issued in one line per reason', async () => {
+    const dir = join(work, 'fleet');
+    const lines: string[] = [];
+    const reported: Array<[number, number]> = [];
+    // WHEN 200 identities are issued
+    const result = await ensurePki(fleet, { baseDir: dir, log: (line) => lines.push(line), progress: (done, total) => reported.push([done, total]) });
+    // THEN every one has its pair, signed by the new CA
+    expect(result.issued).toHaveLength(2 * (200 + 3));
+    const { paths } = result;
+    expect(cert(paths.identityCert('dev199')).verify(cert(paths.caCert).publicKey)).toBe(true);
+    expect(mode(paths.identityKey('dev199'))).toBe(0o600);
+    // AND the log has the CA's line and one summary naming a few of them
+    expect(lines).toEqual([
+      expect.stringMatching(/^✔ issued .*keys\/ca\.crt \(new CA, ECDSA P-256, 1000 days\)$/),
+      expect.stringMatching(/^✔ issued 202 certificates \(ECDSA P-256\) in \d+\.\d s, [\d,]+\/s: .*server\.crt, .*echo\.crt, .*dev0\.crt, .*dev1\.crt, .*dev2\.crt and 197 more$/),
+    ]);
+    // AND progress counted up to every certificate, then said it was done
+    expect(reported[0]).toEqual([0, 203]);
+    expect(reported.map(([done]) => done)).toEqual([...reported.map(([done]) => done)].sort((a, b) => a - b));
+    expect(reported[reported.length - 1]).toEqual([203, 203]);
+
+    // WHEN all of them must be renewed for the same reason THEN one line says so for all
+    lines.length = 0;
+    await ensurePki(fleet, { baseDir: dir, log: (line) => lines.push(line), renew: fleet.pki.identities.map(({ name }) => name) });
+    expect(lines.filter((line) => line.startsWith('↻'))).toEqual([expect.stringMatching(/^↻ re-issuing .*dev0\.crt, .* and 195 more: renewal asked for$/)]);
+  });
+});
+
 describe('serial numbers', () => {
   /** The content octets of the serialNumber INTEGER: the field after the [0] version in TBSCertificate (RFC 5280). */
   function serialInteger(der: Buffer): Buffer {

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { chalk } from 'zx';
 import { parseConfig, type PkiConfig } from '../../lib/config/config';
 import { ensurePki } from '../../lib/pki/pki';
-import { countFlag, runCli, type CommandSpec, type ParsedFlags } from '../../lib/util/cli';
+import { countFlag, runCli, UsageError, type CommandSpec, type ParsedFlags } from '../../lib/util/cli';
 import { progressLine } from '../../lib/util/progress-line';
 import { copyProject } from '../../test/support/project-copy';
 import { median, seconds, timed } from './timing';
@@ -27,6 +27,7 @@ const COMMAND: CommandSpec = {
     runs: { type: 'string', value: 'N', help: 'measured rounds of the recipe\'s PKI, after one warm-up round (default 7)' },
     identities: { type: 'string', value: 'N', help: 'measure a fleet of N identities per key type instead' },
     'openssl-identities': { type: 'string', value: 'N', help: 'with --identities: how many identities openssl issues, scaled to N (default 50)' },
+    'key-type': { type: 'string', value: 'TYPE', multiple: true, help: 'with --identities: only this key type, rsa or ecdsa (repeatable; default both)' },
   },
 };
 
@@ -173,6 +174,10 @@ async function nativeKeygen(keyType: KeyType, count: number): Promise<number> {
 
 async function fleetBenchmark(work: string, flags: ParsedFlags): Promise<void> {
   const count = countFlag(flags, 'identities', 1000);
+  const asked = (flags['key-type'] as string[] | undefined) ?? [...KEY_TYPES];
+  const unknown = asked.filter((type) => !(KEY_TYPES as readonly string[]).includes(type));
+  if (unknown.length) throw new UsageError(`--key-type ${unknown.join(', ')}: must be ${KEY_TYPES.join(' or ')}`);
+  const keyTypes = KEY_TYPES.filter((type) => asked.includes(type));
   const opensslCount = Math.min(count, countFlag(flags, 'openssl-identities', 50));
   const scaled = opensslCount < count ? ` (openssl measured at ${opensslCount} identities, scaled ×${(count / opensslCount).toFixed(1)})` : '';
   const load = loadavg().map((value) => value.toFixed(1)).join(' ');
@@ -180,7 +185,7 @@ async function fleetBenchmark(work: string, flags: ParsedFlags): Promise<void> {
   // Warm-up, not measured: node-forge and the PKI code in this process.
   await ensurePki(parseConfig({ pki: { keyType: 'ecdsa' } }), { baseDir: join(work, 'warm-up') });
 
-  for (const keyType of KEY_TYPES) {
+  for (const keyType of keyTypes) {
     const config = parseConfig({ pki: { keyType, identities: identitiesOf(count) } });
     // The CA, the server and echo are issued too: as many keys as certificates.
     const certificates = count + 3;
