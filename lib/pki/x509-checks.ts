@@ -85,7 +85,7 @@ function expectedSans(spec: LeafSpec): string[] {
   ].sort();
 }
 
-export type Verdict = { reuse: true; pair: IssuedPair } | { reuse: false; why?: string };
+type Verdict = { reuse: true; pair: IssuedPair } | { reuse: false; why?: string };
 
 export interface LeafPolicy extends KeySettings {
   readonly renewWithinDays: number;
