@@ -104,7 +104,9 @@ async function issueAndWrite(
   const started = performance.now();
   const { validityDays } = config.pki;
   const total = plan.issue.length + (plan.ca ? 0 : 1);
-  const keys = generateKeys(total, config.pki);
+  // The CA's key first: Node's thread pool takes keys in order, and no leaf can be signed before it.
+  const caKey = plan.ca ? [] : generateKeys(1, config.pki);
+  const keys = [...generateKeys(plan.issue.length, config.pki), ...caKey];
   // Loaded while the keys are generated; a synchronous require keeps ensurePki's callers CommonJS-simple.
   const { issueCertificates } = require('./issue') as typeof import('./issue');
   progress(0, total);
