@@ -1,6 +1,7 @@
 import { loadProject } from './lib/config/project';
 import { synthesize } from './lib/synth/synth';
 import { runCli } from './lib/util/cli';
+import { progressLine } from './lib/util/progress-line';
 
 const SYNTH = {
   usage: 'npm run synth',
@@ -11,5 +12,5 @@ const SYNTH = {
 
 // The project is where this file lives, wherever the command is run from; resolved here, once.
 void runCli(SYNTH, async () => {
-  await synthesize(loadProject(__dirname, process.env), { log: (line) => console.log(line) });
+  await synthesize(loadProject(__dirname, process.env), { log: (line) => console.log(line), progress: progressLine({ what: 'certificates issued' }) });
 });

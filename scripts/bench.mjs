@@ -7,20 +7,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { chalk, path } from 'zx';
-import { median, progress, timed } from './lib/timing.mjs';
 
 const require = createRequire(import.meta.url);
 require('./lib/ts-hook.cjs');
+/** @type {typeof import('./lib/timing.ts')} */
 /** @type {typeof import('../lib/util/cli.ts')} */
 const { countFlag, runCli, scriptArgs } = require('../lib/util/cli.ts');
 /** @type {typeof import('../lib/util/errors.ts')} */
 const { UsageError } = require('../lib/util/errors.ts');
 /** @type {typeof import('../test/support/fake-tools.ts')} */
-const { fakeToolbox } = require('../test/support/fake-tools.ts');
 /** @type {typeof import('../test/support/project-copy.ts')} */
-const { copyProject } = require('../test/support/project-copy.ts');
 /** @type {typeof import('../test/support/bench-fleet.ts')} */
 const { identitySizes, measureFleetSynth } = require('../test/support/bench-fleet.ts');
+const { fakeToolbox } = require('../test/support/fake-tools.ts');
+const { copyProject } = require('../test/support/project-copy.ts');
+const { median, progress, timed } = require('./lib/timing.ts');
 
 const SYNTH_TARGET = 1.5;
 const UP_TARGET_SECONDS = 1.0;

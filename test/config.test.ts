@@ -34,7 +34,7 @@ describe('configuration defaults', () => {
       // the deploy script renders the chart; k3s's HelmChart path is opt-in
       install: 'template',
     });
-    expect(config.pki).toMatchObject({ dir: 'keys', validityDays: 1000, keyBits: 2048 });
+    expect(config.pki).toMatchObject({ dir: 'keys', validityDays: 1000, keyType: 'rsa', keyBits: 2048 });
     expect(config.pki.identities).toEqual([
       { name: 'client1', email: 'client1@example.com', authorized: true },
       { name: 'client2', authorized: false },
@@ -99,6 +99,8 @@ describe('configuration validation names the field and the allowed values', () =
     ['a renewal window as long as the validity', { pki: { validityDays: 30, renewWithinDays: 30 } },
       /^pki\.renewWithinDays: must be less than pki\.validityDays \(30\)/],
     ['an unsupported key size', { pki: { keyBits: 1024 } }, /^pki\.keyBits: must be 2048, 3072 or 4096/],
+    ['an unknown key type', { pki: { keyType: 'ed25519' } }, /^pki\.keyType: must be 'rsa' or 'ecdsa' \(got "ed25519"\)$/],
+    ['an RSA key size for ECDSA keys', { pki: { keyType: 'ecdsa', keyBits: 4096 } }, /^pki\.keyBits: sizes RSA keys only: remove it, or set pki\.keyType to rsa \(ECDSA keys are P-256\)/],
     ['a chart version outside the typed schema', { nats: { chart: { version: '0.19.17' } } }, /^nats\.chart\.version: must be an exact 1\.x or 2\.x chart version/],
     ['a chart version that is not SemVer', { nats: { chart: { version: '2.014.2' } } }, /^nats\.chart\.version: must be an exact 1\.x or 2\.x chart version in SemVer/],
     ['a chart version range', { nats: { chart: { version: '^2.14.0' } } }, /^nats\.chart\.version: must be an exact/],

@@ -84,7 +84,7 @@ describe('npm run synth', () => {
     expect(firstRun.status).toBe(0);
     expect(existsSync(join(first, 'keys', 'ca.crt'))).toBe(true);
     // AND it says what it did
-    expect(firstRun.stdout).toMatch(/✔ issued keys\/ca\.crt \(new CA, 1000 days\)/);
+    expect(firstRun.stdout).toMatch(/✔ issued keys\/ca\.crt \(new CA, RSA 2048, 1000 days\)/);
     expect(firstRun.stdout).toContain('✔ synthesized into dist/: 0000-namespaces.k8s.yaml,');
   });
 

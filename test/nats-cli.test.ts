@@ -48,38 +48,62 @@ afterAll(async () => {
 
 const inProject = (): CliOptions => ({ cwd: project, home, timeoutMs: CLI_MS });
 
-describe('the seed recipe\'s proof with the nats CLI', () => {
+describe('the README quotes the proof', () => {
   test('the README quotes the commands up\'s summary prints', () => {
     const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
     const commands = natsClientCommands(parseConfig({}), REPO);
     expect(commands.map(({ outcome }) => outcome)).toEqual(['admitted', 'server-untrusted', 'not-authorized']);
     for (const { command } of commands) expect(readme).toContain(`\n${command}\n`);
   });
+});
+
+describe.each(['rsa', 'ecdsa'] as const)('the seed recipe\'s proof with the nats CLI (pki.keyType %s)', (keyType) => {
+  /** The project whose keys/ the commands name, its server, and the configuration with that server's port. */
+  let proof: { dir: string; server: RunningNatsServer; config: Config; stop?: () => Promise<void> };
+
+  beforeAll(async () => {
+    if (keyType === 'rsa') {
+      proof = { dir: project, server, config };
+      return;
+    }
+    // The same proof for ECDSA keys: a project folder of its own (the commands name keys/ relative to it) and its own server.
+    const dir = join(work, keyType);
+    const settings = parseConfig({ pki: { keyType } });
+    const pki = await ensurePki(settings, { baseDir: dir });
+    const own = await startNatsServer({ config: settings, caFile: pki.paths.caCert, certFile: pki.paths.serverCert, keyFile: pki.paths.serverKey });
+    proof = { dir, server: own, config: parseConfig({ pki: { keyType }, cluster: { ports: { nats: { host: own.port } } } }), stop: () => own.stop() };
+  }, 120_000);
+
+  afterAll(async () => {
+    await proof?.stop?.();
+  });
+
+  const options = (): CliOptions => ({ cwd: proof.dir, home, timeoutMs: CLI_MS });
 
   test('client1 with its certificate and our CA publishes', async () => {
-    const [works] = natsClientCommands(config, project);
-    expect(works.command).toBe(`nats -s tls://localhost:${server.port} --tlscert keys/client1.crt --tlskey keys/client1.key --tlsca keys/ca.crt pub say hi`);
-    const mark = server.logs().length;
-    const run = await runCli(works.command, inProject());
+    const [works] = natsClientCommands(proof.config, proof.dir);
+    expect(works.command).toBe(`nats -s tls://localhost:${proof.server.port} --tlscert keys/client1.crt --tlskey keys/client1.key --tlsca keys/ca.crt pub say hi`);
+    const mark = proof.server.logs().length;
+    const run = await runCli(works.command, options());
     expect([run.code, run.output]).toEqual([0, expect.stringMatching(/Published 2 bytes to "say"/)]);
-    expect(server.logs().slice(mark)).not.toMatch(/\[ERR\]/);
+    expect(proof.server.logs().slice(mark)).not.toMatch(/\[ERR\]/);
   });
 
   test('without --tlsca the CLI refuses the server: x509: certificate signed by unknown authority', async () => {
-    const untrusted = natsClientCommands(config, project)[1];
-    expect(untrusted.command).toBe(`nats -s tls://localhost:${server.port} --tlscert keys/client1.crt --tlskey keys/client1.key pub say hi`);
-    const run = await runCli(untrusted.command, inProject());
+    const untrusted = natsClientCommands(proof.config, proof.dir)[1];
+    expect(untrusted.command).toBe(`nats -s tls://localhost:${proof.server.port} --tlscert keys/client1.crt --tlskey keys/client1.key pub say hi`);
+    const run = await runCli(untrusted.command, options());
     expect(run).toMatchObject({ code: 1, output: expect.stringMatching(/^nats: error: .*x509: certificate signed by unknown authority$/m) });
     expect(run.output).not.toMatch(/Published/);
   });
 
   test('client2, from our CA but mapped to no user, gets nats: Authorization Violation', async () => {
-    const refused = natsClientCommands(config, project)[2];
-    expect(refused.command).toBe(`nats -s tls://localhost:${server.port} --tlscert keys/client2.crt --tlskey keys/client2.key --tlsca keys/ca.crt pub say hi`);
-    const mark = server.logs().length;
-    const run = await runCli(refused.command, inProject());
+    const refused = natsClientCommands(proof.config, proof.dir)[2];
+    expect(refused.command).toBe(`nats -s tls://localhost:${proof.server.port} --tlscert keys/client2.crt --tlskey keys/client2.key --tlsca keys/ca.crt pub say hi`);
+    const mark = proof.server.logs().length;
+    const run = await runCli(refused.command, options());
     expect(run).toMatchObject({ code: 1, output: 'nats: error: nats: Authorization Violation\n' });
-    await server.waitForLog(/ - authentication error$/m, mark);
+    await proof.server.waitForLog(/ - authentication error$/m, mark);
   });
 });
 

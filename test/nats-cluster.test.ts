@@ -31,24 +31,29 @@ const routed = parseConfig({ nats: { replicas: 3 }, pki: { identities: IDENTITIE
 const streaming = parseConfig({ nats: { replicas: 3, jetstream: { enabled: true } }, pki: { identities: IDENTITIES } });
 
 const work = mkdtempSync(join(tmpdir(), 'nats-cluster-test-'));
-let pki: PkiResult;
-let foreign: PkiResult;
+const KEY_TYPES = ['rsa', 'ecdsa'] as const;
+/** Our PKI and a second CA's with the same names, for each key type the routes are proven with. */
+const pkis = {} as Record<typeof KEY_TYPES[number], { ours: PkiResult; foreign: PkiResult }>;
 
 beforeAll(async () => {
-  // One PKI serves both configurations: they differ in JetStream only, not in what is issued.
-  [pki, foreign] = await Promise.all([
-    ensurePki(streaming, { baseDir: join(work, 'ours') }),
-    ensurePki(streaming, { baseDir: join(work, 'foreign') }),
-  ]);
+  // One PKI per key type serves both configurations: they differ in JetStream only, not in what is issued.
+  await Promise.all(KEY_TYPES.map(async (keyType) => {
+    const issuing = parseConfig({ nats: { replicas: 3, jetstream: { enabled: true } }, pki: { keyType, identities: IDENTITIES } });
+    const [ours, foreign] = await Promise.all(['ours', 'foreign'].map((dir) => ensurePki(issuing, { baseDir: join(work, keyType, dir) })));
+    pkis[keyType] = { ours, foreign };
+  }));
 }, 120_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-describe('nats.replicas: 3 — three servers route to each other over mutual TLS', () => {
+describe.each(KEY_TYPES)('nats.replicas: 3 — three servers route to each other over mutual TLS (pki.keyType %s)', (keyType) => {
   let cluster: NatsCluster | undefined;
   let intruder: ClusterMember | undefined;
+  let pki: PkiResult;
+  let foreign: PkiResult;
 
   beforeAll(async () => {
+    ({ ours: pki, foreign } = pkis[keyType]);
     cluster = await startNatsCluster({ config: routed, files: memberFiles(pki.paths) });
   }, 60_000);
 
@@ -97,7 +102,7 @@ describe('nats.replicas: 3 — three servers route to each other over mutual TLS
       config: routed,
       files: { ...memberFiles(foreign.paths), caFile: pki.paths.caCert },
       clusterName: cluster!.name, serverName: 'nats-3', ports: { client, route, monitor },
-      routes: cluster!.routeUrls, dir: join(work, 'intruder'),
+      routes: cluster!.routeUrls, dir: join(work, keyType, 'intruder'),
     });
     // WHEN it dials each member's route port
     // THEN each member fails the TLS handshake on the intruder's certificate
@@ -169,6 +174,8 @@ interface Jsz {
 describe('nats.replicas: 3 with JetStream — a replicated stream survives a killed server', () => {
   let cluster: NatsCluster | undefined;
   const connections: NatsConnection[] = [];
+  /** JetStream's replication does not depend on the key type: the default (RSA) PKI. */
+  let pki: PkiResult;
 
   const connectAs = async (identity: string, member: ClusterMember): Promise<NatsConnection> => {
     const nc = await connect({
@@ -180,6 +187,7 @@ describe('nats.replicas: 3 with JetStream — a replicated stream survives a kil
   };
 
   beforeAll(async () => {
+    pki = pkis.rsa.ours;
     cluster = await startNatsCluster({ config: streaming, files: memberFiles(pki.paths) });
     await cluster.waitForMesh(45_000);
     // Streams can be created once the JetStream meta group has a leader that every member knows.

@@ -6,7 +6,8 @@ import { natsContextsTarget, parseConfig } from '../lib/config/config';
 import {
   CONTEXT_MARKER, contextText, natsContextDir, natsContexts, tryCommands, writeNatsContexts, type NatsContext,
 } from '../lib/nats/contexts';
-import { ensurePki, pkiFilesIn, pkiPaths } from '../lib/pki/pki';
+import { pkiFilesIn, pkiPaths } from '../lib/pki/paths';
+import { ensurePki } from '../lib/pki/pki';
 import { UserError } from '../lib/util/errors';
 import { copyProject } from './support/project-copy';
 import { natsCliBin } from './support/tools';

@@ -6,16 +6,18 @@ import { join } from 'node:path';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import { connect, errors, NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
 import { natsServiceHostnames, parseConfig } from '../lib/config/config';
-import { ensurePki, PkiPaths } from '../lib/pki/pki';
+import type { PkiPaths } from '../lib/pki/paths';
+import { ensurePki } from '../lib/pki/pki';
 import { RunningNatsServer, startNatsServer } from './support/nats-server';
 import { natsServerConfig, shippedNatsValues } from './support/nats-server-config';
 
 /** The PKI against a real nats-server configured like the deployed one (TLS + verify_and_map + users). */
-describe('dev PKI against nats-server', () => {
+describe.each(['rsa', 'ecdsa'] as const)('dev PKI (pki.keyType %s) against nats-server', (keyType) => {
   // The recipe's identities plus client3, whose certificate carries an email but who is not authorized:
   // only the `authorized` flag stands between it and a NATS user.
   const config = parseConfig({
     pki: {
+      keyType,
       identities: [
         { name: 'client1', email: 'client1@example.com', authorized: true },
         { name: 'client2' },
@@ -113,7 +115,7 @@ describe('dev PKI against nats-server', () => {
     await server.waitForLog(/authentication error/, mark);
 
     // WHEN the same certificate meets a server whose configuration differs only in client3 being authorized
-    const authorized = parseConfig({ pki: { identities: config.pki.identities.map((identity) => ({ ...identity, authorized: identity.authorized || identity.name === 'client3' })) } });
+    const authorized = parseConfig({ pki: { keyType, identities: config.pki.identities.map((identity) => ({ ...identity, authorized: identity.authorized || identity.name === 'client3' })) } });
     const second = await startNatsServer({ config: authorized, caFile: paths.caCert, certFile: paths.serverCert, keyFile: paths.serverKey });
     try {
       const nc = await attempt(tls('ours', 'client3'), second.url);

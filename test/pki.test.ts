@@ -5,9 +5,13 @@ import { createServer, get, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { Config, parseConfig } from '../lib/config/config';
 import { issueCertificates } from '../lib/pki/issue';
-import { checkServerTls, ensurePki, pkiPaths, PkiResult, removePki } from '../lib/pki/pki';
+import { pkiPaths } from '../lib/pki/paths';
+import { ensurePki, PkiResult } from '../lib/pki/pki';
+import { removePki } from '../lib/pki/removal';
+import { checkServerTls } from '../lib/pki/x509-checks';
 import { PkiError } from '../lib/util/errors';
 import { copyProject } from './support/project-copy';
 
@@ -38,16 +42,31 @@ function copyOfFresh(): string {
   return dir;
 }
 
+const KEY_TYPES = ['rsa', 'ecdsa'] as const;
+type KeyType = typeof KEY_TYPES[number];
+/** A fresh PKI of each key type: RSA (the default, `fresh`) and ECDSA. */
+const fresher: Partial<Record<KeyType, PkiResult>> = {};
+/** What openssl prints for each key type's keys and signatures, and the signature AlgorithmIdentifier's DER. */
+const EXPECTED: Record<KeyType, { signature: string; publicKey: RegExp; keyUsage: string; algorithmDer: string }> = {
+  // sha256WithRSAEncryption with NULL parameters (RFC 4055).
+  rsa: { signature: 'sha256WithRSAEncryption', publicKey: /Public-Key: \(2048 bit\)/, keyUsage: 'Digital Signature, Key Encipherment', algorithmDer: '300d06092a864886f70d01010b0500' },
+  // ecdsa-with-SHA256 with the parameters absent (RFC 5758 3.2).
+  ecdsa: { signature: 'ecdsa-with-SHA256', publicKey: /Public-Key: \(256 bit\)[\s\S]*NIST CURVE: P-256/, keyUsage: 'Digital Signature', algorithmDer: '300a06082a8648ce3d040302' },
+};
+
 beforeAll(async () => {
   // GIVEN an empty project folder WHEN the PKI is ensured
   baseDir = join(work, 'fresh');
   fresh = await ensurePki(config, { baseDir });
+  fresher.rsa = fresh;
+  fresher.ecdsa = await ensurePki(parseConfig({ pki: { keyType: 'ecdsa' } }), { baseDir: join(work, 'fresh-ecdsa') });
 });
 
-describe('a fresh PKI', () => {
-  test('writes the recipe\'s files into pki.dir, keys 0600, folder 0700', () => {
-    const { paths } = fresh;
-    expect(paths.dir).toBe(join(baseDir, 'keys'));
+describe.each(KEY_TYPES)('a fresh PKI (pki.keyType %s)', (keyType) => {
+  const pki = () => fresher[keyType]!;
+
+  test('writes the recipe\'s files into pki.dir, keys 0600 as PKCS#8, folder 0700', () => {
+    const { paths } = pki();
     expect(readdirSync(paths.dir).sort()).toEqual([
       '.gitignore', 'ca.crt', 'ca.key', 'client1.crt', 'client1.key', 'client2.crt', 'client2.key', 'echo.crt', 'echo.key', 'server.crt', 'server.key',
     ]);
@@ -55,69 +74,100 @@ describe('a fresh PKI', () => {
     // AND the folder ignores everything in it, itself included, wherever pki.dir points
     expect(readFileSync(join(paths.dir, '.gitignore'), 'utf8')).toMatch(/^\*$/m);
     for (const name of readdirSync(paths.dir)) expect([name, mode(join(paths.dir, name))]).toEqual([name, name.endsWith('.key') ? 0o600 : 0o644]);
-    expect(fresh.issued).toHaveLength(10);
-    expect(fresh.reused).toEqual([]);
-    expect(fresh.caCert).toBe(readFileSync(paths.caCert, 'utf8'));
-    expect(fresh.serverCert).toBe(readFileSync(paths.serverCert, 'utf8'));
-    expect(fresh.serverKey).toBe(readFileSync(paths.serverKey, 'utf8'));
+    for (const name of readdirSync(paths.dir).filter((file) => file.endsWith('.key'))) {
+      expect(readFileSync(join(paths.dir, name), 'utf8')).toMatch(/^-----BEGIN PRIVATE[ ]KEY-----\n[\s\S]+\n-----END PRIVATE[ ]KEY-----\n$/);
+    }
+    expect(pki().issued).toHaveLength(10);
+    expect(pki().reused).toEqual([]);
+    expect(pki().caCert).toBe(readFileSync(paths.caCert, 'utf8'));
+    expect(pki().serverCert).toBe(readFileSync(paths.serverCert, 'utf8'));
+    expect(pki().serverKey).toBe(readFileSync(paths.serverKey, 'utf8'));
   });
 
-  test('openssl verifies every chain for its purpose', () => {
-    const { paths } = fresh;
-    expect(openssl('verify', '-CAfile', paths.caCert, '-purpose', 'sslserver', paths.serverCert).trim()).toBe(`${paths.serverCert}: OK`);
-    for (const name of ['client1', 'client2']) {
-      expect(openssl('verify', '-CAfile', paths.caCert, '-purpose', 'sslclient', paths.identityCert(name)).trim()).toBe(`${paths.identityCert(name)}: OK`);
-    }
+  test('openssl verifies every chain for its purpose, strictly (-x509_strict)', () => {
+    const { paths } = pki();
+    const verify = (purpose: string, file: string) => openssl('verify', '-x509_strict', '-CAfile', paths.caCert, '-purpose', purpose, file).trim();
+    expect(verify('sslserver', paths.serverCert)).toBe(`${paths.serverCert}: OK`);
+    expect(verify('sslserver', paths.echoCert)).toBe(`${paths.echoCert}: OK`);
+    for (const name of ['client1', 'client2']) expect(verify('sslclient', paths.identityCert(name))).toBe(`${paths.identityCert(name)}: OK`);
     // and a client certificate is no server certificate
-    const wrongPurpose = spawnSync('openssl', ['verify', '-CAfile', paths.caCert, '-purpose', 'sslserver', paths.identityCert('client1')]);
+    const wrongPurpose = spawnSync('openssl', ['verify', '-x509_strict', '-CAfile', paths.caCert, '-purpose', 'sslserver', paths.identityCert('client1')]);
     expect(wrongPurpose.status).not.toBe(0);
   });
 
   test('the CA is CA:TRUE (critical), signs certificates and CRLs, and has a key identifier', () => {
-    const ca = text(fresh.paths.caCert);
+    const ca = text(pki().paths.caCert);
     expect(ca).toMatch(/X509v3 Basic Constraints: critical\s+CA:TRUE/);
     expect(ca).toMatch(/X509v3 Key Usage: critical\s+Certificate Sign, CRL Sign\n/);
     expect(ca).toMatch(/X509v3 Subject Key Identifier:\s+[0-9A-F:]{59}/);
   });
 
   test('the server certificate is for serverAuth with localhost, 127.0.0.1 and every in-cluster name', () => {
-    const server = text(fresh.paths.serverCert);
+    const server = text(pki().paths.serverCert);
     expect(server).toMatch(/X509v3 Extended Key Usage:\s*\n\s+TLS Web Server Authentication\n/);
     expect(server).toMatch(/X509v3 Basic Constraints: critical\s+CA:FALSE/);
-    expect(cert(fresh.paths.serverCert).subjectAltName).toBe(
+    expect(server).toMatch(new RegExp(`X509v3 Key Usage: critical\\s+${EXPECTED[keyType].keyUsage}\\n`));
+    expect(cert(pki().paths.serverCert).subjectAltName).toBe(
       'DNS:localhost, DNS:nats, DNS:nats.nats, DNS:nats.nats.svc, DNS:nats.nats.svc.cluster.local, IP Address:127.0.0.1',
     );
   });
 
   test('client certificates: clientAuth, CN = identity, email only as a SAN', () => {
-    const client1 = text(fresh.paths.identityCert('client1'));
+    const { paths } = pki();
+    const client1 = text(paths.identityCert('client1'));
     expect(client1).toMatch(/X509v3 Extended Key Usage:\s*\n\s+TLS Web Client Authentication\n/);
     expect(client1).toMatch(/Subject: CN = client1\n/);
     expect(client1).not.toMatch(/emailAddress/);
-    expect(cert(fresh.paths.identityCert('client1')).subjectAltName).toBe('email:client1@example.com');
-    const client2 = cert(fresh.paths.identityCert('client2'));
+    expect(cert(paths.identityCert('client1')).subjectAltName).toBe('email:client1@example.com');
+    const client2 = cert(paths.identityCert('client2'));
     expect(client2.subject).toBe('CN=client2');
     expect(client2.subjectAltName).toBeUndefined();
   });
 
-  test('all: SHA-256, RSA keyBits, positive distinct serials, validityDays, AKI = the CA\'s key id', () => {
-    const caKeyId = /Subject Key Identifier:\s+([0-9A-F:]+)/.exec(text(fresh.paths.caCert))![1];
-    const { paths } = fresh;
+  test(`all: SHA-256 with the ${keyType} key type, positive distinct serials, validityDays, AKI = the CA's key id`, () => {
+    const { paths } = pki();
+    const caKeyId = /Subject Key Identifier:\s+([0-9A-F:]+)/.exec(text(paths.caCert))![1];
     const files = [paths.caCert, paths.serverCert, paths.echoCert, paths.identityCert('client1'), paths.identityCert('client2')];
     const serials = new Set<string>();
     for (const file of files) {
       const dump = text(file);
-      expect(dump).toMatch(/Signature Algorithm: sha256WithRSAEncryption/);
-      expect(dump).toMatch(/Public-Key: \(2048 bit\)/);
+      expect(dump).toMatch(new RegExp(`Signature Algorithm: ${EXPECTED[keyType].signature}\n[\\s\\S]*Signature Algorithm: ${EXPECTED[keyType].signature}\n`));
+      // The signature AlgorithmIdentifier, in the certificate and in its TBSCertificate, exactly as its RFC encodes it
+      const der = cert(file).raw.toString('hex');
+      expect(der.split(EXPECTED[keyType].algorithmDer)).toHaveLength(3);
+      expect(dump).toMatch(EXPECTED[keyType].publicKey);
       expect(dump).not.toMatch(/Negative/);
       const x509 = cert(file);
       expect(parseInt(x509.serialNumber.slice(0, 2), 16)).toBeLessThan(0x80);
       expect(x509.serialNumber.length).toBeGreaterThanOrEqual(30);
       serials.add(x509.serialNumber);
       expect(new Date(x509.validTo).getTime() - new Date(x509.validFrom).getTime()).toBe(config.pki.validityDays * DAY_MS);
-      if (file !== fresh.paths.caCert) expect(dump).toMatch(new RegExp(`Authority Key Identifier:\\s+(keyid:)?${caKeyId}\\n`));
+      if (file !== paths.caCert) expect(dump).toMatch(new RegExp(`Authority Key Identifier:\\s+(keyid:)?${caKeyId}\\n`));
     }
     expect(serials.size).toBe(files.length);
+  });
+
+  test("Node's TLS accepts the client certificate our CA signed, and refuses a connection without one", async () => {
+    const { paths } = pki();
+    const server = createServer({
+      cert: readFileSync(paths.serverCert), key: readFileSync(paths.serverKey), ca: readFileSync(paths.caCert),
+      requestCert: true, rejectUnauthorized: true,
+    }, (request, response) => response.end(`hello ${String((request.socket as TLSSocket).getPeerCertificate().subject.CN)}`));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const ask = (options: object) => new Promise<string>((resolve, reject) => {
+        get({ host: '127.0.0.1', servername: 'localhost', port, ca: readFileSync(paths.caCert), timeout: 10_000, ...options }, (response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+          response.on('end', () => resolve(body));
+        }).on('error', reject);
+      });
+      expect(await ask({ cert: readFileSync(paths.identityCert('client1')), key: readFileSync(paths.identityKey('client1')) })).toBe('hello client1');
+      await expect(ask({})).rejects.toThrow();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
@@ -229,7 +279,7 @@ describe('idempotence and renewal', () => {
       expect(after[`${name}.key`]).not.toBe(before[`${name}.key`]);
       expect(cert(later.paths.identityCert(name)).verify(cert(later.paths.caCert).publicKey)).toBe(true);
     }
-    expect(lines.filter((line) => line.startsWith('↻')).join('\n')).toMatch(/client1\.crt: it expires on/);
+    expect(lines.filter((line) => line.startsWith('↻')).join('\n')).toMatch(/client1\.crt.*: it expires on/);
     // and the CA's own approaching expiry is pointed out, not acted on
     expect(lines.join('\n')).toMatch(/ca\.crt expires on .*--force/);
   });
@@ -352,7 +402,10 @@ describe('a pki.keyBits change', () => {
       expect(leafCert.publicKey.asymmetricKeyDetails?.modulusLength).toBe(3072);
       expect(leafCert.verify(cert(paths.caCert).publicKey)).toBe(true);
     }
-    expect(lines.filter((line) => line.startsWith('↻'))).toEqual(leaves.map((name) => expect.stringMatching(new RegExp(`${name}\\.crt: its key is not RSA 3072$`))));
+    // AND one line says why, for all of them
+    expect(lines.filter((line) => line.startsWith('↻'))).toEqual([
+      `↻ re-issuing ${leaves.map((name) => join(paths.dir, `${name}.crt`)).join(', ')}: its key is not RSA 3072`,
+    ]);
     // AND the CA is not replaced silently: same bytes, still 2048 bits, no new CA in the log
     const after = snapshot(paths.dir);
     expect(after['ca.crt']).toBe(before['ca.crt']);
@@ -361,6 +414,90 @@ describe('a pki.keyBits change', () => {
     expect(lines.join('\n')).not.toMatch(/new CA/);
     // AND a second run with the same size keeps everything
     expect((await ensurePki(bigger, { baseDir: dir })).issued).toEqual([]);
+  });
+});
+
+describe('a pki.keyType change', () => {
+  const keyTypeOf = (file: string) => {
+    const key = createPrivateKey(readFileSync(file));
+    return key.asymmetricKeyType === 'ec' ? `ec ${key.asymmetricKeyDetails?.namedCurve}` : `rsa ${key.asymmetricKeyDetails?.modulusLength}`;
+  };
+
+  test('re-issues every leaf with the new key type, signed by the CA it keeps, and back again', async () => {
+    // GIVEN the fresh RSA PKI and a configuration that asks for ECDSA
+    const dir = copyOfFresh();
+    const paths = pkiPaths(config, dir);
+    const ecdsa = parseConfig({ pki: { keyType: 'ecdsa' } });
+    const before = snapshot(paths.dir);
+    const lines: string[] = [];
+    // WHEN the PKI is ensured
+    await ensurePki(ecdsa, { baseDir: dir, log: (line) => lines.push(line) });
+    // THEN every leaf has a P-256 key, certified by the same RSA CA, which openssl accepts strictly
+    const leaves = ['server', 'echo', 'client1', 'client2'];
+    for (const name of leaves) {
+      const file = join(paths.dir, `${name}.crt`);
+      expect([name, keyTypeOf(join(paths.dir, `${name}.key`))]).toEqual([name, 'ec prime256v1']);
+      expect(text(file)).toMatch(/Signature Algorithm: sha256WithRSAEncryption/);
+      expect(openssl('verify', '-x509_strict', '-CAfile', paths.caCert, file).trim()).toBe(`${file}: OK`);
+    }
+    expect(lines.filter((line) => line.startsWith('↻'))).toEqual([
+      `↻ re-issuing ${leaves.map((name) => join(paths.dir, `${name}.crt`)).join(', ')}: its key is not ECDSA P-256`,
+    ]);
+    // AND the CA is not replaced silently
+    expect(snapshot(paths.dir)['ca.key']).toBe(before['ca.key']);
+    expect(keyTypeOf(paths.caKey)).toBe('rsa 2048');
+    // AND a second run keeps everything, and going back to RSA re-issues the leaves as RSA 2048
+    expect((await ensurePki(ecdsa, { baseDir: dir })).issued).toEqual([]);
+    await ensurePki(config, { baseDir: dir });
+    for (const name of leaves) expect([name, keyTypeOf(join(paths.dir, `${name}.key`))]).toEqual([name, 'rsa 2048']);
+  });
+
+  test('an ECDSA CA signs RSA leaves (ecdsa-with-SHA256) when keyType goes back to rsa', async () => {
+    // GIVEN the fresh ECDSA PKI, copied, and the default (RSA) configuration
+    const dir = join(work, `copy-${++counter}`);
+    cpSync(join(work, 'fresh-ecdsa'), dir, { recursive: true });
+    const paths = pkiPaths(config, dir);
+    // WHEN the PKI is ensured with RSA leaves
+    await ensurePki(config, { baseDir: dir });
+    // THEN the leaves are RSA, signed by the P-256 CA it kept
+    expect(keyTypeOf(paths.caKey)).toBe('ec prime256v1');
+    expect(keyTypeOf(paths.identityKey('client1'))).toBe('rsa 2048');
+    expect(text(paths.identityCert('client1'))).toMatch(/Signature Algorithm: ecdsa-with-SHA256/);
+    expect(openssl('verify', '-x509_strict', '-CAfile', paths.caCert, '-purpose', 'sslclient', paths.identityCert('client1')).trim())
+      .toBe(`${paths.identityCert('client1')}: OK`);
+  });
+});
+
+describe('a fleet of identities (ECDSA, 200)', () => {
+  const fleet = parseConfig({
+    pki: { keyType: 'ecdsa', identities: Array.from({ length: 200 }, (_, i) => ({ name: `dev${i}`, email: `dev${i}@example.com`, authorized: true })) },
+  });
+
+  test('is issued with progress and one summary line, not a line per certificate, and re-issued in one line per reason', async () => {
+    const dir = join(work, 'fleet');
+    const lines: string[] = [];
+    const reported: Array<[number, number]> = [];
+    // WHEN 200 identities are issued
+    const result = await ensurePki(fleet, { baseDir: dir, log: (line) => lines.push(line), progress: (done, total) => reported.push([done, total]) });
+    // THEN every one has its pair, signed by the new CA
+    expect(result.issued).toHaveLength(2 * (200 + 3));
+    const { paths } = result;
+    expect(cert(paths.identityCert('dev199')).verify(cert(paths.caCert).publicKey)).toBe(true);
+    expect(mode(paths.identityKey('dev199'))).toBe(0o600);
+    // AND the log has the CA's line and one summary naming a few of them
+    expect(lines).toEqual([
+      expect.stringMatching(/^✔ issued .*keys\/ca\.crt \(new CA, ECDSA P-256, 1000 days\)$/),
+      expect.stringMatching(/^✔ issued 202 certificates \(ECDSA P-256\) in \d+\.\d s, [\d,]+\/s: .*server\.crt, .*echo\.crt, .*dev0\.crt, .*dev1\.crt, .*dev2\.crt and 197 more$/),
+    ]);
+    // AND progress counted up to every certificate, then said it was done
+    expect(reported[0]).toEqual([0, 203]);
+    expect(reported.map(([done]) => done)).toEqual([...reported.map(([done]) => done)].sort((a, b) => a - b));
+    expect(reported[reported.length - 1]).toEqual([203, 203]);
+
+    // WHEN all of them must be renewed for the same reason THEN one line says so for all
+    lines.length = 0;
+    await ensurePki(fleet, { baseDir: dir, log: (line) => lines.push(line), renew: fleet.pki.identities.map(({ name }) => name) });
+    expect(lines.filter((line) => line.startsWith('↻'))).toEqual([expect.stringMatching(/^↻ re-issuing .*dev0\.crt, .* and 195 more: renewal asked for$/)]);
   });
 });
 
@@ -392,7 +529,7 @@ describe('serial numbers', () => {
     { first: '00', rest: '00', serial: '01' + '00'.repeat(15) },
     { first: '00', rest: 'ff', serial: '01' + 'FF'.repeat(15) },
     { first: '7f', rest: '80', serial: '7F' + '80'.repeat(15) },
-  ])('random bytes $first $rest… give the positive, minimally encoded serial $serial', ({ first, rest, serial }) => {
+  ])('random bytes $first $rest… give the positive, minimally encoded serial $serial', async ({ first, rest, serial }) => {
     // GIVEN a byte source that yields chosen bytes, and the fresh PKI's keys (no key generation)
     const keyPair = (keyFile: string) => {
       const privateKey = createPrivateKey(readFileSync(keyFile));
@@ -400,7 +537,7 @@ describe('serial numbers', () => {
     };
     const randomBytes = (size: number) => Buffer.from(first + rest.repeat(size - 1), 'hex');
     // WHEN a CA and a leaf are issued with it
-    const issued = issueCertificates({
+    const issued = await issueCertificates({
       keys: [keyPair(fresh.paths.serverKey), keyPair(fresh.paths.caKey)],
       caCommonName: 'serial test CA',
       leaves: [{ commonName: 'serial', dnsNames: ['localhost'], ips: [], emails: [], usages: ['serverAuth'] }],
@@ -529,7 +666,7 @@ describe('npm run certs (scripts/certs.mjs)', () => {
     const before = snapshot(join(dir, 'keys'));
     const result = run(dir, '--renew', 'client1', '--renew', 'server');
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain('↻ re-issuing keys/client1.crt: renewal asked for');
+    expect(result.stdout).toContain('↻ re-issuing keys/server.crt, keys/client1.crt: renewal asked for');
     const after = snapshot(join(dir, 'keys'));
     const changed = Object.keys(before).filter((name) => before[name] !== after[name]).sort();
     expect(changed).toEqual(['client1.crt', 'client1.key', 'server.crt', 'server.key']);
@@ -594,7 +731,7 @@ describe('the route certificate of a cluster', () => {
     const { paths } = await ensurePki(three, { baseDir: dir });
     const names = sansOf(paths.routeCert);
     const privateKey = createPrivateKey(readFileSync(paths.routeKey));
-    const [serverAuthOnly] = issueCertificates({
+    const [serverAuthOnly] = (await issueCertificates({
       ca: { cert: readFileSync(paths.caCert, 'utf8'), key: createPrivateKey(readFileSync(paths.caKey)) },
       keys: [{ privateKey, publicKey: createPublicKey(privateKey) }],
       caCommonName: 'unused: the CA exists',
@@ -607,7 +744,7 @@ describe('the route certificate of a cluster', () => {
       }],
       validityDays: 100,
       now: new Date(),
-    }).leaves;
+    })).leaves;
     writeFileSync(paths.routeCert, serverAuthOnly.cert);
     expect(cert(paths.routeCert).keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']);
     expect(sansOf(paths.routeCert)).toEqual(names);

@@ -1,5 +1,5 @@
 import { natsUrl, type Config } from '../config/config';
-import { pkiPaths } from '../pki/pki';
+import { pkiPaths } from '../pki/paths';
 import { displayPath } from '../util/display-path';
 
 /** What up tells the user: the way out of a known kubectl failure, and the commands to try the deployment with. */

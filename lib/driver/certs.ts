@@ -2,10 +2,13 @@ import { chalk } from 'zx';
 import { loadConfig } from '../config/config';
 import { projectFolders } from '../config/layout';
 import { TLS_SECRET_KEYS } from '../nats/chart';
-import { ensurePki, pruneStrayPkiFiles, strayPkiFiles } from '../pki/pki';
+import { ensurePki } from '../pki/pki';
+import { pruneStrayPkiFiles, strayPkiFiles } from '../pki/removal';
 import { synthesizedServerCertificate } from '../synth/dist';
 import { runCli, scriptArgs, type CommandSpec } from '../util/cli';
 import { displayPath } from '../util/display-path';
+import { listed } from '../util/listed';
+import { progressLine } from '../util/progress-line';
 import { withProjectLock } from '../util/project-lock';
 import { PROJECT_ROOT } from './runbook';
 
@@ -30,17 +33,18 @@ export const certs = (scriptPath: string): Promise<void> => runCli(CERTS_COMMAND
   const log = (line: string) => console.log(`  ${line}`);
   console.log(chalk.bold(flags.force ? `Replacing the dev PKI in ${config.pki.dir}/ (CA included)` : `Checking the dev PKI in ${config.pki.dir}/`));
   const renew = (flags.renew as string[] | undefined) ?? [];
-  const result = await ensurePki(config, { baseDir: root, force: Boolean(flags.force), renew, log });
+  const progress = progressLine({ what: 'certificates issued' });
+  const result = await ensurePki(config, { baseDir: root, force: Boolean(flags.force), renew, log, progress });
 
   const certificates = (files: readonly string[]) => files.filter((file) => file.endsWith('.crt')).length;
   console.log(chalk.green(`✔ ${certificates(result.issued)} certificate(s) issued, ${certificates(result.reused)} still valid and kept as they are.`));
-  console.log(`  CA: ${displayPath(result.paths.caCert)}   server: ${displayPath(result.paths.serverCert)}   clients: ${config.pki.identities.map((identity) => `${identity.name}.crt`).join(', ')}`);
+  console.log(`  CA: ${displayPath(result.paths.caCert)}   server: ${displayPath(result.paths.serverCert)}   clients: ${listed(config.pki.identities.map((identity) => `${identity.name}.crt`))}`);
   console.log(chalk.dim('  Private keys (*.key) stay on this machine: the folder is git-ignored and readable by you only.'));
 
   const pruned = flags.prune ? pruneStrayPkiFiles(config, root) : [];
   const stray = flags.prune ? [] : strayPkiFiles(config, root);
-  if (flags.prune) console.log(pruned.length ? `✔ pruned ${pruned.map((file) => displayPath(file)).join(', ')}` : '✔ nothing to prune');
-  if (stray.length) console.log(chalk.yellow(`! ${stray.map((file) => displayPath(file)).join(', ')}: no such identity in the configuration any more — \`npm run certs -- --prune\` deletes them`));
+  if (flags.prune) console.log(pruned.length ? `✔ pruned ${listed(pruned.map((file) => displayPath(file)))}` : '✔ nothing to prune');
+  if (stray.length) console.log(chalk.yellow(`! ${listed(stray.map((file) => displayPath(file)))}: no such identity in the configuration any more — \`npm run certs -- --prune\` deletes them`));
 
   // What the cluster's Secrets carry (the CA, the server's, echo's and the routes' pairs) needs synth;
   // a client's new pair goes to the client only. The Secret in dist/ may also be older than keys/.
@@ -55,7 +59,7 @@ export const certs = (scriptPath: string): Promise<void> => runCli(CERTS_COMMAND
       : `${displayPath(serverCert)} (dist/ holds an older one)`;
     console.log(`Next: ${chalk.cyan('npm run synth')} to put ${what} into the cluster's Secrets (and redeploy if the cluster runs).`);
   } else if (forClients.length > 0) {
-    console.log(`Next: hand ${forClients.map((file) => `${displayPath(file)} and its .key`).join(', ')} to the client; nothing in the cluster changes.`);
+    console.log(`Next: hand ${listed(forClients.map((file) => `${displayPath(file)} and its .key`))} to ${forClients.length === 1 ? 'the client' : 'their clients'}; nothing in the cluster changes.`);
   } else if (pruned.length === 0 && stray.length === 0) {
     console.log('Nothing to do.');
   }

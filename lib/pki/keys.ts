@@ -1,17 +1,48 @@
 import { generateKeyPair, KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
+import type { PkiConfig } from '../config/config';
+
+/** The key types the PKI issues (`pki.keyType`), how each is generated, named and recognised. */
 
 export interface KeyPair {
   readonly publicKey: KeyObject;
   readonly privateKey: KeyObject;
 }
 
-const generateRsa = promisify(generateKeyPair);
+/** What a key must be: `pki.keyType`, and for RSA `pki.keyBits`. */
+export type KeySettings = Pick<PkiConfig, 'keyType' | 'keyBits'>;
+
+/** The ECDSA curve: P-256, what Go, OpenSSL and every TLS stack support, and what step-ca and device fleets use. */
+const EC_CURVE = 'P-256';
+/** How Node's `asymmetricKeyDetails` names that curve (its OpenSSL name). */
+const EC_CURVE_OPENSSL = 'prime256v1';
+const RSA_PUBLIC_EXPONENT = 0x10001;
+
+const generate = promisify(generateKeyPair);
 
 /**
- * Generates RSA key pairs in Node's thread pool, all at once: they run in parallel on several cores
- * and leave the main thread free (to load node-forge meanwhile).
+ * Starts one key pair per count in Node's thread pool, all at once: they run in parallel on several
+ * cores and leave the main thread free (to load node-forge and sign meanwhile). One promise per key,
+ * so a caller can issue each certificate as soon as its key is ready.
  */
-export function generateRsaKeys(count: number, bits: number): Promise<KeyPair[]> {
-  return Promise.all(Array.from({ length: count }, () => generateRsa('rsa', { modulusLength: bits, publicExponent: 0x10001 })));
+export function generateKeys(count: number, settings: KeySettings): Array<Promise<KeyPair>> {
+  return Array.from({ length: count }, () => (settings.keyType === 'ecdsa'
+    ? generate('ec', { namedCurve: EC_CURVE })
+    : generate('rsa', { modulusLength: settings.keyBits, publicExponent: RSA_PUBLIC_EXPONENT })));
+}
+
+/** `RSA 2048` or `ECDSA P-256`, as messages name a key type. */
+export const keyName = (settings: KeySettings): string => (settings.keyType === 'ecdsa' ? `ECDSA ${EC_CURVE}` : `RSA ${settings.keyBits}`);
+
+/** Whether `key` (public or private) is of the configured type and size. */
+export function keyMatches(key: KeyObject, settings: KeySettings): boolean {
+  const details = key.asymmetricKeyDetails;
+  return settings.keyType === 'ecdsa'
+    ? key.asymmetricKeyType === 'ec' && details?.namedCurve === EC_CURVE_OPENSSL
+    : key.asymmetricKeyType === 'rsa' && details?.modulusLength === settings.keyBits;
+}
+
+/** Whether the PKI can sign with `key`: RSA (any size it issues), or ECDSA on the curve it issues. */
+export function canSignWith(key: KeyObject): boolean {
+  return key.asymmetricKeyType === 'rsa' || (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === EC_CURVE_OPENSSL);
 }

@@ -3,8 +3,10 @@ import { App } from 'cdk8s';
 import type { Config } from '../config/config';
 import { NATS_VALUES_FILE } from '../config/layout';
 import type { Project } from '../config/project';
-import { checkServerTls, ensurePki } from '../pki/pki';
+import { ensurePki } from '../pki/pki';
+import { checkServerTls } from '../pki/x509-checks';
 import { displayPath } from '../util/display-path';
+import type { Progress } from '../util/progress-line';
 import { withProjectLock } from '../util/project-lock';
 import { DistStaging, KUSTOMIZATION_FILE, kustomizationDocument } from './dist';
 import { checkFleetSize } from './object-size';
@@ -12,6 +14,8 @@ import { defineStack, plannedStack, type Stack } from './stack';
 
 export interface SynthOptions {
   readonly log?: (line: string) => void;
+  /** Shown while the PKI issues certificates: a fleet's take a while. */
+  readonly progress?: Progress;
 }
 
 export interface SynthResult {
@@ -36,7 +40,7 @@ export function synthesize(project: Project, options: SynthOptions = {}): Promis
     checkFleetSize(plannedStack(config).nats);
     const staging = new DistStaging(root, dist, project.outdir);
     try {
-      const tls = await ensurePki(config, { baseDir: root, log });
+      const tls = await ensurePki(config, { baseDir: root, log, progress: options.progress });
       checkServerTls(tls);
       const app = new App({ outdir: staging.staging });
       const stack = defineStack(app, config, tls);

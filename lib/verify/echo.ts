@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { ECHO_LEAF } from '../pki/pki';
+import { ECHO_LEAF } from '../pki/paths';
 import { displayPath } from '../util/display-path';
 import { BAD_CERTIFICATE_CODES, FOREIGN_CA_CODES } from './certificate-errors';
 import type { KeyMaterial } from './keys';

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { SERVER_LEAF } from '../pki/pki';
+import { SERVER_LEAF } from '../pki/paths';
 import { displayPath } from '../util/display-path';
 import { UserError } from '../util/errors';
 import type { VerifyOptions } from './options';

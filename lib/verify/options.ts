@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { echoUrl, loadConfig, natsFullname, natsUrl, type Config, type Identity } from '../config/config';
-import { pkiFilesIn, type PkiPaths } from '../pki/pki';
+import { pkiFilesIn, type PkiPaths } from '../pki/paths';
 import type { CommandSpec } from '../util/cli';
 import { UsageError } from '../util/errors';
 

@@ -101,7 +101,8 @@ test('the previous nats.conf, every rule as {allow: [...]}, was refused at 1,000
   const config = fleet(1000);
   const longForm: NatsUser[] = config.pki.identities.map(({ email, permissions }) => ({ user: email!, permissions }));
   const shipped = plannedStack(config).nats.helmValues;
-  const values = natsValuesDocument({ ...shipped, config: { ...shipped.config, merge: { ...shipped.config.merge, authorization: { users: longForm } } } }, config.nats.chart);
+  const longValues = { ...shipped, config: { ...shipped.config, merge: { ...shipped.config.merge, authorization: { users: longForm } } } };
+  const values = natsValuesDocument(longValues, config.nats.chart);
   // WHEN they are applied THEN the API server refuses the ConfigMap for its annotation
   const { stack, result } = await applyAsUp(config, values);
   expect(result.code).toBe(1);

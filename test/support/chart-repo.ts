@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { commandEnvironment } from '../../lib/deploy/command-limits';
 import { runCommand, type RunResult } from '../../lib/deploy/run-command';
 import { issueCertificates } from '../../lib/pki/issue';
-import { generateRsaKeys } from '../../lib/pki/keys';
+import { generateKeys } from '../../lib/pki/keys';
 import { toolPath } from '../tools/build';
 
 /**
@@ -181,8 +181,8 @@ async function helmOk(args: readonly string[], cwd: string, home: string): Promi
 
 /** A certificate for 127.0.0.1 from a CA made for this repository alone. */
 async function serverTls(): Promise<{ ca: string; cert: string; key: string }> {
-  const keys = await generateRsaKeys(2, 2048);
-  const { ca, leaves: [leaf] } = issueCertificates({
+  const keys = generateKeys(2, { keyType: 'rsa', keyBits: 2048 });
+  const { ca, leaves: [leaf] } = await issueCertificates({
     keys, caCommonName: 'k3s-nats-tls test chart repository CA', validityDays: 1, now: new Date(),
     leaves: [{ commonName: '127.0.0.1', dnsNames: [], ips: ['127.0.0.1'], emails: [], usages: ['serverAuth'] }],
   });

@@ -5,7 +5,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../lib/config/config';
-import type { PkiPaths } from '../../lib/pki/pki';
+import type { PkiPaths } from '../../lib/pki/paths';
 import { track } from './child-processes';
 import { whenReady } from './nats-server';
 import { natsServerConfig, shippedNatsValues, type NatsServerConfig } from './nats-server-config';
