@@ -13,7 +13,7 @@ const { VERIFY_COMMAND, loadVerifyOptions } = requireLib('verify/options');
 const { certificateWarnings } = requireLib('verify/keys');
 const { runVerify } = requireLib('verify/verify');
 const { formatProgress } = requireLib('verify/progress');
-const { formatTable, summarize } = requireLib('verify/report');
+const { formatReport, isListed, summarize } = requireLib('verify/report');
 
 /** Past the checks' own deadline: only a bug in them could still be running by then. */
 const WATCHDOG_GRACE_MS = 5000;
@@ -43,12 +43,14 @@ await runCli(VERIFY_COMMAND, async (flags) => {
   startWatchdog(options.timeoutMs);
   const results = await runVerify(
     options,
-    (result) => console.log(`${result.ok ? chalk.green('✔') : chalk.red('✖')} ${result.check}: ${result.got}`),
+    (result) => {
+      if (isListed(result, options)) console.log(`${result.ok ? chalk.green('✔') : chalk.red('✖')} ${result.check}: ${result.got}`);
+    },
     { onProgress: (progress) => console.log(chalk.dim(formatProgress(progress))) },
   );
 
   const passed = results.every((result) => result.ok);
-  console.log(`\n${formatTable(results)}\n`);
+  console.log(`\n${formatReport(results, options)}\n`);
   for (const { detail } of results) if (detail) console.log(detail);
   for (const warning of warnings) console.log(chalk.yellow(warning));
   console.log(passed ? chalk.green(`✔ ${summarize(results, options)}`) : chalk.red(`✖ ${summarize(results, options)}`));
