@@ -53,7 +53,7 @@ export function describeOutcome(outcome: NatsOutcome, options: VerifyOptions): s
     case 'stalled': return outcome.detail;
     case 'unreachable': return outcome.detail;
     case 'error': return `error: ${outcome.detail}`;
-    case 'not-tried': return `not tried: --timeout (${seconds(options.timeoutMs)}) ran out before its turn (${outcome.atOnce} identities at a time)`;
+    case 'not-tried': return `not tried: the ${options.timeoutMs / 1000} s of --timeout ran out before its turn (${outcome.atOnce} identities at a time)`;
     case 'probed': return `admitted: tried ${outcome.results.length} permission rule(s)`;
     case 'served': return `presented SHA-256 ${outcome.certificate.fingerprint256}`;
     case 'jetstream': return describeProof(outcome.proof);
