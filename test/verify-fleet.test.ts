@@ -114,7 +114,7 @@ describe(`npm run verify with ${SIZE} identities`, () => {
       '✔ 270 publish deny rules answered as configured, 0 not',
       '✔ 540 subscribe allow rules answered as configured, 0 not',
     ].join('\n'));
-    expect(run.output).toMatch(/^✔ all 1114 checks passed: the deployment behaves as configured$/m);
+    expect(run.output).toMatch(/^✔ all 1,114 checks passed: the deployment behaves as configured$/m);
   }, HANG_MS + 10_000);
 
   it('lists every failure in full, and counts the rest, when the server is not configured as the fleet says', async () => {
@@ -146,7 +146,7 @@ describe(`npm run verify with ${SIZE} identities`, () => {
       '✖ 538 subscribe allow rules answered as configured, 2 not',
     ].join('\n'));
     // AND the summary names the failures with their fix
-    expect(run.output).toMatch(/^✖ 6 of 1114 checks failed: .*nats dev7 publish deny devices\.dev7\.admin\.> — the server's permissions for dev7 differ/m);
+    expect(run.output).toMatch(/^✖ 6 of 1,114 checks failed: .*nats dev7 publish deny devices\.dev7\.admin\.> — the server's permissions for dev7 differ/m);
   }, HANG_MS + 10_000);
 
   it('does not start checks whose turn comes after the deadline, and says to pass a longer --timeout', async () => {

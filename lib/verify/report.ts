@@ -138,7 +138,7 @@ function failuresByCause(failed: readonly CheckResult[]): string {
 /** One line saying what the results mean and what to do next. */
 export function summarize(results: readonly CheckResult[], options: VerifyOptions): string {
   const failed = results.filter((r) => !r.ok);
-  if (failed.length === 0) return `all ${results.length} checks passed: the deployment behaves as configured`;
+  if (failed.length === 0) return `all ${count(results.length)} checks passed: the deployment behaves as configured`;
   if (results.every((r) => r.unreachable)) {
     const endpoints = [...new Set(failed.map((r) => r.endpoint))].join(' and ');
     return `nothing answered within ${options.timeoutMs / 1000} s at ${endpoints}: is the cluster up? (npx zx scripts/up.mjs), ` +
@@ -153,5 +153,5 @@ export function summarize(results: readonly CheckResult[], options: VerifyOption
       : `${plural(others.length, 'other check')} failed too: ${failuresByCause(others)}`;
     return `${degraded[0].cause} (${degraded.map((r) => r.check).join(', ')}); ${rest}`;
   }
-  return `${failed.length} of ${results.length} checks failed: ${failuresByCause(failed)}`;
+  return `${count(failed.length)} of ${count(results.length)} checks failed: ${failuresByCause(failed)}`;
 }
