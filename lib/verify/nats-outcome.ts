@@ -75,8 +75,9 @@ export function causeOf(outcome: NatsOutcome, options: VerifyOptions): string | 
     case 'not-nats': return `what answers at ${url} is not a NATS server: is the port right?`;
     case 'stalled': return `the server at ${url} greets like NATS but does not finish connecting: look at its logs`;
     case 'unreachable': return unreachableCause(url, outcome.detail);
-    case 'not-tried': return `${options.identities.length} identities, ${outcome.atOnce} at a time, take longer than ` +
-      `--timeout ${options.timeoutMs / 1000}: pass a longer --timeout, or check fewer with --identity`;
+    // The checks before them may have waited on a broken server instead: their own failures come first in the table.
+    case 'not-tried': return `${options.identities.length} identities, ${outcome.atOnce} at a time, did not fit in --timeout ` +
+      `${options.timeoutMs / 1000}: unless the other failures explain the wait, pass a longer --timeout or check fewer with --identity`;
     default: return undefined;
   }
 }
