@@ -1,5 +1,5 @@
 import type { PermissionCase } from '../nats/subjects';
-import { listNames } from './names';
+import { count, listNames } from './names';
 import type { VerifyOptions } from './options';
 
 /** What a check came to, and how the results are worded: the table, a fleet's counts per kind, and the summary line. */
@@ -67,8 +67,6 @@ export const TABLE_IDENTITY_LIMIT = 10;
 export function isListed(result: CheckResult, options: VerifyOptions): boolean {
   return !result.identity || !result.ok || options.identities.length <= TABLE_IDENTITY_LIMIT;
 }
-
-const count = (n: number): string => n.toLocaleString('en-US');
 
 type AdmissionKind = Extract<RuleKind, 'authorized' | 'not authorized'>;
 const isAdmission = (kind: RuleKind): kind is AdmissionKind => kind === 'authorized' || kind === 'not authorized';
