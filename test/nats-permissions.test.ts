@@ -64,9 +64,9 @@ describe('subjects', () => {
 describe('permission cases: one per rule, the expectation weighing every rule', () => {
   test('the sensor: deny wins over allow, and an allow list refuses what it does not name', () => {
     expect(permissionCases(SENSOR.permissions)).toEqual([
-      { operation: 'publish', rule: 'publish allow sensors.>', subject: 'sensors.verify', expected: 'allowed' },
-      { operation: 'publish', rule: 'publish deny sensors.admin.>', subject: 'sensors.admin.verify', expected: 'denied' },
-      { operation: 'subscribe', rule: 'subscribe allow _INBOX.>', subject: '_INBOX.verify', expected: 'allowed' },
+      { operation: 'publish', kind: 'allow', rule: 'publish allow sensors.>', subject: 'sensors.verify', expected: 'allowed' },
+      { operation: 'publish', kind: 'deny', rule: 'publish deny sensors.admin.>', subject: 'sensors.admin.verify', expected: 'denied' },
+      { operation: 'subscribe', kind: 'allow', rule: 'subscribe allow _INBOX.>', subject: '_INBOX.verify', expected: 'allowed' },
     ]);
     expect(expectedAccess(SENSOR.permissions.subscribe, 'sensors.temp')).toBe('denied');
     expect(expectedAccess(undefined, 'anything')).toBe('allowed');

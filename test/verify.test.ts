@@ -8,6 +8,7 @@ import { parseConfig, type Config } from '../lib/config/config';
 import { pkiFilesIn } from '../lib/pki/paths';
 import { ensurePki, type PkiResult } from '../lib/pki/pki';
 import { UsageError } from '../lib/util/errors';
+import { bounded } from '../lib/verify/bounded';
 import { certificateWarnings } from '../lib/verify/keys';
 import { verifyOptions } from '../lib/verify/options';
 import { formatProgress, type VerifyProgress } from '../lib/verify/progress';
@@ -917,11 +918,62 @@ describe('npm run verify', () => {
       [{ timeout: 0 }, "--timeout '0' must be a positive number of seconds"],
       [{ 'https-url': 'http://localhost:8443' }, "--https-url 'http://localhost:8443' must be a https://host:port URL"],
       [{ keys: ['a', 'b'] }, '--keys needs exactly one value'],
+      [{ identity: ['client1', 'laptop'] }, "--identity 'laptop': not in pki.identities (known: client1, client2): name an identity of the configuration, or add it to pki.identities"],
+      [{ identity: [true] }, '--identity needs a name'],
     ])('rejects %j', (flags, message) => {
       // GIVEN a bad flag WHEN options are built THEN a UsageError names it
       const build = () => verifyOptions({ _: [], ...flags }, parseConfig({}));
       expect(build).toThrow(UsageError);
       expect(build).toThrow(message);
+    });
+  });
+
+  describe('--identity', () => {
+    it('keeps only the identities named, in the configuration\'s order, each once', () => {
+      // GIVEN three identities WHEN options are built naming two of them (one twice), or none
+      const three = parseConfig({ pki: { identities: [...parseConfig({}).pki.identities, { name: 'laptop', email: 'laptop@example.com', authorized: true }] } });
+      const names = (flags: object) => verifyOptions({ _: [], ...flags }, three).identities.map(({ name }) => name);
+
+      // THEN those are the identities verify connects as; without the flag, all of them
+      expect(names({ identity: ['laptop', 'client1', 'laptop'] })).toEqual(['client1', 'laptop']);
+      expect(names({ identity: 'client2' })).toEqual(['client2']);
+      expect(names({})).toEqual(['client1', 'client2', 'laptop']);
+    });
+  });
+
+  describe('bounded', () => {
+    it('runs at most the limit at once, starting the rest in order as earlier ones settle, failures included', async () => {
+      // GIVEN tasks that wait until released, one of which rejects
+      const run = bounded(3);
+      let running = 0;
+      let most = 0;
+      const started: number[] = [];
+      const releases: Array<() => void> = [];
+      const task = (i: number) => () => new Promise<number>((resolve, reject) => {
+        started.push(i);
+        running += 1;
+        most = Math.max(most, running);
+        releases[i] = () => {
+          running -= 1;
+          if (i === 1) reject(new Error('task 1'));
+          else resolve(i);
+        };
+      });
+      const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+      // WHEN seven are handed in and released one by one
+      const results = Array.from({ length: 7 }, (_, i) => run(task(i)).catch((error: Error) => error.message));
+      await settle();
+      expect(started).toEqual([0, 1, 2]);
+      for (let i = 0; i < 7; i++) {
+        releases[i]();
+        await settle();
+      }
+
+      // THEN never more than three ran, each started in turn, and each settled with its own outcome
+      expect(most).toBe(3);
+      expect(started).toEqual([0, 1, 2, 3, 4, 5, 6]);
+      expect(await Promise.all(results)).toEqual([0, 'task 1', 2, 3, 4, 5, 6]);
     });
   });
 

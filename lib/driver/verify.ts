@@ -3,7 +3,7 @@ import { runCli, scriptArgs } from '../util/cli';
 import { certificateWarnings } from '../verify/keys';
 import { loadVerifyOptions, VERIFY_COMMAND } from '../verify/options';
 import { formatProgress } from '../verify/progress';
-import { formatTable, summarize } from '../verify/report';
+import { formatReport, isListed, summarize } from '../verify/report';
 import { runVerify } from '../verify/verify';
 
 /** Past the checks' own deadline: only a bug in them could still be running by then. */
@@ -43,11 +43,13 @@ export async function verify(scriptPath: string): Promise<void> {
     startWatchdog(options.timeoutMs);
     const results = await runVerify(
       options,
-      (result) => console.log(`${result.ok ? chalk.green('✔') : chalk.red('✖')} ${result.check}: ${result.got}`),
+      (result) => {
+        if (isListed(result, options)) console.log(`${result.ok ? chalk.green('✔') : chalk.red('✖')} ${result.check}: ${result.got}`);
+      },
       { onProgress: (progress) => console.log(chalk.dim(formatProgress(progress))) },
     );
     const passed = results.every((result) => result.ok);
-    console.log(`\n${formatTable(results)}\n`);
+    console.log(`\n${formatReport(results, options)}\n`);
     for (const { detail } of results) if (detail) console.log(detail);
     for (const warning of warnings) console.log(chalk.yellow(warning));
     console.log(passed ? chalk.green(`✔ ${summarize(results, options)}`) : chalk.red(`✖ ${summarize(results, options)}`));

@@ -47,6 +47,8 @@ export function expectedAccess(rules: NatsSubjectRules | undefined, subject: str
 /** One rule turned into something to try: a concrete subject for it, and what the permissions say must happen. */
 export interface PermissionCase {
   readonly operation: Operation;
+  /** Which list of the operation's rules it comes from. */
+  readonly kind: 'allow' | 'deny';
   /** The rule as the configuration writes it, e.g. `publish deny sensors.admin.>`. */
   readonly rule: string;
   readonly subject: string;
@@ -61,7 +63,7 @@ export function permissionCases(permissions: NatsPermissions): PermissionCase[] 
     for (const kind of ['allow', 'deny'] as const) {
       for (const pattern of rules?.[kind] ?? []) {
         const subject = concreteSubject(pattern);
-        cases.push({ operation, rule: `${operation} ${kind} ${pattern}`, subject, expected: expectedAccess(rules, subject) });
+        cases.push({ operation, kind, rule: `${operation} ${kind} ${pattern}`, subject, expected: expectedAccess(rules, subject) });
       }
     }
   }

@@ -25,6 +25,8 @@ export type NatsOutcome =
   | { kind: 'stalled'; detail: string }
   | { kind: 'unreachable'; detail: string }
   | { kind: 'error'; detail: string }
+  /** Its turn came after the deadline: `atOnce` identities were being checked at a time. */
+  | { kind: 'not-tried'; atOnce: number }
   /** Admitted, and each permission case tried on that connection, in order. */
   | { kind: 'probed'; results: readonly ProbeResult[] }
   /** The TLS handshake showed the server's certificate. */
@@ -51,6 +53,7 @@ export function describeOutcome(outcome: NatsOutcome, options: VerifyOptions): s
     case 'stalled': return outcome.detail;
     case 'unreachable': return outcome.detail;
     case 'error': return `error: ${outcome.detail}`;
+    case 'not-tried': return `not tried: the ${options.timeoutMs / 1000} s of --timeout ran out before its turn (${outcome.atOnce} identities at a time)`;
     case 'probed': return `admitted: tried ${outcome.results.length} permission rule(s)`;
     case 'served': return `presented SHA-256 ${outcome.certificate.fingerprint256}`;
     case 'jetstream': return describeProof(outcome.proof);
@@ -72,6 +75,9 @@ export function causeOf(outcome: NatsOutcome, options: VerifyOptions): string | 
     case 'not-nats': return `what answers at ${url} is not a NATS server: is the port right?`;
     case 'stalled': return `the server at ${url} greets like NATS but does not finish connecting: look at its logs`;
     case 'unreachable': return unreachableCause(url, outcome.detail);
+    // The checks before them may have waited on a broken server instead: their own failures come first in the table.
+    case 'not-tried': return `${options.identities.length} identities, ${outcome.atOnce} at a time, did not fit in --timeout ` +
+      `${options.timeoutMs / 1000}: unless the other failures explain the wait, pass a longer --timeout or check fewer with --identity`;
     default: return undefined;
   }
 }

@@ -25,6 +25,9 @@ export function natsAddress(options: VerifyOptions): { host: string; port: numbe
   return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || DEFAULT_NATS_PORT) };
 }
 
+/** How progress lines name the NATS endpoint the checks wait for. */
+export const natsTarget = (options: VerifyOptions): string => `nats ${options.natsUrl}`;
+
 export const stalledOutcome = (ms: number, step: SessionStep): NatsOutcome => ({
   kind: 'stalled',
   detail: step.admitted
@@ -32,11 +35,29 @@ export const stalledOutcome = (ms: number, step: SessionStep): NatsOutcome => ({
     : `the server sent its INFO, then did not finish the TLS handshake and CONNECT within ${seconds(ms)}`,
 });
 
+/** What the server's greeting already decides (see classifyGreeting); undefined for a NATS server offering TLS. */
+async function greet(options: VerifyOptions, deadline: number): Promise<NatsOutcome | undefined> {
+  const { host, port } = natsAddress(options);
+  const ms = remainingMs(deadline);
+  return classifyGreeting(await readGreeting(host, port, ms), ms);
+}
+
+/**
+ * Waits, until the deadline, for the server to greet; undefined once it greets as a NATS server
+ * offering TLS, else what it came to. Many checks wait on this one greeting instead of each
+ * retrying on its own: a fleet's checks then cost nothing while the server is down.
+ */
+export async function awaitGreeting(options: VerifyOptions, deadline: number, onRetry: (got: string) => void): Promise<NatsOutcome | undefined> {
+  const { outcome } = await withRetries(deadline, async () => {
+    const outcome = await greet(options, deadline);
+    return { retry: outcome?.kind === 'unreachable', got: outcome ? describeOutcome(outcome, options) : '', outcome };
+  }, onRetry);
+  return outcome;
+}
+
 /** Reads the server's greeting first, so a silent, endless or plain-text server is named for what it is. */
 async function attemptNats(options: VerifyOptions, deadline: number, session: NatsSession): Promise<NatsOutcome> {
-  const { host, port } = natsAddress(options);
-  const greetingMs = remainingMs(deadline);
-  const refused = classifyGreeting(await readGreeting(host, port, greetingMs), greetingMs);
+  const refused = await greet(options, deadline);
   if (refused) return refused;
   const ms = remainingMs(deadline);
   const step: SessionStep = { admitted: false };
@@ -53,7 +74,7 @@ export type ReloadPending = (outcome: NatsOutcome) => string | undefined;
 export async function retryNats(
   options: VerifyOptions, check: string, deadline: number, progress: ProgressBoard, session: NatsSession, pending: ReloadPending = () => undefined,
 ): Promise<NatsOutcome> {
-  const target = `nats ${options.natsUrl}`;
+  const target = natsTarget(options);
   progress.waiting(check, target);
   const { outcome } = await withRetries(deadline, async () => {
     const outcome = await attemptNats(options, deadline, session);

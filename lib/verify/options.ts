@@ -3,6 +3,7 @@ import { echoUrl, loadConfig, natsFullname, natsUrl, type Config, type Identity 
 import { pkiFilesIn, type PkiPaths } from '../pki/paths';
 import type { CommandSpec } from '../util/cli';
 import { UsageError } from '../util/errors';
+import { listNames } from './names';
 
 /** `npm run verify`'s command line: its flags, and the options they and the configuration make. */
 
@@ -16,6 +17,7 @@ export interface VerifyOptions {
   readonly natsUrl: string;
   /** ca.crt and <identity>.crt/.key, in --keys or pki.dir. */
   readonly keys: PkiPaths;
+  /** The identities verify connects as: every one of pki.identities, or those --identity names, in the configuration's order. */
   readonly identities: readonly Identity[];
   /** nats.replicas and nats.jetstream.enabled: with either, a throwaway stream proves the cluster from the client side. */
   readonly replicas: number;
@@ -47,6 +49,10 @@ export const VERIFY_COMMAND: CommandSpec = {
     'nats-url': { type: 'string', value: 'URL', help: 'NATS through the NodePort mapping, tls://host:port (default from cluster.ports.nats.host)' },
     keys: { type: 'string', value: 'DIR', help: 'holds ca.crt and <identity>.crt/.key (default pki.dir); only read' },
     timeout: { type: 'string', value: 'SECONDS', help: `give up after this long while nothing answers (default ${DEFAULT_TIMEOUT_SECONDS})` },
+    identity: {
+      type: 'string', value: 'NAME', multiple: true,
+      help: 'connect only as this identity of pki.identities (repeatable); --keys then needs only their files',
+    },
   },
 };
 
@@ -72,6 +78,22 @@ function checkedUrl(flag: string, text: string, protocols: readonly string[]): s
   return text;
 }
 
+/** The identities --identity names, in the configuration's order; all of them without the flag. */
+function selectedIdentities(args: Readonly<Record<string, unknown>>, identities: readonly Identity[]): readonly Identity[] {
+  const value = args.identity;
+  if (value === undefined) return identities;
+  const names: unknown[] = Array.isArray(value) ? value : [value];
+  if (!names.every((name): name is string => typeof name === 'string' && name !== '')) throw new UsageError('--identity needs a name');
+  const wanted = new Set(names);
+  const known = new Set(identities.map(({ name }) => name));
+  const unknown = [...wanted].filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new UsageError(`--identity ${listNames(unknown.map((name) => `'${name}'`))}: not in pki.identities ` +
+      `(known: ${listNames([...known])}): name an identity of the configuration, or add it to pki.identities`);
+  }
+  return identities.filter(({ name }) => wanted.has(name));
+}
+
 /** Turns the command line into options over the configuration's defaults; throws UsageError naming the bad flag. */
 export function verifyOptions(args: Readonly<Record<string, unknown>>, config: Config, cwd = process.cwd()): VerifyOptions {
   const timeoutText = stringFlag(args, 'timeout');
@@ -88,7 +110,7 @@ export function verifyOptions(args: Readonly<Record<string, unknown>>, config: C
     natsUrl: checkedUrl('nats-url', stringFlag(args, 'nats-url') ?? natsUrl(config.cluster), ['tls:', 'nats:']),
     // Only read, never written: --keys may name any folder, e.g. a copy of another machine's keys.
     keys: pkiFilesIn(resolve(cwd, stringFlag(args, 'keys') ?? config.pki.dir)),
-    identities: config.pki.identities,
+    identities: selectedIdentities(args, config.pki.identities),
     replicas: config.nats.replicas,
     natsServers: Array.from({ length: config.nats.replicas }, (_, i) => `${natsFullname(config.nats)}-${i}`),
     natsNamespace: config.nats.namespace,

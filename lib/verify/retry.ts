@@ -31,6 +31,8 @@ export function networkProblem(error: unknown, ms: number): string | undefined {
   switch (code) {
     case 'ECONNREFUSED': return 'nothing listening (connection refused)';
     case 'ECONNRESET': return 'connection reset before an answer';
+    // nats-server closes a client whose TLS handshake outlasts its tls timeout (2 s), e.g. on a busy machine.
+    case 'EPIPE': return 'the server closed the connection before an answer';
     case 'ENOTFOUND': return 'host name does not resolve';
     case 'EHOSTUNREACH': case 'ENETUNREACH': return 'host unreachable';
     default: break;

@@ -2,7 +2,7 @@ import { checkClusterServers, CLUSTER_CHECK, degradation } from './cluster-serve
 import { checkEcho, checkHttps } from './echo';
 import { checkJetStream, JETSTREAM_CHECK } from './jetstream-check';
 import { loadKeyMaterial } from './keys';
-import { checkNats, natsCases } from './nats-identities';
+import { checkNatsCases } from './nats-identities';
 import { checkServedCertificate, SERVED_CHECK } from './nats-server-certificate';
 import type { VerifyOptions } from './options';
 import { ProgressBoard, type ProgressOptions } from './progress';
@@ -39,7 +39,7 @@ export async function runVerify(
     const rows = await Promise.all([
       checkEcho(options, deadline, board).then((result) => report(result.check)([result])),
       checkHttps(options, keys, deadline, board).then((result) => report(result.check)([result])),
-      ...natsCases(options, keys).map((natsCase) => checkNats(options, natsCase, deadline, board).then(report(natsCase.check))),
+      ...checkNatsCases(options, keys, deadline, board).map(({ check, results }) => results.then(report(check))),
       checkServedCertificate(options, keys, deadline, board).then(report(SERVED_CHECK)),
       ...(cluster ? [cluster] : []),
       ...(options.replicas > 1 || options.jetstream
