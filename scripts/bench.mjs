@@ -1,7 +1,7 @@
 // npm run bench: the two start-up targets, as medians and ratios (it asserts nothing):
 //   synth ≤ 1.5 × the time node needs to load cdk8s + cdk8s-plus-27;
 //   a no-op `up` (second run, nothing changed) against instant stand-in tools ≤ 1.0 s.
-// Then the PKI benchmark (npm run bench:certs). Works in scratch copies: the project is not touched.
+// Then the PKI benchmark (npm run bench:certs) and the suite's phases. Works in scratch copies: the project is not touched.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,8 +20,9 @@ const UP_TARGET_SECONDS = 1.0;
 const COMMAND = {
   usage: 'npm run bench --',
   description: 'Times `npm run synth` against node loading cdk8s and cdk8s-plus-27, and a no-op `up` against\n' +
-    'instant stand-in tools, then runs the certificate benchmark (npm run bench:certs). Prints medians\n' +
-    'and ratios; works in scratch copies of the project.',
+    'instant stand-in tools, then runs the certificate benchmark (npm run bench:certs), then times the\n' +
+    "suite's phases once each (test/bench/suite-phases.ts). Prints medians and ratios; works in scratch\n" +
+    'copies of the project.',
   flags: { runs: { type: 'string', value: 'N', help: 'measured runs of each command, after one warm-up run (default 7)' } },
 };
 
@@ -56,5 +57,6 @@ await runCli(COMMAND, async (flags) => {
   }
 
   const certs = spawnSync(process.execPath, [path.join(import.meta.dirname, 'bench-certs.mjs'), `--runs=${runs}`], { stdio: ['ignore', 'inherit', 'inherit'] });
-  process.exitCode = certs.status ?? 1;
+  const suite = spawnSync(process.execPath, ['--require', path.join(import.meta.dirname, 'lib', 'ts-hook.cjs'), path.join(import.meta.dirname, '..', 'test', 'bench', 'suite-phases.ts')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  process.exitCode = (certs.status ?? 1) || (suite.status ?? 1);
 }, scriptArgs(import.meta.filename));
