@@ -4,6 +4,9 @@ module.exports = {
   testEnvironment: '<rootDir>/test/support/node-environment.ts',
   roots: ['<rootDir>/test'],
   setupFiles: ['<rootDir>/test/support/tools-on-path.ts'],
+  // One folder per run for what the test files share, such as the default PKI (test/support/fixture-pki.ts).
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testMatch: ['**/*.test.ts'],
   // Against real Kubernetes components, run by jest.cluster.config.js (npm run test:cluster).
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/cluster/'],
