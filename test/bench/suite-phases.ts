@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { CHECKS } from '../support/unit-phases';
 
 /**
  * `npm run bench`'s line for the suite itself: the phases of `npm run test:unit` — the type check,
@@ -28,7 +29,7 @@ function childrenCpuSeconds(): number | undefined {
   const stat = readFileSync('/proc/self/stat', 'utf8');
   // Fields after the command name, which may hold spaces: cutime and cstime are the 16th and 17th fields.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticksPerSecond = 100;
+  const ticksPerSecond = 100; // USER_HZ, which Linux fixes at 100 for /proc
   return (Number(fields[13]) + Number(fields[14])) / ticksPerSecond;
 }
 
@@ -62,9 +63,9 @@ function main(): void {
   const scratch = mkdtempSync(join(tmpdir(), 'k3s-nats-tls-suite-phases-'));
   try {
     const reportFile = join(scratch, 'jest.json');
+    // One after the other, unlike npm run test:unit, so that each phase's time is its own.
     const phases = [
-      timePhase('typecheck', ...npmScript('typecheck')),
-      timePhase('lint', ...npmScript('lint')),
+      ...CHECKS.map((check) => timePhase(check, ...npmScript(check))),
       timePhase('jest', process.execPath, [require.resolve('jest/bin/jest'), '--json', `--outputFile=${reportFile}`]),
     ];
     const cpu = (time: PhaseTime) => (time.cpuSeconds === undefined ? '' : `   cpu ${time.cpuSeconds.toFixed(1).padStart(6)} s`);
