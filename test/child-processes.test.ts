@@ -50,8 +50,9 @@ test('a failed test file\'s nats-server and nats CLI processes are stopped when 
   // GIVEN a test file that starts a server and a subscriber and fails before stopping them
   const pidsFile = join(work, 'pids.json');
   writeFileSync(join(work, 'leaking.test.js'), LEAKING_TEST(pidsFile));
-  const config = { rootDir: REPO, roots: [work], testMatch: ['**/leaking.test.js'], transform: { '^.+\\.ts$': 'ts-jest' },
-    testEnvironment: '<rootDir>/test/support/node-environment.ts' };
+  // (the project's transform and test environment, from its jest.config.js)
+  const { transform, testEnvironment } = require(join(REPO, 'jest.config.js')) as Record<string, unknown>;
+  const config = { rootDir: REPO, roots: [work], testMatch: ['**/leaking.test.js'], transform, testEnvironment };
   // WHEN jest runs it with the project's test environment
   const run = await runCommand(process.execPath, [join(REPO, 'node_modules/jest/bin/jest.js'), '--config', JSON.stringify(config), '--ci'], {
     cwd: REPO, env: { PATH: process.env.PATH, HOME: process.env.HOME }, timeoutMs: 120_000,

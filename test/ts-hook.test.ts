@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /**
- * scripts/lib/ts-hook.cjs in a project of its own: a copy of the hook, two TypeScript files and a
- * node_modules/ whose only package is a link to sucrase, so the compile cache under
- * node_modules/.cache is this test's alone.
+ * scripts/lib/ts-hook.cjs in a project of its own: a copy of the hook and its compiler, two
+ * TypeScript files and a node_modules/ whose only package is a link to sucrase, so the compile
+ * cache under node_modules/.cache is this test's alone.
  */
 
 const REPO = resolve(__dirname, '..');
@@ -22,7 +22,7 @@ function project(): { root: string; cache: string } {
   const root = join(work, `project-${++projects}`);
   mkdirSync(join(root, 'scripts', 'lib'), { recursive: true });
   mkdirSync(join(root, 'node_modules'));
-  copyFileSync(join(REPO, 'scripts/lib/ts-hook.cjs'), join(root, 'scripts/lib/ts-hook.cjs'));
+  for (const file of ['ts-hook.cjs', 'ts-compile.cjs']) copyFileSync(join(REPO, 'scripts/lib', file), join(root, 'scripts/lib', file));
   symlinkSync(join(REPO, 'node_modules', 'sucrase'), join(root, 'node_modules', 'sucrase'), 'dir');
   writeFileSync(join(root, 'name.ts'), "export const name: string = 'cache';\n");
   writeFileSync(join(root, 'greet.ts'), "import { name } from './name';\nconst greeting = (who: string): string => `hello ${who}`;\nconsole.log(greeting(name));\n");

@@ -1,16 +1,15 @@
 // Lets CommonJS Node run the project's TypeScript (Node 20 cannot). Each .ts file is compiled by
-// sucrase — types stripped, imports turned into require, line numbers kept — once, and cached by
-// its content under node_modules/.cache: later runs read the cache and never load sucrase, which
-// is most of the start-up cost of `npm run synth`. Type checking is tsc's job (`npm test`).
+// ts-compile.cjs (sucrase: types stripped, imports turned into require, line numbers kept) once,
+// and cached by its content under node_modules/.cache: later runs read the cache and never load
+// sucrase, which is most of the start-up cost of `npm run synth`. Type checking is tsc's job (`npm test`).
 'use strict';
 const { createHash, randomBytes } = require('node:crypto');
 const fs = require('node:fs');
 const Module = require('node:module');
 const path = require('node:path');
+const { COMPILER, compile } = require('./ts-compile.cjs');
 
 const CACHE = path.join(__dirname, '..', '..', 'node_modules', '.cache', 'k3s-nats-tls-ts');
-/** Part of every cache key: a new sucrase or new options compile everything again. */
-const COMPILER = `sucrase ${require('sucrase/package.json').version} imports+typescript`;
 /**
  * An entry is this header, the sha256 of the compiled text, a newline, then the text: an entry cut
  * short, emptied or edited no longer matches its hash and is compiled again, never run.
@@ -26,20 +25,9 @@ const TOUCH_AFTER_MS = 24 * 3600 * 1000;
 /** A temporary file this old belongs to no running writer: a killed run left it. */
 const STALE_TEMPORARY_MS = 600 * 1000;
 
-/** @type {typeof import('sucrase') | undefined} */
-let sucrase;
 let pruning = false;
 
 const sha256 = (/** @type {string} */ text) => createHash('sha256').update(text).digest('hex');
-
-/** @param {string} source @param {string} filename */
-function compile(source, filename) {
-  sucrase ??= require('sucrase');
-  const { code, sourceMap } = sucrase.transform(source, {
-    transforms: ['imports', 'typescript'], filePath: filename, sourceMapOptions: { compiledFilename: filename },
-  });
-  return `${code}\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,${Buffer.from(JSON.stringify(sourceMap)).toString('base64')}`;
-}
 
 /** The compiled text of a whole, unaltered entry, or undefined (no entry, or a damaged one). @param {string} file */
 function lookUp(file) {
@@ -132,3 +120,11 @@ function loadTypeScript(module, filename) {
 }
 
 extensions['.ts'] = loadTypeScript;
+
+/**
+ * Node 22.1+ also keeps V8's compiled code of every CommonJS module loaded from here on (cdk8s, the
+ * compiled TypeScript) beside our cache, so a later run skips parsing them; Node 20 has no such cache.
+ * @types/node 20 does not declare it.
+ */
+const { enableCompileCache } = /** @type {{ enableCompileCache?: (directory: string) => unknown }} */ (/** @type {unknown} */ (Module));
+enableCompileCache?.(path.join(CACHE, '..', 'k3s-nats-tls-v8'));

@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { parseConfig } from '../../lib/config/config';
-import { ensurePki } from '../../lib/pki/pki';
 import { commandLine, FAKE_TOOLS, FakeTool, fakeToolbox, FakeToolbox } from './fake-tools';
+import { fixtureKeys } from './fixture-pki';
 import { copyProject, RunningScript, runScript, ScriptResult, startScript } from './project-copy';
 
 /**
@@ -43,21 +42,9 @@ export function sandbox(tools: readonly FakeTool[] = FAKE_TOOLS): Sandbox {
 
 export const removeSandboxes = (): void => created.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true }));
 
-let sharedPki: Promise<string> | undefined;
-
-/**
- * Puts a valid default PKI into the sandbox's keys/, as a previous up leaves it. Issuing one costs
- * 0.5–2.5 s of CPU (RSA key generation is a random search), so the test file issues it once and
- * copies it into every sandbox whose test is not about issuing; up then reuses it.
- */
+/** Puts the run's default PKI (fixture-pki.ts) into the sandbox's keys/, as a previous up leaves it; up then reuses it. */
 export async function withIssuedKeys(box: Sandbox): Promise<Sandbox> {
-  sharedPki ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'k3s-nats-tls-shared-pki-'));
-    created.push(dir);
-    await ensurePki(parseConfig({}), { baseDir: dir });
-    return join(dir, 'keys');
-  })();
-  cpSync(await sharedPki, join(box.root, 'keys'), { recursive: true });
+  cpSync(await fixtureKeys(), join(box.root, 'keys'), { recursive: true });
   return box;
 }
 

@@ -1,0 +1,3 @@
+import { createFixtureDir } from './fixture-pki';
+
+export default createFixtureDir;

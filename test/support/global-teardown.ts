@@ -1,0 +1,3 @@
+import { removeFixtureDir } from './fixture-pki';
+
+export default removeFixtureDir;
