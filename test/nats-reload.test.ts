@@ -263,7 +263,7 @@ describe('changing a user\'s permissions and reloading', () => {
   });
 });
 
-describe('the README\'s Day 2 table, done in order', () => {
+describe('the Day 2 table of docs/day-2.md, done in order', () => {
   const LAPTOP = { name: 'laptop', email: 'laptop@example.com', authorized: true };
   const PERMISSIONS = { publish: { allow: ['sensors.>'] }, subscribe: { allow: ['_INBOX.>'] } };
   let s: Awaited<ReturnType<typeof scene>>;

@@ -7,7 +7,7 @@ import { isOwnedBy, ownerSelector } from '../synth/ownership';
  * by this instance's owner labels and by an allowlist of kinds. kubectl then deletes an object only
  * when it carries the labels, was applied by kubectl (it has kubectl's last-applied annotation), is
  * of an allowed kind, lives in a namespace this apply writes to, and is not in the files. Why not
- * ApplySet: README, "Pruning".
+ * ApplySet: docs/deploy.md, "Pruning".
  */
 
 /**

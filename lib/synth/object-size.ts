@@ -68,7 +68,7 @@ export function renderedAuthorization(values: NatsChartValues): string {
 /**
  * Upper bounds on what the chart renders besides `authorization`, whatever the configuration
  * (five servers, JetStream, the longest names the configuration allows), measured with helm
- * 3.22 on chart 2.14.2 (README, "Fleets": 1.6 KiB and 2.4 KiB): the rest of nats.conf, and the rest
+ * 3.22 on chart 2.14.2 (docs/fleets.md: 1.6 KiB and 2.4 KiB): the rest of nats.conf, and the rest
  * of the ConfigMap (metadata, labels) in kubectl's annotation, where nats.conf is escaped once more.
  */
 export const CHART_CONF_ALLOWANCE = 3 * 1024;
