@@ -47,14 +47,15 @@ export function timePhase(phase: string, command: string, args: readonly string[
   return { phase, wallSeconds, cpuSeconds: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore };
 }
 
+/** What `jest --json` writes of each test file (its formatTestResults): the file and its start and end in ms since the epoch. */
 interface JestReport {
-  readonly testResults: readonly { readonly name: string; readonly perfStats: { readonly start: number; readonly end: number } }[];
+  readonly testResults: readonly { readonly name: string; readonly startTime: number; readonly endTime: number }[];
 }
 
 /** Each test file's wall time as jest measured it, slowest first. */
-export const fileDurations = (report: JestReport): { file: string; seconds: number }[] =>
+const fileDurations = (report: JestReport): { file: string; seconds: number }[] =>
   report.testResults
-    .map((result) => ({ file: basename(result.name), seconds: (result.perfStats.end - result.perfStats.start) / 1000 }))
+    .map((result) => ({ file: basename(result.name), seconds: (result.endTime - result.startTime) / 1000 }))
     .sort((a, b) => b.seconds - a.seconds);
 
 const npmScript = (name: string): [string, string[]] => [process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '-s', name]];
