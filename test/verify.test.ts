@@ -195,7 +195,7 @@ describe('npm run verify', () => {
 
       // THEN every check matched, the table shows expected and got, and it exits 0
       expect(run.output).toMatch(/check\s+expected\s+got\s+time/);
-      expect(rowOf(run.output, 'echo')).toMatch(/^✔ echo http:\/\/127\.0\.0\.1:\d+\s+200 "Hello from echo"\s+200 "Hello from echo"\s+\d+ ms$/);
+      expect(rowOf(run.output, 'echo')).toMatch(/^✔ echo http:\/\/127\.0\.0\.1:\d+\s+200 "Hello from echo"\s+200 "Hello from echo"\s+(\d+ ms|\d+\.\d s)$/);
       expect(rowOf(run.output, 'nats client1 (authorized)')).toMatch(/^✔ .*admitted: publishes and receives\s+admitted: published and received/);
       expect(rowOf(run.output, 'nats client2 (not authorized)')).toMatch(/^✔ .*refused: Authorization Violation\s+refused: Authorization Violation/);
       // Over TLS 1.3 Go's server answers a client without a certificate with the certificate_required alert (RFC 8446).
@@ -751,17 +751,17 @@ describe('npm run verify', () => {
       ]);
 
       // THEN each rule is a row of its own, expected and got in the same words
-      expect(rowOf(run.output, SENSOR_ROWS[0])).toMatch(/^✔ nats sensor publish allow sensors\.> +publish to sensors\.verify allowed +publish to sensors\.verify allowed +\d+ ms$/);
+      expect(rowOf(run.output, SENSOR_ROWS[0])).toMatch(/^✔ nats sensor publish allow sensors\.> +publish to sensors\.verify allowed +publish to sensors\.verify allowed +(\d+ ms|\d+\.\d s)$/);
       expect(rowOf(run.output, SENSOR_ROWS[1])).toMatch(
-        /^✔ nats sensor publish deny sensors\.admin\.> +publish to sensors\.admin\.verify refused +publish to sensors\.admin\.verify refused \(Permissions Violation\) +\d+ ms$/);
-      expect(rowOf(run.output, SENSOR_ROWS[2])).toMatch(/^✔ nats sensor subscribe allow _INBOX\.> +subscribe to _INBOX\.verify allowed +subscribe to _INBOX\.verify allowed +\d+ ms$/);
+        /^✔ nats sensor publish deny sensors\.admin\.> +publish to sensors\.admin\.verify refused +publish to sensors\.admin\.verify refused \(Permissions Violation\) +(\d+ ms|\d+\.\d s)$/);
+      expect(rowOf(run.output, SENSOR_ROWS[2])).toMatch(/^✔ nats sensor subscribe allow _INBOX\.> +subscribe to _INBOX\.verify allowed +subscribe to _INBOX\.verify allowed +(\d+ ms|\d+\.\d s)$/);
       // AND an identity without permissions keeps its publish-and-receive row, and the sensor has no such row
       expect(rowOf(run.output, 'nats client1 (authorized)')).toMatch(/^✔ .*admitted: publishes and receives\s+admitted: published and received/);
       expect(run.output).not.toContain('nats sensor (authorized)');
       // AND the served certificate is keys/server.crt, its subject, names, expiry and fingerprint printed as openssl reads the file
       const served = opensslView(policyPki.paths.serverCert);
       expect(rowOf(run.output, 'nats server certificate')).toMatch(new RegExp(
-        `^✔ nats server certificate +the same as keys/server\\.crt +the same \\(SHA-256 ${served.fingerprint.slice(0, 11)}…\\) +\\d+ ms$`));
+        `^✔ nats server certificate +the same as keys/server\\.crt +the same \\(SHA-256 ${served.fingerprint.slice(0, 11)}…\\) +(\\d+ ms|\\d+\\.\\d s)$`));
       expect(run.output).toContain(`\nnats server certificate: subject CN=k3s-nats-tls NATS server; SANs ${served.sans}; ` +
         `not after ${served.notAfter}; SHA-256 ${served.fingerprint}\n`);
       expect(served.sans).toBe('DNS:localhost, DNS:nats, DNS:nats.nats, DNS:nats.nats.svc, DNS:nats.nats.svc.cluster.local, IP Address:127.0.0.1');
