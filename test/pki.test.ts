@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { Config, parseConfig } from '../lib/config/config';
 import { issueCertificates } from '../lib/pki/issue';
-import { pkiPaths } from '../lib/pki/paths';
+import { CHECK_RECORD, pkiPaths } from '../lib/pki/paths';
 import { ensurePki, PkiResult } from '../lib/pki/pki';
-import { removePki } from '../lib/pki/removal';
+import { pruneStrayPkiFiles, removePki } from '../lib/pki/removal';
 import { checkServerTls } from '../lib/pki/x509-checks';
 import { PkiError } from '../lib/util/errors';
 import { copyProject } from './support/project-copy';
@@ -28,8 +28,12 @@ const sansOf = (file: string) => (cert(file).subjectAltName ?? '').split(', ').f
 const modulusBits = (keyFile: string) => createPrivateKey(readFileSync(keyFile)).asymmetricKeyDetails?.modulusLength;
 const escape = (literal: string) => literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Every file of a PKI folder with its bytes, to prove what changed and what did not. */
-const snapshot = (dir: string) => Object.fromEntries(readdirSync(dir).sort().map((name) => [name, readFileSync(join(dir, name), 'base64')]));
+/**
+ * Every file of a PKI folder with its bytes, to prove what changed and what did not; not the check
+ * record, which changes whenever a pair does (its own tests are in "the check record").
+ */
+const snapshot = (dir: string) => Object.fromEntries(readdirSync(dir).filter((name) => name !== CHECK_RECORD).sort()
+  .map((name) => [name, readFileSync(join(dir, name), 'base64')]));
 
 let fresh: PkiResult;
 let baseDir: string;
@@ -68,12 +72,12 @@ describe.each(KEY_TYPES)('a fresh PKI (pki.keyType %s)', (keyType) => {
   test('writes the recipe\'s files into pki.dir, keys 0600 as PKCS#8, folder 0700', () => {
     const { paths } = pki();
     expect(readdirSync(paths.dir).sort()).toEqual([
-      '.gitignore', 'ca.crt', 'ca.key', 'client1.crt', 'client1.key', 'client2.crt', 'client2.key', 'echo.crt', 'echo.key', 'server.crt', 'server.key',
+      '.checked-pairs', '.gitignore', 'ca.crt', 'ca.key', 'client1.crt', 'client1.key', 'client2.crt', 'client2.key', 'echo.crt', 'echo.key', 'server.crt', 'server.key',
     ]);
     expect(mode(paths.dir)).toBe(0o700);
     // AND the folder ignores everything in it, itself included, wherever pki.dir points
     expect(readFileSync(join(paths.dir, '.gitignore'), 'utf8')).toMatch(/^\*$/m);
-    for (const name of readdirSync(paths.dir)) expect([name, mode(join(paths.dir, name))]).toEqual([name, name.endsWith('.key') ? 0o600 : 0o644]);
+    for (const name of readdirSync(paths.dir)) expect([name, mode(join(paths.dir, name))]).toEqual([name, name.endsWith('.key') || name === CHECK_RECORD ? 0o600 : 0o644]);
     for (const name of readdirSync(paths.dir).filter((file) => file.endsWith('.key'))) {
       expect(readFileSync(join(paths.dir, name), 'utf8')).toMatch(/^-----BEGIN PRIVATE[ ]KEY-----\n[\s\S]+\n-----END PRIVATE[ ]KEY-----\n$/);
     }
@@ -785,5 +789,115 @@ describe('the route certificate of a cluster', () => {
     expect(five.issued.map((file) => file.split('/').pop()).sort()).toEqual(['route.crt', 'route.key']);
     expect(lines.join('\n')).toMatch(/re-issuing .*route\.crt: its names .* differ from the configuration/);
     expect(cert(join(dir, 'keys', 'route.crt')).checkHost('nats-4.nats-headless')).toBe('nats-4.nats-headless');
+  });
+});
+
+describe('the check record (keys/.checked-pairs): what the PKI checked is not parsed again, and nothing else passes for it', () => {
+  const ecdsa = parseConfig({ pki: { keyType: 'ecdsa' } });
+  /** A copy of the fresh ECDSA PKI: its keys are all the same size, so one can stand in for another byte for byte. */
+  const copyOfEcdsa = () => {
+    const dir = join(work, `record-${++counter}`);
+    cpSync(join(work, 'fresh-ecdsa'), dir, { recursive: true });
+    return dir;
+  };
+  const recordOf = (dir: string) => join(dir, 'keys', CHECK_RECORD);
+  // x509-checks.ts calls node:crypto's createPrivateKey through the module object, so a spy sees every key it parses.
+  const crypto = require('node:crypto') as typeof import('node:crypto');
+  /** How many private keys `run` parses. */
+  async function keysParsedBy(run: () => Promise<unknown>): Promise<number> {
+    const spy = jest.spyOn(crypto, 'createPrivateKey');
+    try {
+      await run();
+      return spy.mock.calls.length;
+    } finally {
+      spy.mockRestore();
+    }
+  }
+  const failureOf = (run: Promise<unknown>) => run.then(() => undefined, (error: unknown) => error as Error);
+
+  test('issuing records every pair: the next run parses only the CA key and leaves the record as it is', async () => {
+    const dir = copyOfEcdsa();
+    const before = readFileSync(recordOf(dir), 'utf8');
+    expect(mode(recordOf(dir))).toBe(0o600);
+    expect(await keysParsedBy(() => ensurePki(ecdsa, { baseDir: dir }))).toBe(1);
+    expect(readFileSync(recordOf(dir), 'utf8')).toBe(before);
+    // AND without the record every pair is checked in full, and the same record is written again
+    rmSync(recordOf(dir));
+    expect(await keysParsedBy(() => ensurePki(ecdsa, { baseDir: dir }))).toBe(5);
+    expect(readFileSync(recordOf(dir), 'utf8')).toBe(before);
+  });
+
+  test('a key replaced by another of the same size is checked in full and refused', async () => {
+    const dir = copyOfEcdsa();
+    const paths = pkiPaths(ecdsa, dir);
+    const other = readFileSync(paths.identityKey('client2'));
+    expect(other.length).toBe(readFileSync(paths.identityKey('client1')).length);
+    writeFileSync(paths.identityKey('client1'), other);
+    expect((await failureOf(ensurePki(ecdsa, { baseDir: dir })))?.message).toMatch(/client1\.key does not belong to .*client1\.crt: delete/);
+  });
+
+  test('a certificate with one bit of its signature flipped (same size) is checked in full and refused', async () => {
+    const dir = copyOfEcdsa();
+    const paths = pkiPaths(ecdsa, dir);
+    const pem = readFileSync(paths.identityCert('client1'), 'utf8');
+    const der = new X509Certificate(pem).raw;
+    // Ten bytes from the end: inside the signature's second integer, so the certificate still parses.
+    der[der.length - 10] ^= 0x01;
+    const flipped = `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
+    expect(flipped.length).toBe(pem.length);
+    writeFileSync(paths.identityCert('client1'), flipped);
+    expect((await failureOf(ensurePki(ecdsa, { baseDir: dir })))?.message).toMatch(/client1\.crt is not signed by the current CA: delete/);
+  });
+
+  test('recorded facts are still held against the time and the configuration', async () => {
+    // GIVEN the record of every pair
+    const dir = copyOfEcdsa();
+    const paths = pkiPaths(ecdsa, dir);
+    // WHEN a changed configuration asks for another email and an RSA key THEN client1 is re-issued, for the first reason found
+    const lines: string[] = [];
+    const changed = parseConfig({ pki: { keyType: 'ecdsa', identities: [{ name: 'client1', email: 'ops@example.com', authorized: true }, { name: 'client2' }] } });
+    const renamed = await ensurePki(changed, { baseDir: dir, log: (line) => lines.push(line) });
+    expect(renamed.issued.map((file) => file.slice(paths.dir.length + 1))).toEqual(['client1.crt', 'client1.key']);
+    expect(lines).toContain(`↻ re-issuing ${paths.identityCert('client1')}: its names (email:client1@example.com) differ from the configuration`);
+    const rsa = await ensurePki(parseConfig({ pki: { identities: [{ name: 'client1', email: 'ops@example.com', authorized: true }, { name: 'client2' }] } }), { baseDir: dir });
+    expect(rsa.issued).toHaveLength(8);
+    // AND 980 days later, within renewWithinDays of expiry, every leaf is re-issued although the record vouches for its bytes
+    lines.length = 0;
+    const later = await ensurePki(ecdsa, { baseDir: dir, now: new Date(Date.now() + 980 * DAY_MS), log: (line) => lines.push(line) });
+    expect(later.issued).toHaveLength(8);
+    expect(lines.join('\n')).toMatch(/client2\.crt.*: it expires on/);
+  });
+
+  test('a record edited to extend what it vouches for counts as no record: the expiring pairs are re-issued', async () => {
+    // GIVEN a record whose dates were moved ten years on, its seal left as it was
+    const dir = copyOfEcdsa();
+    const record = readFileSync(recordOf(dir), 'utf8');
+    const extended = record.replace(/("validTo":"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d )(\d{4})/g, (_, head: string, year: string) => `${head}${Number(year) + 10}`);
+    expect(extended).not.toBe(record);
+    writeFileSync(recordOf(dir), extended);
+    // WHEN the PKI is ensured 980 days later THEN every pair was checked in full and re-issued
+    expect((await ensurePki(ecdsa, { baseDir: dir, now: new Date(Date.now() + 980 * DAY_MS) })).issued).toHaveLength(8);
+  });
+
+  test.each([
+    ['cut short', (text: string) => text.slice(0, text.length / 2)],
+    ['not a record', () => 'hello\n'],
+    ['empty', () => ''],
+    ['sealed for another CA', (text: string) => text.replace(/"ca":"[0-9a-f]{64}"/, `"ca":"${'0'.repeat(64)}"`)],
+  ])('a record %s means a full check, then a whole new record', async (_, damage) => {
+    const dir = copyOfEcdsa();
+    const whole = readFileSync(recordOf(dir), 'utf8');
+    writeFileSync(recordOf(dir), damage(whole));
+    expect(await keysParsedBy(() => ensurePki(ecdsa, { baseDir: dir }))).toBe(5);
+    expect(readFileSync(recordOf(dir), 'utf8')).toBe(whole);
+  });
+
+  test('certs --prune keeps the record; down --purge (removePki) deletes it with the rest', () => {
+    const dir = copyOfEcdsa();
+    expect(pruneStrayPkiFiles(ecdsa, dir)).toEqual([]);
+    expect(existsSync(recordOf(dir))).toBe(true);
+    const removed = removePki(ecdsa, dir);
+    expect(removed.removed).toContain(recordOf(dir));
+    expect(removed).toMatchObject({ kept: [], folderRemoved: true });
   });
 });

@@ -1,4 +1,5 @@
 import type { Document, YAMLError, YAMLWarning } from 'yaml';
+import { cacheSettings, cachedSettings } from './yaml-cache';
 
 /**
  * The settings in a configuration file's YAML text, or what is wrong with it, one line per problem.
@@ -28,9 +29,14 @@ function describe(issue: YAMLError | YAMLWarning): string {
 }
 
 export function yamlSettings(text: string): YamlSettings {
+  const cached = cachedSettings(text);
+  if (cached) return cached;
   // Loaded only when there is a file to read: most runs use the defaults, and synth time matters.
   const { parseDocument } = require('yaml') as typeof import('yaml');
   const document: Document = parseDocument(text);
   const issues = [...document.errors, ...document.warnings];
-  return issues.length > 0 ? { problems: issues.map(describe) } : { settings: document.toJS() };
+  if (issues.length > 0) return { problems: issues.map(describe) };
+  const settings: unknown = document.toJS();
+  cacheSettings(text, settings);
+  return { settings };
 }

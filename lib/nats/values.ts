@@ -214,10 +214,13 @@ function spreadValues(settings: NatsServerSettings): Pick<NatsChartValues, 'podT
 }
 
 /**
- * dist/helm/nats-values.yaml as synth writes it. The deploy script hashes this text, not the file,
- * so even a dry run after a configuration change knows the rendered chart is stale.
+ * dist/helm/nats-values.yaml as synth writes it, around `natsValuesYaml`. The deploy script hashes
+ * this text, not the file, so even a dry run after a configuration change knows the rendered chart is stale.
  */
-export function natsValuesDocument(values: NatsChartValues, chart: NatsChartRef): string {
+export function natsValuesDocument(valuesYaml: string, chart: NatsChartRef): string {
   return `# Values for the NATS Helm chart ${chart.name} ${chart.version}, synthesized by \`npm run synth\` from the configuration\n` +
-    `# (lib/config/config.ts defaults and k3s-nats-tls.yaml): do not edit.\n${Yaml.stringify(values)}`;
+    `# (lib/config/config.ts defaults and k3s-nats-tls.yaml): do not edit.\n${valuesYaml}`;
 }
+
+/** The values as YAML: a HelmChart's valuesContent, and the body of natsValuesDocument. */
+export const natsValuesYaml = (values: NatsChartValues): string => Yaml.stringify(values);

@@ -9,7 +9,7 @@ import { PkiError } from '../util/errors';
 import { readRegularFile } from '../util/plain-paths';
 import { makeFolder, vetFolder } from '../util/project-folder';
 import type { IssuedPair } from './issue';
-import type { PkiPaths } from './paths';
+import { CHECK_RECORD, type PkiPaths } from './paths';
 
 /** The PKI folder on disk: what it may hold, how it is made private and git-ignored, how files are read and written. */
 
@@ -17,13 +17,16 @@ const KEY_MODE = 0o600;
 const CERT_MODE = 0o644;
 const DIR_MODE = 0o700;
 
-/** What the PKI folder may hold: certificates and keys, its git-ignore file, and temporary files of interrupted writes. */
+/**
+ * What the PKI folder may hold: certificates and keys, its git-ignore file, the check record, and
+ * temporary files of interrupted writes.
+ */
 export const PKI_FILE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.(crt|key)$/;
 export const GITIGNORE = '.gitignore';
 /** Ignores everything in the folder, itself included: no key can become committable, wherever pki.dir points. */
 const GITIGNORE_TEXT = '# Written by k3s-nats-tls: private keys never enter git.\n*\n';
 const ownsPkiFile = (name: string, isDirectory: boolean): boolean =>
-  !isDirectory && (PKI_FILE.test(name) || name === GITIGNORE || isTemporaryFile(name));
+  !isDirectory && (PKI_FILE.test(name) || name === GITIGNORE || name === CHECK_RECORD || isTemporaryFile(name));
 
 /** Whether the PKI folder exists, after refusing it if it lies outside the project, is a link or holds foreign files. */
 export function vetPkiFolder(root: string, config: Pick<Config, 'pki'>, paths: PkiPaths): boolean {

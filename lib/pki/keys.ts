@@ -34,12 +34,24 @@ export function generateKeys(count: number, settings: KeySettings): Array<Promis
 /** `RSA 2048` or `ECDSA P-256`, as messages name a key type. */
 export const keyName = (settings: KeySettings): string => (settings.keyType === 'ecdsa' ? `ECDSA ${EC_CURVE}` : `RSA ${settings.keyBits}`);
 
-/** Whether `key` (public or private) is of the configured type and size. */
-export function keyMatches(key: KeyObject, settings: KeySettings): boolean {
+/** What a key is, as far as the configuration asks: its type, and its curve (ECDSA) or size (RSA). */
+export interface KeyFacts {
+  readonly type?: string;
+  readonly curve?: string;
+  readonly bits?: number;
+}
+
+/** The facts of `key` (public or private: a certificate's public key tells the same as its private key). */
+export function keyFactsOf(key: KeyObject): KeyFacts {
   const details = key.asymmetricKeyDetails;
+  return { type: key.asymmetricKeyType, curve: details?.namedCurve, bits: details?.modulusLength };
+}
+
+/** Whether a key with these facts is of the configured type and size. */
+export function keyMatches(key: KeyFacts, settings: KeySettings): boolean {
   return settings.keyType === 'ecdsa'
-    ? key.asymmetricKeyType === 'ec' && details?.namedCurve === EC_CURVE_OPENSSL
-    : key.asymmetricKeyType === 'rsa' && details?.modulusLength === settings.keyBits;
+    ? key.type === 'ec' && key.curve === EC_CURVE_OPENSSL
+    : key.type === 'rsa' && key.bits === settings.keyBits;
 }
 
 /** Whether the PKI can sign with `key`: RSA (any size it issues), or ECDSA on the curve it issues. */

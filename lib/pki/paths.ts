@@ -17,12 +17,16 @@ export interface PkiPaths {
   /** http-echo's HTTPS certificate, which Traefik serves. */
   echoCert: string;
   echoKey: string;
+  /** What the PKI already checked (lib/pki/check-record.ts). */
+  checkRecord: string;
   identityCert(name: string): string;
   identityKey(name: string): string;
 }
 
 /** The file stem of the CA; `--renew` refuses it (a new CA means new certificates for everyone). */
 export const CA_STEM = 'ca';
+/** The check record's file name: a dot file, so no identity's files can be named like it. */
+export const CHECK_RECORD = '.checked-pairs';
 /** The names `--renew` knows the server and the route certificates by, and their file stems. */
 export const SERVER_LEAF = 'server';
 export const ROUTE_LEAF = 'route';
@@ -46,6 +50,7 @@ export function pkiFilesIn(dir: string): PkiPaths {
     routeKey: join(dir, `${ROUTE_LEAF}.key`),
     echoCert: join(dir, `${ECHO_LEAF}.crt`),
     echoKey: join(dir, `${ECHO_LEAF}.key`),
+    checkRecord: join(dir, CHECK_RECORD),
     identityCert: (name) => join(dir, `${name}.crt`),
     identityKey: (name) => join(dir, `${name}.key`),
   };

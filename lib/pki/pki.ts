@@ -1,14 +1,16 @@
+import { X509Certificate } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { Config } from '../config/config';
 import { displayPath } from '../util/display-path';
 import { LINE_EACH_UP_TO, listed } from '../util/listed';
 import type { Progress } from '../util/progress-line';
+import { CheckRecord } from './check-record';
 import { keepKeyPrivate, preparePkiFolder, writePairs } from './folder';
 import type { IssuedPair, LeafSpec } from './issue';
 import { generateKeys, keyName } from './keys';
 import { CA_COMMON_NAME, checkRenewNames, leavesOf, type Leaf } from './leaves';
 import { keyFileOf, pkiPaths, type PkiPaths } from './paths';
-import { inspectLeaf, loadCa, type LoadedCa } from './x509-checks';
+import { inspectLeaf, leafFactsOf, loadCa, type LeafFacts, type LoadedCa } from './x509-checks';
 
 /**
  * The dev PKI: a CA, the NATS server's and http-echo's certificates and one client certificate per identity, kept in
@@ -49,7 +51,10 @@ const PAIRS_PER_BATCH = 100;
 /** What a run decided: the CA to sign with (none: create one), the leaves to keep and those to issue. */
 interface PkiPlan {
   readonly ca?: LoadedCa;
-  readonly keep: ReadonlyArray<{ readonly leaf: Leaf; readonly pair: IssuedPair }>;
+  /** What earlier runs checked against that CA. */
+  readonly record?: CheckRecord;
+  readonly leaves: readonly Leaf[];
+  readonly keep: ReadonlyArray<{ readonly leaf: Leaf; readonly pair: IssuedPair; readonly facts: LeafFacts }>;
   readonly issue: readonly Leaf[];
 }
 
@@ -63,8 +68,9 @@ function planPki(config: Config, paths: PkiPaths, options: EnsurePkiOptions, now
   const ca = options.force ? undefined : loadCa(paths, config.pki.renewWithinDays, now, log);
   const leaves = leavesOf(config, paths);
   // Without a CA on disk the old leaves belong to no CA any more: issue them all.
-  if (!ca) return { keep: [], issue: leaves };
-  const keep: Array<{ leaf: Leaf; pair: IssuedPair }> = [];
+  if (!ca) return { leaves, keep: [], issue: leaves };
+  const record = new CheckRecord(paths.checkRecord, ca);
+  const keep: Array<{ leaf: Leaf; pair: IssuedPair; facts: LeafFacts }> = [];
   const issue: Leaf[] = [];
   /** Why leaves are re-issued, with the certificates each reason applies to: one line per reason, however many. */
   const reasons = new Map<string, string[]>();
@@ -75,19 +81,19 @@ function planPki(config: Config, paths: PkiPaths, options: EnsurePkiOptions, now
   };
   const renew = new Set(options.renew ?? []);
   for (const leaf of leaves) {
-    const verdict = inspectLeaf(leaf, ca, config.pki, now);
+    const verdict = inspectLeaf(leaf, ca, config.pki, now, record);
     if (verdict.reuse && renew.has(leaf.name)) {
       reissue(leaf, 'renewal asked for');
       issue.push(leaf);
     } else if (verdict.reuse) {
-      keep.push({ leaf, pair: verdict.pair });
+      keep.push({ leaf, pair: verdict.pair, facts: verdict.facts });
     } else {
       if (verdict.why) reissue(leaf, verdict.why);
       issue.push(leaf);
     }
   }
   for (const [why, files] of reasons) log(`↻ re-issuing ${listed(files)}: ${why}`);
-  return { ca, keep, issue };
+  return { ca, record, leaves, keep, issue };
 }
 
 function describeSpec(spec: LeafSpec): string {
@@ -144,6 +150,20 @@ async function issueAndWrite(
 }
 
 /**
+ * Records every leaf's pair as checked, for the CA now on disk: a kept pair with the facts its check
+ * found, an issued one with what its certificate asserts (issued over its own key by that CA).
+ */
+function recordChecks(paths: PkiPaths, plan: PkiPlan, issued: ReadonlyMap<string, IssuedPair>): void {
+  const newCa = issued.get(paths.caCert);
+  const record = newCa ? new CheckRecord(paths.checkRecord, { cert: newCa.cert, keyPem: newCa.key }) : plan.record!;
+  const kept = new Map(plan.keep.map(({ leaf, pair, facts }) => [leaf.certPath, { pair, facts }]));
+  record.write(plan.leaves.map((leaf) => {
+    const pair = issued.get(leaf.certPath);
+    return pair ? { pair, facts: leafFactsOf(new X509Certificate(pair.cert)) } : kept.get(leaf.certPath)!;
+  }));
+}
+
+/**
  * Makes `config.pki.dir` hold a CA, the NATS server and http-echo certificates and one client certificate per identity,
  * all valid and matching the configuration: reuses what is valid, re-issues a leaf that expires
  * within `renewWithinDays` or no longer matches (names, key type or size), creates the CA only when
@@ -162,6 +182,7 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
   if (plan.ca) keepKeyPrivate(paths.caKey);
   for (const { leaf } of plan.keep) keepKeyPrivate(leaf.keyPath);
   const issued = await issueAndWrite(config, paths, plan, now, log, options.progress ?? (() => undefined));
+  recordChecks(paths, plan, issued);
 
   // The PEMs this run checked or issued, never read back: another process cannot slip in between.
   const kept = new Map(plan.keep.map(({ leaf, pair }) => [leaf.certPath, pair]));

@@ -37,7 +37,7 @@ export interface RemovedPki {
 
 /**
  * Deletes exactly the files this configuration's PKI writes (CA, server, each identity, the
- * git-ignore file, temporary files of interrupted writes), then the folder if that left it empty.
+ * git-ignore file, the check record, temporary files of interrupted writes), then the folder if that left it empty.
  * Nothing is deleted recursively; anything else in the folder is kept and reported.
  */
 export function removePki(config: Config, root: string): RemovedPki {
@@ -45,7 +45,7 @@ export function removePki(config: Config, root: string): RemovedPki {
   if (!vetPkiFolder(root, config, paths)) return { removed: [], kept: [], folderRemoved: false };
   const ours = new Set([
     paths.caCert, paths.caKey, paths.serverCert, paths.serverKey, paths.routeCert, paths.routeKey, paths.echoCert, paths.echoKey,
-    join(paths.dir, GITIGNORE),
+    join(paths.dir, GITIGNORE), paths.checkRecord,
     ...config.pki.identities.flatMap(({ name }) => [paths.identityCert(name), paths.identityKey(name)]),
   ]);
   const removed: string[] = [];

@@ -2,10 +2,11 @@ import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { displayPath } from '../util/display-path';
 import { PkiError } from '../util/errors';
+import type { CheckRecord } from './check-record';
 import { readIfExists } from './folder';
 import { FORCE_HINT } from './force-hint';
 import type { ExistingCa, IssuedPair, LeafSpec } from './issue';
-import { canSignWith, keyMatches, keyName, type KeySettings } from './keys';
+import { canSignWith, keyFactsOf, keyMatches, keyName, type KeyFacts, type KeySettings } from './keys';
 import type { Leaf } from './leaves';
 import type { PkiPaths } from './paths';
 
@@ -34,6 +35,8 @@ function parseKey(path: string, pem: string, fix: string): KeyObject {
 }
 
 export interface LoadedCa extends ExistingCa {
+  /** The key file's text: it seals the check record (lib/pki/check-record.ts). */
+  readonly keyPem: string;
   readonly x509: X509Certificate;
   readonly path: string;
 }
@@ -59,7 +62,7 @@ export function loadCa(paths: PkiPaths, renewWithinDays: number, now: Date, log:
   if (expires.getTime() - now.getTime() <= renewWithinDays * DAY_MS) {
     log(`! ${displayPath(paths.caCert)} expires on ${x509.validTo}: plan \`${FORCE_HINT}\` (a new CA; clients need new certificates).`);
   }
-  return { cert: certPem, key, x509, path: paths.caCert };
+  return { cert: certPem, key, keyPem, x509, path: paths.caCert };
 }
 
 /** Node prints IPv6 SANs uncompressed in upper case (0:0:0:0:0:0:0:1); the configuration may not. */
@@ -86,38 +89,82 @@ function expectedSans(spec: LeafSpec): string[] {
   ].sort();
 }
 
-type Verdict = { reuse: true; pair: IssuedPair } | { reuse: false; why?: string };
+type Verdict = { reuse: true; pair: IssuedPair; facts: LeafFacts } | { reuse: false; why?: string };
 
 export interface LeafPolicy extends KeySettings {
   readonly renewWithinDays: number;
 }
 
-/** Whether the leaf on disk can be reused, or why it must be re-issued. Damage is an error. */
-export function inspectLeaf(leaf: Leaf, ca: LoadedCa, policy: LeafPolicy, now: Date): Verdict {
+/**
+ * What a leaf's certificate asserts, as Node's X.509 code reads it: all that decides whether it
+ * still matches the configuration. The check record (lib/pki/check-record.ts) keeps it per pair.
+ */
+export interface LeafFacts {
+  readonly subject: string;
+  /** Node's `subjectAltName` entries, sorted. */
+  readonly sans: readonly string[];
+  /** The extended key usages' OIDs, sorted. */
+  readonly usages: readonly string[];
+  readonly ca: boolean;
+  readonly key: KeyFacts;
+  readonly validFrom: string;
+  readonly validTo: string;
+}
+
+/** The facts of a certificate; its key's come from its public key, which a matching private key shares. */
+export function leafFactsOf(cert: X509Certificate): LeafFacts {
+  return {
+    subject: cert.subject,
+    sans: (cert.subjectAltName ?? '').split(', ').filter(Boolean).sort(),
+    usages: [...(cert.keyUsage ?? [])].sort(),
+    ca: cert.ca,
+    key: keyFactsOf(cert.publicKey),
+    validFrom: cert.validFrom,
+    validTo: cert.validTo,
+  };
+}
+
+/** Parses a pair in full: the key belongs to the certificate and the CA signed it, or it is damage (an error). */
+function checkedFacts(leaf: Leaf, pair: IssuedPair, ca: LoadedCa): LeafFacts {
+  const fix = `delete ${displayPath(leaf.certPath)} and ${displayPath(leaf.keyPath)} to have them re-issued from ${displayPath(ca.path)}.`;
+  const cert = parseCert(leaf.certPath, pair.cert, fix);
+  const key = parseKey(leaf.keyPath, pair.key, fix);
+  if (!cert.checkPrivateKey(key)) throw new PkiError(`${displayPath(leaf.keyPath)} does not belong to ${displayPath(leaf.certPath)}: ${fix}`);
+  if (!cert.checkIssued(ca.x509) || !cert.verify(ca.x509.publicKey)) {
+    throw new PkiError(`${displayPath(leaf.certPath)} is not signed by the current CA: ${fix}`);
+  }
+  return leafFactsOf(cert);
+}
+
+/** Why a certificate with these facts must be re-issued for `spec` at `now`, or undefined when it can stay. */
+function staleness(facts: LeafFacts, spec: LeafSpec, policy: LeafPolicy, now: Date): string | undefined {
+  const expires = new Date(facts.validTo);
+  if (expires.getTime() - now.getTime() <= policy.renewWithinDays * DAY_MS) return `it expires on ${facts.validTo}`;
+  if (new Date(facts.validFrom) > now) return `it is not valid before ${facts.validFrom}`;
+  if (facts.sans.join(', ') !== expectedSans(spec).join(', ')) return `its names (${facts.sans.join(', ') || 'none'}) differ from the configuration`;
+  if (facts.subject !== `CN=${spec.commonName}`) return `its subject ${facts.subject.replace(/\n/g, ', ')} differs from CN=${spec.commonName}`;
+  const usages = spec.usages.map((usage) => EKU_OID[usage]).sort().join();
+  if (facts.ca || facts.usages.join() !== usages) return `it is not a ${spec.usages.join(' + ')} certificate`;
+  if (!keyMatches(facts.key, policy)) return `its key is not ${keyName(policy)}`;
+  return undefined;
+}
+
+/**
+ * Whether the leaf on disk can be reused, or why it must be re-issued. Damage is an error. A pair
+ * whose bytes `checked` vouches for (lib/pki/check-record.ts) is not parsed again; its facts are
+ * still held against the configuration and the time.
+ */
+export function inspectLeaf(leaf: Leaf, ca: LoadedCa, policy: LeafPolicy, now: Date, checked?: CheckRecord): Verdict {
   const certPem = readIfExists(leaf.certPath);
   const keyPem = readIfExists(leaf.keyPath);
   if (certPem === undefined && keyPem === undefined) return { reuse: false };
   if (certPem === undefined) return { reuse: false, why: `${displayPath(leaf.certPath)} is missing` };
   if (keyPem === undefined) return { reuse: false, why: `${displayPath(leaf.keyPath)} is missing` };
 
-  const fix = `delete ${displayPath(leaf.certPath)} and ${displayPath(leaf.keyPath)} to have them re-issued from ${displayPath(ca.path)}.`;
-  const cert = parseCert(leaf.certPath, certPem, fix);
-  const key = parseKey(leaf.keyPath, keyPem, fix);
-  if (!cert.checkPrivateKey(key)) throw new PkiError(`${displayPath(leaf.keyPath)} does not belong to ${displayPath(leaf.certPath)}: ${fix}`);
-  if (!cert.checkIssued(ca.x509) || !cert.verify(ca.x509.publicKey)) {
-    throw new PkiError(`${displayPath(leaf.certPath)} is not signed by the current CA: ${fix}`);
-  }
-
-  const expires = new Date(cert.validTo);
-  if (expires.getTime() - now.getTime() <= policy.renewWithinDays * DAY_MS) return { reuse: false, why: `it expires on ${cert.validTo}` };
-  if (new Date(cert.validFrom) > now) return { reuse: false, why: `it is not valid before ${cert.validFrom}` };
-  const sans = (cert.subjectAltName ?? '').split(', ').filter(Boolean).sort();
-  if (sans.join(', ') !== expectedSans(leaf.spec).join(', ')) return { reuse: false, why: `its names (${sans.join(', ') || 'none'}) differ from the configuration` };
-  if (cert.subject !== `CN=${leaf.spec.commonName}`) return { reuse: false, why: `its subject ${cert.subject.replace(/\n/g, ', ')} differs from CN=${leaf.spec.commonName}` };
-  const usages = leaf.spec.usages.map((usage) => EKU_OID[usage]).sort().join();
-  if (cert.ca || [...(cert.keyUsage ?? [])].sort().join() !== usages) return { reuse: false, why: `it is not a ${leaf.spec.usages.join(' + ')} certificate` };
-  if (!keyMatches(key, policy)) return { reuse: false, why: `its key is not ${keyName(policy)}` };
-  return { reuse: true, pair: { cert: certPem, key: keyPem } };
+  const pair = { cert: certPem, key: keyPem };
+  const facts = checked?.factsOf(pair) ?? checkedFacts(leaf, pair, ca);
+  const why = staleness(facts, leaf.spec, policy, now);
+  return why === undefined ? { reuse: true, pair, facts } : { reuse: false, why };
 }
 
 /**

@@ -6,7 +6,7 @@ import { parseConfig, type Config } from '../../lib/config/config';
 import { renderedDocument, renderProvenance } from '../../lib/deploy/helm-render';
 import { pruningArgs } from '../../lib/deploy/prune';
 import { DEFAULT_NATS_CHART } from '../../lib/nats/chart';
-import { natsValuesDocument, type NatsUser } from '../../lib/nats/values';
+import { natsValuesDocument, natsValuesYaml, type NatsUser } from '../../lib/nats/values';
 import { MANIFEST_SUFFIX } from '../../lib/synth/dist';
 import { ANNOTATIONS_LIMIT, checkFleetSize, fleetObjectSizes, LAST_APPLIED_ANNOTATION } from '../../lib/synth/object-size';
 import { defineStack, plannedStack } from '../../lib/synth/stack';
@@ -102,7 +102,7 @@ test('the previous nats.conf, every rule as {allow: [...]}, was refused at 1,000
   const longForm: NatsUser[] = config.pki.identities.map(({ email, permissions }) => ({ user: email!, permissions }));
   const shipped = plannedStack(config).nats.helmValues;
   const longValues = { ...shipped, config: { ...shipped.config, merge: { ...shipped.config.merge, authorization: { users: longForm } } } };
-  const values = natsValuesDocument(longValues, config.nats.chart);
+  const values = natsValuesDocument(natsValuesYaml(longValues), config.nats.chart);
   // WHEN they are applied THEN the API server refuses the ConfigMap for its annotation
   const { stack, result } = await applyAsUp(config, values);
   expect(result.code).toBe(1);
