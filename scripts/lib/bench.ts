@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { chalk } from 'zx';
 import { countFlag, runCli, type CommandSpec } from '../../lib/util/cli';
 import { UsageError } from '../../lib/util/errors';
+import { progressLine } from '../../lib/util/progress-line';
 import { identitySizes, measureFleetSynth } from '../../test/support/bench-fleet';
 import { fakeToolbox } from '../../test/support/fake-tools';
 import { copyProject } from '../../test/support/project-copy';
-import { median, progress, timed } from './timing';
+import { median, timed } from './timing';
 
 /**
  * `npm run bench`: the start-up targets as medians and ratios (it asserts nothing) — synth against
@@ -66,10 +67,11 @@ export const bench = (args: readonly string[]): Promise<void> => runCli(BENCH_CO
     console.log();
     if (sizes) {
       console.log(chalk.bold(`no-op synth by fleet size (identities with rules of their own, median of ${runs} runs)`));
-      const steps = progress('measuring', sizes.length + 2);
+      const total = sizes.length + 2;
+      const measured = progressLine({ what: 'measured', everyMs: Infinity });
       let step = 0;
-      const fleet = measureFleetSynth(scratch, sizes, runs, timed, () => steps.step(++step));
-      steps.done();
+      const fleet = measureFleetSynth(scratch, sizes, runs, timed, () => measured(step++, total));
+      measured(total, total);
       console.log(`  default configuration (2 identities) ${fleet.baseSeconds.toFixed(3)} s`);
       for (const row of fleet.rows) {
         console.log(`  ${String(row.identities).padStart(5)} identities              ${row.seconds.toFixed(3)} s   ` +

@@ -26,12 +26,3 @@ export const median = (values: readonly number[]): number => {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
-
-/** A "round i/n" line that rewrites itself on a terminal and prints nothing into a pipe or a log. */
-export function progress(label: string, total: number): { step(i: number): void; done(): void } {
-  if (!process.stdout.isTTY) return { step() {}, done() {} };
-  return {
-    step: (i) => process.stdout.write(`\r  ${label} ${i}/${total}`),
-    done: () => process.stdout.write('\r\x1b[K'),
-  };
-}
