@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIG_ENV, echoUrl, k3dContext, loadConfig, natsUrl, parseConfig } from '../lib/config/config';
+import { echoUrl, k3dContext, loadConfig, natsUrl, parseConfig } from '../lib/config/config';
+import { CONFIG_ENV } from '../lib/config/layout';
 import { ConfigError } from '../lib/util/errors';
 
 /** The problems ConfigError reports for `raw`; fails the test when `raw` is accepted. */

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { CONFIG_FILE, parseConfig, type Config } from '../lib/config/config';
+import { parseConfig, type Config } from '../lib/config/config';
+import { CONFIG_FILE } from '../lib/config/layout';
 import { commandEnvironment } from '../lib/deploy/command-limits';
 import { helmTemplateArgs, missingChartObjects, renderedDocument, renderProvenance } from '../lib/deploy/helm-render';
 import { natsPodSelector } from '../lib/nats/chart';

@@ -1,17 +1,16 @@
-import { resolve } from 'node:path';
 import { z } from 'zod';
-import { HTTP_ECHO_DEFAULTS } from '../constructs/http-echo';
+import { defaultNodePortServiceName, HTTP_ECHO_DEFAULTS, NATS_INSTALLS, NATS_MUTUAL_TLS_DEFAULTS } from '../constructs/defaults';
 import {
   DEFAULT_NAMESPACE, DNS_LABEL, DNS_NAME, HELM_RELEASE_MAX_LENGTH, isHostName, isNatsReplicaCount, NATS_REPLICA_CHOICE, NODE_PORT_RANGE, PORT_MAX,
   STORAGE_SIZE, SYSTEM_NAMESPACES, UNPRIVILEGED_PORT_MIN,
 } from '../constructs/kubernetes-rules';
-import { defaultNodePortServiceName, NATS_INSTALLS, NATS_MUTUAL_TLS_DEFAULTS } from '../constructs/nats-mutual-tls';
 import { natsFullname as chartFullname, natsRouteHostnames, natsServiceHostnames as chartServiceHostnames } from '../nats/chart';
 import type { ContextsTarget } from '../nats/contexts';
 import { subjectProblem } from '../nats/subjects';
 import { ConfigError } from '../util/errors';
 import { readRegularFile } from '../util/plain-paths';
 import { folderValueProblem } from '../util/project-folder';
+import { CONFIG_ENV, configFilePath } from './layout';
 import { yamlSettings } from './yaml-settings';
 
 /**
@@ -20,9 +19,6 @@ import { yamlSettings } from './yaml-settings';
  * the file named by K3S_NATS_TLS_CONFIG). Each entry point loads it once (lib/config/project.ts)
  * and passes it down; the names and values it accepts follow lib/constructs/kubernetes-rules.ts.
  */
-
-export const CONFIG_FILE = 'k3s-nats-tls.yaml';
-export const CONFIG_ENV = 'K3S_NATS_TLS_CONFIG';
 
 const MAX_AGENTS = 9;
 
@@ -370,7 +366,7 @@ export function parseConfig(raw: unknown, source = 'configuration'): Config {
  */
 export function loadConfig(dir: string, env: NodeJS.ProcessEnv): Config {
   const named = env[CONFIG_ENV];
-  const file = resolve(dir, named || CONFIG_FILE);
+  const file = configFilePath(dir, env);
   const text = readRegularFile(file, named
     ? { what: `the configuration file (${CONFIG_ENV})`, fix: `point ${CONFIG_ENV} at a YAML file, or unset it` }
     : { what: 'the configuration file', fix: 'replace it with a YAML file, or remove it to use the defaults' });

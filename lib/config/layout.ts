@@ -1,9 +1,17 @@
-import { relative, sep } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { UserError } from '../util/errors';
 import { projectFolder, type FolderSetting } from '../util/project-folder';
 import type { Config } from './config';
 
-/** Where generated files live, shared by `npm run synth` and the deploy scripts. */
+/** Where the configuration is read from and generated files live, shared by `npm run synth` and the deploy scripts. */
+
+/** The configuration file in the project folder. */
+export const CONFIG_FILE = 'k3s-nats-tls.yaml';
+/** Names another configuration file (relative to the project folder); empty means unset. */
+export const CONFIG_ENV = 'K3S_NATS_TLS_CONFIG';
+
+/** The configuration file a run reads: the one K3S_NATS_TLS_CONFIG names, else k3s-nats-tls.yaml (which may not exist). */
+export const configFilePath = (root: string, env: NodeJS.ProcessEnv): string => resolve(root, env[CONFIG_ENV] || CONFIG_FILE);
 
 /** Overrides the output folder, as for the cdk8s CLI; empty means unset. */
 export const OUTDIR_ENV = 'CDK8S_OUTDIR';

@@ -1,6 +1,6 @@
 import type { FolderSetting } from '../util/project-folder';
 import { loadConfig, type Config } from './config';
-import { outdirSetting, projectFolders } from './layout';
+import { configFilePath, outdirSetting, projectFolders } from './layout';
 
 /**
  * The project as an entry point resolves it once — its root, its configuration, its two folders —
@@ -10,6 +10,8 @@ export interface Project {
   /** The checkout: where the configuration file is looked for and the folders are resolved from. */
   readonly root: string;
   readonly config: Config;
+  /** The file the configuration was read from (or would be: without it, the defaults apply). */
+  readonly configFile: string;
   /** The folder synth writes: dist/, or the one CDK8S_OUTDIR names. */
   readonly dist: string;
   /** The setting that named `dist`, for messages. */
@@ -25,5 +27,5 @@ export interface Project {
 export function loadProject(root: string, env: NodeJS.ProcessEnv): Project {
   const config = loadConfig(root, env);
   const { keys, dist } = projectFolders(root, config, env);
-  return { root, config, dist, outdir: outdirSetting(env), keys };
+  return { root, config, configFile: configFilePath(root, env), dist, outdir: outdirSetting(env), keys };
 }

@@ -3,7 +3,10 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { checkProps } from './check-props';
+import { HTTP_ECHO_DEFAULTS } from './defaults';
 import { DEFAULT_NAMESPACE, isDnsLabel, isHostName, PORT_MAX, UNPRIVILEGED_PORT_MIN } from './kubernetes-rules';
+
+export { HTTP_ECHO_DEFAULTS };
 
 /** HTTPS for http-echo: Traefik terminates TLS with a certificate from an existing Secret. */
 export interface HttpEchoTlsProps {
@@ -35,16 +38,6 @@ export const TRAEFIK_TLS_ANNOTATIONS: Readonly<Record<string, string>> = {
   'traefik.ingress.kubernetes.io/router.entrypoints': 'websecure',
   'traefik.ingress.kubernetes.io/router.tls': 'true',
 };
-
-/** The values of the props left out; the configuration's defaults are these. */
-export const HTTP_ECHO_DEFAULTS = {
-  name: 'echo',
-  image: 'hashicorp/http-echo:1.0.0',
-  containerPort: 5678,
-  servicePort: 80,
-  runAsUser: 65532,
-  ingressClassName: 'traefik',
-} satisfies Required<Pick<HttpEchoProps, 'name' | 'image' | 'containerPort' | 'servicePort' | 'runAsUser' | 'ingressClassName'>>;
 
 export interface HttpEchoProps {
   /** What every request is answered with. */

@@ -2,13 +2,16 @@ import { Construct } from 'constructs';
 import { HelmChart } from '../../imports/helm.cattle.io';
 import { k8s } from '../../imports/k8s';
 import {
-  DEFAULT_NATS_CHART, NATS_CLIENT_PORT_NAME, natsChartObjects, natsPodSelector, natsRouteUrls, TLS_SECRET_KEYS,
+  NATS_CLIENT_PORT_NAME, natsChartObjects, natsPodSelector, natsRouteUrls, TLS_SECRET_KEYS,
   type NatsChartObjects, type NatsChartRef,
 } from '../nats/chart';
 import { natsHelmValues, natsValuesDocument, natsValuesYaml, type NatsChartValues, type NatsUser } from '../nats/values';
 import { checkProps } from './check-props';
+import { defaultNodePortServiceName, K3S_HELMCHART_NAMESPACE, k3sHelmChartName, NATS_INSTALLS, NATS_MUTUAL_TLS_DEFAULTS, type NatsInstall } from './defaults';
 import { HELM_RELEASE_MAX_LENGTH, isDnsLabel, isNatsReplicaCount, isNodePort, isStorageSize, NATS_REPLICA_CHOICE, NODE_PORT_RANGE } from './kubernetes-rules';
 import { tlsSecret } from './tls-secret';
+
+export { defaultNodePortServiceName, K3S_HELMCHART_NAMESPACE, k3sHelmChartName, NATS_INSTALLS, NATS_MUTUAL_TLS_DEFAULTS, type NatsInstall };
 
 /** PEM text of the server's identity and of the CA that signs every client (and every route). */
 export interface ServerTlsMaterial {
@@ -35,24 +38,6 @@ export interface NatsNodePortProps {
    */
   readonly serviceName?: string;
 }
-
-/**
- * Who installs the NATS chart. `template`: whoever deploys renders it (`helm template` from
- * `valuesDocument`) and applies the result. `helmchart`: a k3s `HelmChart` object carries chart,
- * version, repository and values, and k3s's built-in helm controller installs it.
- */
-export const NATS_INSTALLS = ['template', 'helmchart'] as const;
-
-export type NatsInstall = typeof NATS_INSTALLS[number];
-
-/**
- * Where k3s's helm controller is documented to take HelmChart objects from (its own charts live
- * there); the controller runs the install Job `helm-install-<name>` in the same namespace.
- */
-export const K3S_HELMCHART_NAMESPACE = 'kube-system';
-
-/** The HelmChart of `install: 'helmchart'` is named after the release: its helm-install Job and release take that name. */
-export const k3sHelmChartName = (release: string): string => release;
 
 /**
  * HelmChart objects k3s itself keeps in kube-system: one of ours with such a name would replace
@@ -124,22 +109,6 @@ export interface NatsMutualTlsProps {
    */
   readonly secretScope?: Construct;
 }
-
-/** The values of the props left out; the configuration's defaults are these. */
-export const NATS_MUTUAL_TLS_DEFAULTS = {
-  namespace: 'nats',
-  release: 'nats',
-  chart: DEFAULT_NATS_CHART,
-  secretName: 'nats-server-tls',
-  clientPort: 4222,
-  replicas: 1,
-  routeSecretName: 'nats-route-tls',
-  install: 'template',
-} satisfies Required<Pick<NatsMutualTlsProps,
-  'namespace' | 'release' | 'chart' | 'secretName' | 'clientPort' | 'replicas' | 'routeSecretName' | 'install'>>;
-
-/** The NodePort Service's name when `nodePort.serviceName` is left out. */
-export const defaultNodePortServiceName = (release: string): string => `${release}-np`;
 
 /**
  * NATS on Kubernetes that admits only clients holding a certificate from our CA whose email maps

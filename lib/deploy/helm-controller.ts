@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { type NatsConfig } from '../config/config';
-import { K3S_HELMCHART_NAMESPACE, k3sHelmChartName } from '../constructs/nats-mutual-tls';
+import { K3S_HELMCHART_NAMESPACE, k3sHelmChartName } from '../constructs/defaults';
 import { isOwnedBy } from '../synth/ownership';
 
 /**

@@ -1,5 +1,5 @@
+import { K3S_HELMCHART_NAMESPACE, type NatsInstall } from '../constructs/defaults';
 import { BUILT_IN_NAMESPACES } from '../constructs/kubernetes-rules';
-import { K3S_HELMCHART_NAMESPACE, type NatsInstall } from '../constructs/nats-mutual-tls';
 import { isOwnedBy, ownerSelector } from '../synth/ownership';
 import { listedObjects } from './foreign-objects';
 import { HELMCHART_KIND, pruneAllowlist } from './prune';

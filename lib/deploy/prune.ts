@@ -1,5 +1,5 @@
 import { parseAllDocuments } from 'yaml';
-import type { NatsInstall } from '../constructs/nats-mutual-tls';
+import type { NatsInstall } from '../constructs/defaults';
 import { isOwnedBy, ownerSelector } from '../synth/ownership';
 
 /**

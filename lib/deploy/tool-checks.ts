@@ -1,4 +1,4 @@
-import { type NatsInstall } from '../constructs/nats-mutual-tls';
+import { type NatsInstall } from '../constructs/defaults';
 import { k3dVersionProblem } from './k3d';
 
 /** The tools up and down need, and how each is checked before anything runs (lib/driver/checks.ts). */

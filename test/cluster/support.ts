@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { stringify } from 'yaml';
-import { CONFIG_FILE } from '../../lib/config/config';
+import { CONFIG_FILE } from '../../lib/config/layout';
 import { DEFAULT_NATS_CHART } from '../../lib/nats/chart';
 import { runHelm, serveChartRepo, type ChartRepo } from '../support/chart-repo';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../support/control-plane';

@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { CONFIG_FILE } from '../../lib/config/config';
+import { CONFIG_FILE } from '../../lib/config/layout';
 import { fleetIdentities } from './fixtures';
 import { copyProject } from './project-copy';
 
