@@ -106,7 +106,7 @@ describe('one lock around PKI changes and synth', () => {
     expect([after.code, after.stderr]).toEqual([0, '']);
     expectConsistentKeys();
     expectConsistentSecret();
-    expect(readdirSync(join(root, 'dist')).filter((name) => name.startsWith('.')).sort()).toEqual(['.gitignore', '.synth-files']);
+    expect(readdirSync(join(root, 'dist')).filter((name) => name.startsWith('.')).sort()).toEqual(['.gitignore', '.synth-files', '.synth-stamp']);
     expect(readdirSync(join(root, 'keys')).filter((name) => name.endsWith('.tmp'))).toEqual([]);
     expect(existsSync(lock)).toBe(false);
   }, 240_000);

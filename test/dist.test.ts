@@ -5,9 +5,8 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { CONFIG_FILE } from '../lib/config/config';
-import { NATS_RENDERED_FILE, NATS_VALUES_FILE } from '../lib/config/layout';
-import { KUSTOMIZATION_FILE, MANIFEST_SUFFIX, SYNTH_RECORD } from '../lib/synth/dist';
+import { CONFIG_FILE, NATS_RENDERED_FILE, NATS_VALUES_FILE } from '../lib/config/layout';
+import { KUSTOMIZATION_FILE, MANIFEST_SUFFIX, SYNTH_RECORD, SYNTH_STAMP } from '../lib/synth/dist';
 import type { ApiObject } from './support/fixtures';
 import { copyProject } from './support/project-copy';
 import { validateAgainstSchema } from './support/schema';
@@ -99,16 +98,17 @@ describe('npm run synth', () => {
     }
   });
 
-  test('is byte-identical across clones with the same PKI', () => {
+  test('is byte-identical across clones with the same PKI (but for the git-ignored stamp, which describes each clone\'s files)', () => {
     expect(filesUnder(join(second, 'dist'))).toEqual(filesUnder(join(first, 'dist')));
-    for (const file of filesUnder(join(first, 'dist'))) {
+    expect(isIgnored(join('dist', SYNTH_STAMP))).toBe(true);
+    for (const file of filesUnder(join(first, 'dist')).filter((name) => name !== SYNTH_STAMP)) {
       expect(readFileSync(join(second, 'dist', file))).toEqual(readFileSync(join(first, 'dist', file)));
     }
   });
 
   test('writes the manifests in apply order, the Helm values, its record and its git-ignore file', () => {
     expect(filesUnder(join(first, 'dist'))).toEqual([
-      '.gitignore', SYNTH_RECORD,
+      '.gitignore', SYNTH_RECORD, SYNTH_STAMP,
       '0000-namespaces.k8s.yaml', '0001-nats-tls.k8s.yaml', '0002-nats-access.k8s.yaml', '0003-echo.k8s.yaml', NATS_VALUES_FILE, KUSTOMIZATION_FILE,
     ]);
     // AND the kustomization is recorded like every file synth writes, so a later synth owns it
@@ -228,7 +228,7 @@ describe('synth owns only what it wrote', () => {
     // THEN the rendered chart survives and the stale manifest is gone, and no staging folder is left
     expect(readFileSync(join(dist, NATS_RENDERED_FILE), 'utf8')).toBe('rendered: true\n');
     expect(existsSync(join(dist, '0009-gone.k8s.yaml'))).toBe(false);
-    expect(readdirSync(dist).filter((f) => f.startsWith('.')).sort()).toEqual(['.gitignore', SYNTH_RECORD]);
+    expect(readdirSync(dist).filter((f) => f.startsWith('.')).sort()).toEqual(['.gitignore', SYNTH_RECORD, SYNTH_STAMP]);
   });
 
   test('refuses an output folder holding another team\'s manifest, and deletes nothing', () => {
@@ -266,7 +266,7 @@ describe('synth owns only what it wrote', () => {
     writeFileSync(join(root, 'keys', '.ca.key.0123456789ab.tmp'), 'half a key');
     // WHEN synth runs THEN they are gone
     expect(synth(root).status).toBe(0);
-    expect(readdirSync(dist).filter((f) => f.startsWith('.')).sort()).toEqual(['.gitignore', SYNTH_RECORD]);
+    expect(readdirSync(dist).filter((f) => f.startsWith('.')).sort()).toEqual(['.gitignore', SYNTH_RECORD, SYNTH_STAMP]);
     expect(readdirSync(join(root, 'keys')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });

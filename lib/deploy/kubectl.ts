@@ -1,8 +1,8 @@
 import { k3dContext, type ClusterConfig, type Config } from '../config/config';
 import { NATS_RENDERED_FILE } from '../config/layout';
-import { type NatsInstall } from '../constructs/nats-mutual-tls';
+import { type NatsInstall } from '../constructs/defaults';
 import { MANIFEST_SUFFIX } from '../synth/dist';
-import type { Stack } from '../synth/stack';
+import type { StackFacts } from '../synth/stack';
 import { KUBECTL_REQUEST_TIMEOUT } from './command-limits';
 
 /** The kubectl calls of up and down, as data from the configuration: the context, the manifests in order, what to wait for. */
@@ -43,7 +43,7 @@ export interface RolloutTarget {
 }
 
 /** What to wait for: the workloads the constructs create, as they name them. */
-export function rolloutTargets(stack: Stack): RolloutTarget[] {
+export function rolloutTargets(stack: StackFacts): RolloutTarget[] {
   return [
     { what: 'http-echo', resource: stack.echo.rolloutResource, namespace: stack.echo.namespace, timeout: '180s' },
     { what: 'NATS', resource: stack.nats.rolloutResource, namespace: stack.nats.namespace, timeout: '300s' },

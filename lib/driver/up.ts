@@ -41,7 +41,7 @@ export const up = (scriptPath: string): Promise<void> => deployCommand(scriptPat
   const { step, root, log } = runbook;
   const project = tryLoadProject(root, process.env);
   await step('Preflight', () => preflight(upTools(useK3d, installMode(project)), { cwd: root }));
-  const planned = await step('Configuration', () => loadDeployment(runbook, project, { namedContext, diffOnly: flags.diff === true }), describeDeployment);
+  const planned = await step('Configuration', () => loadDeployment(runbook, project, { namedContext, diffOnly: flags.diff === true, env: process.env }), describeDeployment);
   const cluster = await step('Cluster', () => useCluster(planned), ({ detail }) => detail);
   await step('Certificates', () => certificates(planned));
   const { synthesized: deployment } = await step('Manifests', () => manifests(planned), ({ detail }) => detail);

@@ -10,7 +10,7 @@ import type { IssuedPair, LeafSpec } from './issue';
 import { generateKeys, keyName } from './keys';
 import { CA_COMMON_NAME, checkRenewNames, leavesOf, type Leaf } from './leaves';
 import { keyFileOf, pkiPaths, type PkiPaths } from './paths';
-import { inspectLeaf, leafFactsOf, loadCa, type LeafFacts, type LoadedCa } from './x509-checks';
+import { inspectLeaf, leafFactsOf, loadCa, unchangedWithin, type LeafFacts, type LoadedCa } from './x509-checks';
 
 /**
  * The dev PKI: a CA, the NATS server's and http-echo's certificates and one client certificate per identity, kept in
@@ -43,6 +43,8 @@ export interface PkiResult {
   paths: PkiPaths;
   issued: string[];
   reused: string[];
+  /** When a run finds these files as they are (lib/pki/x509-checks.ts): a later run within it issues nothing unless files or settings change. */
+  unchangedWithin: { readonly from: number; readonly until: number };
 }
 
 /** Issued pairs written (and flushed) together. */
@@ -152,15 +154,18 @@ async function issueAndWrite(
 /**
  * Records every leaf's pair as checked, for the CA now on disk: a kept pair with the facts its check
  * found, an issued one with what its certificate asserts (issued over its own key by that CA).
+ * Returns the certificates' facts, the CA's first.
  */
-function recordChecks(paths: PkiPaths, plan: PkiPlan, issued: ReadonlyMap<string, IssuedPair>): void {
+function recordChecks(paths: PkiPaths, plan: PkiPlan, issued: ReadonlyMap<string, IssuedPair>): LeafFacts[] {
   const newCa = issued.get(paths.caCert);
   const record = newCa ? new CheckRecord(paths.checkRecord, { cert: newCa.cert, keyPem: newCa.key }) : plan.record!;
   const kept = new Map(plan.keep.map(({ leaf, pair, facts }) => [leaf.certPath, { pair, facts }]));
-  record.write(plan.leaves.map((leaf) => {
+  const checked = plan.leaves.map((leaf) => {
     const pair = issued.get(leaf.certPath);
     return pair ? { pair, facts: leafFactsOf(new X509Certificate(pair.cert)) } : kept.get(leaf.certPath)!;
-  }));
+  });
+  record.write(checked);
+  return [leafFactsOf(newCa ? new X509Certificate(newCa.cert) : plan.ca!.x509), ...checked.map(({ facts }) => facts)];
 }
 
 /**
@@ -182,7 +187,7 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
   if (plan.ca) keepKeyPrivate(paths.caKey);
   for (const { leaf } of plan.keep) keepKeyPrivate(leaf.keyPath);
   const issued = await issueAndWrite(config, paths, plan, now, log, options.progress ?? (() => undefined));
-  recordChecks(paths, plan, issued);
+  const facts = recordChecks(paths, plan, issued);
 
   // The PEMs this run checked or issued, never read back: another process cannot slip in between.
   const kept = new Map(plan.keep.map(({ leaf, pair }) => [leaf.certPath, pair]));
@@ -198,5 +203,6 @@ export async function ensurePki(config: Config, options: EnsurePkiOptions = {}):
     paths,
     issued: filesOf([...issued.keys()]),
     reused: filesOf([...(plan.ca ? [paths.caCert] : []), ...kept.keys()]),
+    unchangedWithin: unchangedWithin(facts, config.pki.renewWithinDays),
   };
 }

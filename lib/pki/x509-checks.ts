@@ -59,7 +59,7 @@ export function loadCa(paths: PkiPaths, renewWithinDays: number, now: Date, log:
   const expires = new Date(x509.validTo);
   if (expires <= now) throw new PkiError(`${displayPath(paths.caCert)} expired on ${x509.validTo}: run \`${FORCE_HINT}\` to create a new CA.`);
   // Never replaced silently: its successor invalidates every client's certificate.
-  if (expires.getTime() - now.getTime() <= renewWithinDays * DAY_MS) {
+  if (now.getTime() >= renewalDue(x509.validTo, renewWithinDays)) {
     log(`! ${displayPath(paths.caCert)} expires on ${x509.validTo}: plan \`${FORCE_HINT}\` (a new CA; clients need new certificates).`);
   }
   return { cert: certPem, key, keyPem, x509, path: paths.caCert };
@@ -136,10 +136,26 @@ function checkedFacts(leaf: Leaf, pair: IssuedPair, ca: LoadedCa): LeafFacts {
   return leafFactsOf(cert);
 }
 
+/** When a certificate stops being kept as it is: `renewWithinDays` before it expires (for the CA: warned about). */
+const renewalDue = (validTo: string, renewWithinDays: number): number => new Date(validTo).getTime() - renewWithinDays * DAY_MS;
+
+/**
+ * The span of time (ms since the epoch, from inclusive, until exclusive) in which checking
+ * certificates of these validities decides as it would now: none is due for renewal, the CA's
+ * warning is not due, and none is not yet valid. Outside it, a run may re-issue or warn.
+ */
+export function unchangedWithin(
+  validities: ReadonlyArray<{ readonly validFrom: string; readonly validTo: string }>, renewWithinDays: number,
+): { readonly from: number; readonly until: number } {
+  return {
+    from: Math.max(...validities.map(({ validFrom }) => new Date(validFrom).getTime())),
+    until: Math.min(...validities.map(({ validTo }) => renewalDue(validTo, renewWithinDays))),
+  };
+}
+
 /** Why a certificate with these facts must be re-issued for `spec` at `now`, or undefined when it can stay. */
 function staleness(facts: LeafFacts, spec: LeafSpec, policy: LeafPolicy, now: Date): string | undefined {
-  const expires = new Date(facts.validTo);
-  if (expires.getTime() - now.getTime() <= policy.renewWithinDays * DAY_MS) return `it expires on ${facts.validTo}`;
+  if (now.getTime() >= renewalDue(facts.validTo, policy.renewWithinDays)) return `it expires on ${facts.validTo}`;
   if (new Date(facts.validFrom) > now) return `it is not valid before ${facts.validFrom}`;
   if (facts.sans.join(', ') !== expectedSans(spec).join(', ')) return `its names (${facts.sans.join(', ') || 'none'}) differ from the configuration`;
   if (facts.subject !== `CN=${spec.commonName}`) return `its subject ${facts.subject.replace(/\n/g, ', ')} differs from CN=${spec.commonName}`;

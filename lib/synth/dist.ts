@@ -16,6 +16,9 @@ export const MANIFEST_SUFFIX = '.k8s.yaml';
  */
 export const SYNTH_RECORD = '.synth-files';
 
+/** What synth notes for its next run (lib/synth/synth-stamp.ts): git-ignored, it describes this machine's files. */
+export const SYNTH_STAMP = '.synth-stamp';
+
 /** Git-ignore rules synth writes into its folder, wherever CDK8S_OUTDIR puts it. */
 export const OUTDIR_GITIGNORE = '.gitignore';
 
@@ -65,7 +68,7 @@ function readRecord(outdir: string): string[] {
 
 /** What the output folder may hold: what synth and the deploy script write there, and nothing else. */
 function ownedBy(recorded: readonly string[]) {
-  const owned = new Set([...recorded, SYNTH_RECORD, OUTDIR_GITIGNORE, NATS_VALUES_FILE, NATS_RENDERED_FILE]);
+  const owned = new Set([...recorded, SYNTH_RECORD, OUTDIR_GITIGNORE, SYNTH_STAMP, NATS_VALUES_FILE, NATS_RENDERED_FILE]);
   const folders = new Set([...owned].filter((file) => file.includes('/')).map((file) => dirname(file)));
   return (name: string, isDirectory: boolean): boolean => {
     const base = name.split('/').pop()!;
@@ -75,13 +78,15 @@ function ownedBy(recorded: readonly string[]) {
   };
 }
 
-/** The git-ignore file: the Secret files by name, the rendered chart, and what an interrupted run leaves. */
+/** The git-ignore file: the Secret files by name, the rendered chart, the stamp, and what an interrupted run leaves. */
 function gitignoreText(secretFiles: readonly string[]): string {
   return [
     '# Written by `npm run synth`. Never commit these: a Secret holds a private key, the rendered chart',
-    '# is made by scripts/up.mjs, and the rest are left by an interrupted run.',
+    '# is made by scripts/up.mjs, the stamp describes this machine\'s files, and the rest are left by an',
+    '# interrupted run.',
     ...secretFiles.map((file) => `/${file}`),
     `/${NATS_RENDERED_FILE}`,
+    `/${SYNTH_STAMP}`,
     `${STAGING_PREFIX}*`,
     '.*.tmp',
     '',
@@ -128,7 +133,7 @@ export class DistStaging {
       .filter((name) => !holdsSecret(readFileSync(join(this.staging, name), 'utf8')));
   }
 
-  /** Moves the synthesized manifests and `extraFiles` (relative path → text) into place; returns the paths written. */
+  /** Moves the synthesized manifests and `extraFiles` (relative path → text) into place, leaving alone those already there; returns their paths. */
   publish(extraFiles: Readonly<Record<string, string>> = {}): string[] {
     const files = new Map<string, string>();
     for (const name of readdirSync(this.staging).sort()) files.set(name, readFileSync(join(this.staging, name), 'utf8'));
@@ -138,12 +143,12 @@ export class DistStaging {
     for (const [name, text] of files) {
       const path = join(this.outdir, name);
       if (dirname(name) !== '.') makeFolder(this.outdir, dirname(path), FOLDER_MODE);
-      writeFileAtomic(path, text, holdsSecret(text) ? SECRET_MODE : 0o644);
+      writeIfChanged(path, text, holdsSecret(text) ? SECRET_MODE : 0o644);
       written.push(path);
     }
     const secrets = [...files].filter(([, text]) => holdsSecret(text)).map(([name]) => name);
-    writeFileAtomic(join(this.outdir, OUTDIR_GITIGNORE), gitignoreText(secrets));
-    writeFileAtomic(join(this.outdir, SYNTH_RECORD), recordText([...files.keys()]));
+    writeIfChanged(join(this.outdir, OUTDIR_GITIGNORE), gitignoreText(secrets), 0o644);
+    writeIfChanged(join(this.outdir, SYNTH_RECORD), recordText([...files.keys()]), 0o644);
     for (const name of this.recorded) {
       if (!files.has(name)) rmSync(join(this.outdir, name), { force: true });
     }
@@ -153,6 +158,16 @@ export class DistStaging {
   discard(): void {
     if (this.stagingPath && existsSync(this.stagingPath)) removeStaging(this.stagingPath);
   }
+}
+
+/**
+ * Writes `text` atomically unless the regular file there already holds it with `mode`: a synth that
+ * changes nothing touches no file (nor its change time, which the stamp watches).
+ */
+function writeIfChanged(path: string, text: string, mode: number): void {
+  const stats = lstatSync(path, { throwIfNoEntry: false });
+  if (stats?.isFile() && (stats.mode & 0o777) === mode && stats.size === Buffer.byteLength(text) && readFileSync(path, 'utf8') === text) return;
+  writeFileAtomic(path, text, mode);
 }
 
 function recordText(files: readonly string[]): string {

@@ -58,6 +58,31 @@ export interface Stack {
 }
 
 /**
+ * What the deploy driver needs of the stack after synth — names, the chart's values, what to wait
+ * for — as plain data the constructs produced. A Stack is one; synth also keeps a copy in its stamp
+ * (lib/synth/synth-stamp.ts), so a run that finds nothing changed has it without building the tree.
+ */
+export interface StackFacts {
+  readonly nats: Pick<NatsMutualTls, 'namespace' | 'release' | 'replicas' | 'rolloutResource' | 'helmInstallJob' | 'helmValues' | 'valuesDocument'> & {
+    /** The k3s HelmChart object, with `install: 'helmchart'`. */
+    readonly helmChart?: { readonly name: string };
+  };
+  readonly echo: Pick<HttpEcho, 'namespace' | 'rolloutResource'>;
+}
+
+/** The facts read out of the constructs (their getters evaluated), ready to be stored. */
+export function stackFacts({ nats, echo }: StackFacts): StackFacts {
+  return {
+    nats: {
+      namespace: nats.namespace, release: nats.release, replicas: nats.replicas, rolloutResource: nats.rolloutResource,
+      helmInstallJob: nats.helmInstallJob, helmValues: nats.helmValues, valuesDocument: nats.valuesDocument,
+      ...(nats.helmChart ? { helmChart: { name: nats.helmChart.name } } : {}),
+    },
+    echo: { namespace: echo.namespace, rolloutResource: echo.rolloutResource },
+  };
+}
+
+/**
  * Adds the charts to `app`. cdk8s numbers the files by dependency: namespaces first, then the
  * Secrets (git-ignored, owner-only), then the NATS NodePort and http-echo.
  */

@@ -10,12 +10,19 @@ import type { Progress } from '../util/progress-line';
 import { withProjectLock } from '../util/project-lock';
 import { DistStaging, KUSTOMIZATION_FILE, kustomizationDocument } from './dist';
 import { checkFleetSize } from './object-size';
-import { defineStack, plannedStack, type Stack } from './stack';
+import { defineStack, plannedStack, stackFacts, type Stack } from './stack';
+import { removeSynthStamp, writeSynthStamp } from './synth-stamp';
 
 export interface SynthOptions {
   readonly log?: (line: string) => void;
   /** Shown while the PKI issues certificates: a fleet's take a while. */
   readonly progress?: Progress;
+  /**
+   * The files the running program was loaded from (read once synth is done). Given, synth leaves a
+   * stamp (lib/synth/synth-stamp.ts) by which a later run finds it has nothing to do; without it,
+   * it removes any stamp, since it cannot tell what its result was made from.
+   */
+  readonly loadedFrom?: () => readonly string[];
 }
 
 export interface SynthResult {
@@ -39,20 +46,32 @@ export function synthesize(project: Project, options: SynthOptions = {}): Promis
     // Before a key or a file is written: a fleet too large for the API server fails here, not in up's apply.
     checkFleetSize(plannedStack(config).nats);
     const staging = new DistStaging(root, dist, project.outdir);
-    try {
-      const tls = await ensurePki(config, { baseDir: root, log, progress: options.progress });
-      checkServerTls(tls);
-      const app = new App({ outdir: staging.staging });
-      const stack = defineStack(app, config, tls);
-      app.synth();
-      const written = staging.publish({
-        [NATS_VALUES_FILE]: stack.nats.valuesDocument,
-        [KUSTOMIZATION_FILE]: kustomizationDocument(staging.committableManifests()),
+    const { tls, stack, written } = await (async () => {
+      try {
+        const material = await ensurePki(config, { baseDir: root, log, progress: options.progress });
+        checkServerTls(material);
+        const app = new App({ outdir: staging.staging });
+        const defined = defineStack(app, config, material);
+        app.synth();
+        const files = staging.publish({
+          [NATS_VALUES_FILE]: defined.nats.valuesDocument,
+          [KUSTOMIZATION_FILE]: kustomizationDocument(staging.committableManifests()),
+        });
+        return { tls: material, stack: defined, written: files };
+      } finally {
+        staging.discard();
+      }
+    })();
+    // Last, with the staging folder gone: the stamp describes the folders as this run leaves them.
+    if (options.loadedFrom) {
+      writeSynthStamp({
+        root, configFile: project.configFile, dist, keys: project.keys, sources: options.loadedFrom(), unchangedWithin: tls.unchangedWithin,
+        result: { written, stack: stackFacts(stack), pkiFiles: tls.issued.length + tls.reused.length },
       });
-      log(`✔ synthesized into ${displayPath(dist)}/: ${written.map((file) => relative(dist, file)).join(', ')}`);
-      return { config, stack, dist, written };
-    } finally {
-      staging.discard();
+    } else {
+      removeSynthStamp(dist);
     }
+    log(`✔ synthesized into ${displayPath(dist)}/: ${written.map((file) => relative(dist, file)).join(', ')}`);
+    return { config, stack, dist, written };
   });
 }

@@ -1,7 +1,8 @@
 import type { Config } from '../../config/config';
 import { loadProject, type Project } from '../../config/project';
 import { kubectlArgs, kubeContext } from '../../deploy/kubectl';
-import type { Stack } from '../../synth/stack';
+import type { StackFacts } from '../../synth/stack';
+import { unchangedSynth, type StampedSynth } from '../../synth/synth-stamp';
 import type { Runbook } from '../runbook';
 
 /** The project as up resolves it, once per run: loaded, or why it does not load (the Configuration step reports it). */
@@ -30,28 +31,32 @@ export interface Deployment {
   readonly helmChartInstall: boolean;
   /** The arguments of a kubectl call to this context. */
   readonly kubectl: (...args: string[]) => string[];
+  /** What the last synth produced, when nothing it was made from has changed since (lib/synth/synth-stamp.ts); never in a dry run. */
+  readonly unchanged?: StampedSynth;
 }
 
 /** A deployment past the Manifests step. */
 export interface Synthesized extends Deployment {
   /** What the constructs create, by name (the tree synth built): what the chart step renders and the rollout waits for. */
-  readonly stack: Stack;
+  readonly stack: StackFacts;
 }
 
 /** The Configuration step: loads the configuration and checks both folders, before anything is created or deployed. */
 export function loadDeployment(
-  runbook: Runbook, loaded: LoadedProject, options: { namedContext: string | undefined; diffOnly: boolean },
+  runbook: Runbook, loaded: LoadedProject, options: { namedContext: string | undefined; diffOnly: boolean; env: NodeJS.ProcessEnv },
 ): Deployment {
   if ('error' in loaded) throw loaded.error;
   const { project } = loaded;
   const { config, dist } = project;
   const context = kubeContext(config.cluster, options.namedContext);
+  const unchanged = runbook.dryRun ? undefined : unchangedSynth(project.root, options.env);
   return {
     runbook, project, config, context, dist,
     useK3d: options.namedContext === undefined,
     diffOnly: options.diffOnly,
     helmChartInstall: config.nats.install === 'helmchart',
     kubectl: (...args) => kubectlArgs(context, ...args),
+    ...(unchanged ? { unchanged } : {}),
   };
 }
 
