@@ -640,6 +640,17 @@ describe('npm run certs (scripts/certs.mjs)', () => {
     expect(snapshot(join(dir, 'keys'))).toEqual(before);
   });
 
+  test('refuses a PKI folder that overlaps the output folder before a key is written', () => {
+    const project = copyProject(mkdtempSync(join(work, 'certs-overlap-')));
+    writeFileSync(join(project, 'k3s-nats-tls.yaml'), 'pki:\n  dir: out/keys\n');
+    const result = spawnSync(process.execPath, [join(project, 'scripts', 'certs.mjs')], {
+      cwd: project, encoding: 'utf8', env: { ...process.env, K3S_NATS_TLS_CONFIG: '', CDK8S_OUTDIR: 'out', FORCE_COLOR: '0' },
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe("✖ pki.dir 'out/keys' and CDK8S_OUTDIR 'out' overlap: keep the keys and the manifests in separate folders.\n");
+    expect(existsSync(join(project, 'out'))).toBe(false);
+  });
+
   test('exits 1 with the PkiError message alone on damaged material', () => {
     const dir = copyOfFresh();
     writeFileSync(join(dir, 'keys', 'server.crt'), 'garbage');

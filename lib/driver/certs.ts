@@ -1,6 +1,5 @@
 import { chalk } from 'zx';
-import { loadConfig } from '../config/config';
-import { projectFolders } from '../config/layout';
+import { loadProject } from '../config/project';
 import { TLS_SECRET_KEYS } from '../nats/chart';
 import { ensurePki } from '../pki/pki';
 import { pruneStrayPkiFiles, strayPkiFiles } from '../pki/removal';
@@ -29,7 +28,9 @@ const CERTS_COMMAND: CommandSpec = {
  */
 export const certs = (scriptPath: string): Promise<void> => runCli(CERTS_COMMAND, (flags) => withProjectLock(PROJECT_ROOT, async () => {
   const root = PROJECT_ROOT;
-  const config = loadConfig(root, process.env);
+  // Both folders vetted before a key is touched: one that overlaps the other stops here.
+  const project = loadProject(root, process.env);
+  const { config } = project;
   const log = (line: string) => console.log(`  ${line}`);
   console.log(chalk.bold(flags.force ? `Replacing the dev PKI in ${config.pki.dir}/ (CA included)` : `Checking the dev PKI in ${config.pki.dir}/`));
   const renew = (flags.renew as string[] | undefined) ?? [];
@@ -51,7 +52,7 @@ export const certs = (scriptPath: string): Promise<void> => runCli(CERTS_COMMAND
   const { caCert, serverCert, echoCert, routeCert } = result.paths;
   const inCluster = result.issued.filter((file) => [caCert, serverCert, echoCert, routeCert].includes(file));
   const forClients = result.issued.filter((file) => file.endsWith('.crt') && !inCluster.includes(file));
-  const inSecret = synthesizedServerCertificate(projectFolders(root, config, process.env).dist, TLS_SECRET_KEYS.cert);
+  const inSecret = synthesizedServerCertificate(project.dist, TLS_SECRET_KEYS.cert);
   const staleSecret = inSecret !== undefined && inSecret !== result.serverCert;
   if (inCluster.length > 0 || staleSecret) {
     const what = inCluster.length > 0
