@@ -88,7 +88,9 @@ describe('up: from nothing to a verified deployment, then again', () => {
     expect(second.code).toBe(0);
     expect(box.calls()).toEqual([...PROBES, LIST, GET_CONTEXTS, HELMCHARTS('k3d-dev'), ...applies('k3d-dev'), ...rollouts('k3d-dev'), VERIFY]);
     expect(second.stdout).toContain('reusing k3d cluster dev\n');
-    expect(second.stdout).toContain('0 file(s) issued, 10 reused');
+    // AND synth's stamp says nothing changed: neither the PKI nor dist/ is checked or written again
+    expect(second.stdout).toContain('✔ Certificates — 0 file(s) issued, 10 reused in keys/ (unchanged since the last synth)\n');
+    expect(second.stdout).toContain('✔ Manifests — dist/ is up to date (6 file(s), nothing changed since the last synth)\n');
     expect(tree(join(box.root, 'keys'))).toEqual(keys);
     expect(readFileSync(join(box.root, 'dist/helm/nats.yaml'), 'utf8')).toBe(rendered);
   });
@@ -598,6 +600,7 @@ describe('up: pruning what left dist/', () => {
       ...PROBES, LIST, GET_CONTEXTS, HELMCHARTS('k3d-dev'), ...applies('k3d-dev'),
       kubectl('k3d-dev', '-n default rollout status deployment/hello --timeout=180s'), rollouts('k3d-dev')[1],
     ]);
+    expect(result.stdout).toContain('✔ Manifests — synthesized 6 file(s) into dist/\n');
     expect(readFileSync(join(box.root, 'dist/0003-echo.k8s.yaml'), 'utf8')).not.toMatch(/name: echo\b/);
     expect(result.stdout).toContain(`applied to context k3d-dev; pruned ${pruned.split(',').join(', ')}\n`);
   });
