@@ -95,6 +95,19 @@ describe('a synth with nothing changed', () => {
   });
 });
 
+test('the driver and the configuration load without the construct library (up with nothing changed never needs it)', () => {
+  const root = project();
+  const script = "require('./lib/driver/up'); require('./lib/config/project').loadProject(process.cwd(), process.env);";
+  const loaded = join(work, 'loaded-driver');
+  const run = spawnSync(process.execPath, ['--require', RECORDER, '--require', './scripts/lib/ts-hook.cjs', '-e', script], {
+    cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, env: { ...process.env, ...ENV, LOADED_MODULES: loaded },
+  });
+  expect(run).toMatchObject({ status: 0, stderr: '' });
+  const modules = readFileSync(loaded, 'utf8').split('\n');
+  expect(modules).toContain(join(root, 'lib', 'driver', 'up', 'files.ts'));
+  expect(constructLibrary(modules)).toEqual([]);
+});
+
 describe('after a change, synth runs in full', () => {
   test.each([
     ['the configuration file appears', (root: string) => writeFileSync(join(root, CONFIG_FILE), 'echo:\n  text: changed\n'), /changed/],
