@@ -46,32 +46,30 @@ export function synthesize(project: Project, options: SynthOptions = {}): Promis
     // Before a key or a file is written: a fleet too large for the API server fails here, not in up's apply.
     checkFleetSize(plannedStack(config).nats);
     const staging = new DistStaging(root, dist, project.outdir);
-    const { tls, stack, written } = await (async () => {
-      try {
-        const material = await ensurePki(config, { baseDir: root, log, progress: options.progress });
-        checkServerTls(material);
-        const app = new App({ outdir: staging.staging });
-        const defined = defineStack(app, config, material);
-        app.synth();
-        const files = staging.publish({
-          [NATS_VALUES_FILE]: defined.nats.valuesDocument,
-          [KUSTOMIZATION_FILE]: kustomizationDocument(staging.committableManifests()),
-        });
-        return { tls: material, stack: defined, written: files };
-      } finally {
-        staging.discard();
-      }
-    })();
-    // Last, with the staging folder gone: the stamp describes the folders as this run leaves them.
-    if (options.loadedFrom) {
-      writeSynthStamp({
-        root, configFile: project.configFile, dist, keys: project.keys, sources: options.loadedFrom(), unchangedWithin: tls.unchangedWithin,
-        result: { written, stack: stackFacts(stack), pkiFiles: tls.issued.length + tls.reused.length },
+    try {
+      const tls = await ensurePki(config, { baseDir: root, log, progress: options.progress });
+      checkServerTls(tls);
+      const app = new App({ outdir: staging.staging });
+      const stack = defineStack(app, config, tls);
+      app.synth();
+      const written = staging.publish({
+        [NATS_VALUES_FILE]: stack.nats.valuesDocument,
+        [KUSTOMIZATION_FILE]: kustomizationDocument(staging.committableManifests()),
       });
-    } else {
-      removeSynthStamp(dist);
+      // With the staging folder gone: the stamp describes the folders as this run leaves them.
+      staging.discard();
+      if (options.loadedFrom) {
+        writeSynthStamp({
+          root, configFile: project.configFile, dist, keys: project.keys, sources: options.loadedFrom(), unchangedWithin: tls.unchangedWithin,
+          result: { written, stack: stackFacts(stack), pkiFiles: tls.issued.length + tls.reused.length },
+        });
+      } else {
+        removeSynthStamp(dist);
+      }
+      log(`✔ synthesized into ${displayPath(dist)}/: ${written.map((file) => relative(dist, file)).join(', ')}`);
+      return { config, stack, dist, written };
+    } finally {
+      staging.discard();
     }
-    log(`✔ synthesized into ${displayPath(dist)}/: ${written.map((file) => relative(dist, file)).join(', ')}`);
-    return { config, stack, dist, written };
   });
 }
