@@ -1,9 +1,9 @@
 import { unchangedSynth } from './lib/synth/synth-stamp';
-import { runCli } from './lib/util/cli';
+import { runCli, type CommandSpec } from './lib/util/cli';
 import { displayPath } from './lib/util/display-path';
 import { progressLine } from './lib/util/progress-line';
 
-const SYNTH = {
+const SYNTH: CommandSpec = {
   usage: 'npm run synth --',
   description: 'Synthesizes dist/ (or CDK8S_OUTDIR) from the configuration, issuing the dev PKI in pki.dir first when\n' +
     'anything is missing or outdated. Writes only files it owns; the Secret holding the server key is git-ignored.\n' +
@@ -11,7 +11,7 @@ const SYNTH = {
   flags: {
     force: { type: 'boolean', help: 'synthesize even when nothing has changed since the last synth' },
   },
-} as const;
+};
 
 // The project is where this file lives, wherever the command is run from; resolved here, once.
 // The construct library loads only when there is something to synthesize.

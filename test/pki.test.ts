@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { Config, parseConfig } from '../lib/config/config';
+import { CONFIG_FILE } from '../lib/config/layout';
 import { issueCertificates } from '../lib/pki/issue';
 import { CHECK_RECORD, pkiPaths } from '../lib/pki/paths';
 import { ensurePki, PkiResult } from '../lib/pki/pki';
@@ -642,7 +643,7 @@ describe('npm run certs (scripts/certs.mjs)', () => {
 
   test('refuses a PKI folder that overlaps the output folder before a key is written', () => {
     const project = copyProject(mkdtempSync(join(work, 'certs-overlap-')));
-    writeFileSync(join(project, 'k3s-nats-tls.yaml'), 'pki:\n  dir: out/keys\n');
+    writeFileSync(join(project, CONFIG_FILE), 'pki:\n  dir: out/keys\n');
     const result = spawnSync(process.execPath, [join(project, 'scripts', 'certs.mjs')], {
       cwd: project, encoding: 'utf8', env: { ...process.env, K3S_NATS_TLS_CONFIG: '', CDK8S_OUTDIR: 'out', FORCE_COLOR: '0' },
     });

@@ -2,15 +2,18 @@ import { ensurePki } from '../../pki/pki';
 import { withProjectLock } from '../../util/project-lock';
 import type { Deployment, Synthesized } from './deployment';
 
+/** The Certificates step's line: how many PKI files this run issued and how many it kept. */
+const pkiLine = (issued: number, reused: number, dir: string): string => `${issued} file(s) issued, ${reused} reused in ${dir}/`;
+
 /** The Certificates step: issues or reuses the PKI, as `npm run certs` does; nothing to check when synth found nothing changed. */
 export async function certificates({ runbook: { root, dryRun, would }, config, unchanged }: Deployment): Promise<string | undefined> {
   if (dryRun) {
     would(`issue or reuse the CA, server and client certificates in ${config.pki.dir}/ (as npm run certs)`);
     return undefined;
   }
-  if (unchanged) return `0 file(s) issued, ${unchanged.pkiFiles} reused in ${config.pki.dir}/ (unchanged since the last synth)`;
+  if (unchanged) return `${pkiLine(0, unchanged.pkiFiles, config.pki.dir)} (unchanged since the last synth)`;
   const pki = await withProjectLock(root, () => ensurePki(config, { baseDir: root }));
-  return `${pki.issued.length} file(s) issued, ${pki.reused.length} reused in ${config.pki.dir}/`;
+  return pkiLine(pki.issued.length, pki.reused.length, config.pki.dir);
 }
 
 /**
